@@ -1,0 +1,82 @@
+/** The checked op layer shared by the objectives: validation, dtype conversion, results. */
+import { defaultBackend } from '../backend/index.ts';
+import type { Backend } from '../backend/types.ts';
+import { type Matrix, type Matrix64, toContiguous } from '../core/matrix.ts';
+import { assertFiniteMatrix, assertNonEmpty, assertSameShape, assertTau } from '../core/validate.ts';
+
+/** Value and Euclidean gradients of an objective at (U, V); gradients are float64, null when not asked for. */
+export interface LossAndGrad {
+  readonly value: number;
+  readonly gradU: Matrix64 | null;
+  readonly gradV: Matrix64 | null;
+}
+
+export interface ObjectiveOptions {
+  /** Temperature τ > 0 (default 1, CHO's setting). */
+  readonly tau?: number;
+  /** Kernel table to run on (default: the blocked CPU backend, float64). */
+  readonly backend?: Backend;
+  /** Whether to compute gradients (default true). The value alone costs one pass instead of two. */
+  readonly grad?: boolean;
+}
+
+export interface Prepared {
+  readonly U: Matrix;
+  readonly V: Matrix;
+  readonly n: number;
+  readonly d: number;
+  readonly tau: number;
+  readonly backend: Backend;
+  readonly grad: boolean;
+}
+
+/** Validates (U, V, τ) at the public boundary and converts them to the backend's dtype. */
+export function prepare(op: string, U: Matrix, V: Matrix, opts: ObjectiveOptions): Prepared {
+  const tau = opts.tau ?? 1;
+  assertTau(op, tau);
+  assertNonEmpty(op, 'U', U);
+  assertSameShape(op, 'U', U, 'V', V);
+  assertFiniteMatrix(op, 'U', U);
+  assertFiniteMatrix(op, 'V', V);
+  const backend = opts.backend ?? defaultBackend();
+  return {
+    U: toContiguous(U, backend.dtype),
+    V: toContiguous(V, backend.dtype),
+    n: U.rows,
+    d: U.cols,
+    tau,
+    backend,
+    grad: opts.grad ?? true,
+  };
+}
+
+export function toF64(m: Matrix): Matrix64 {
+  return toContiguous(m, 'f64') as Matrix64;
+}
+
+/** log(ε₀ + e^x), stable for any x (ε₀ = 0 gives x). */
+export function logEpsPlusExp(eps0: number, x: number): number {
+  if (eps0 === 0) return x;
+  const a = Math.log(eps0);
+  return a > x ? a + Math.log1p(Math.exp(x - a)) : x + Math.log1p(Math.exp(a - x));
+}
+
+/** e^x / (ε₀ + e^x) = 1 / (1 + ε₀·e^{−x}), stable for any x. */
+export function epsWeight(eps0: number, x: number): number {
+  if (eps0 === 0) return 1;
+  const t = Math.log(eps0) - x;
+  return t > 0 ? Math.exp(-t) / (1 + Math.exp(-t)) : 1 / (1 + Math.exp(t));
+}
+
+/** Kahan–Babuška (Neumaier) compensated sum. */
+export function accurateSum(xs: ArrayLike<number>): number {
+  let s = 0;
+  let c = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    const t = s + x;
+    c += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
+    s = t;
+  }
+  return s + c;
+}
