@@ -8,6 +8,7 @@
  * Same seed, same numbers, bit for bit.
  */
 import { DomainError } from './errors.ts';
+import { type Matrix64, zeros } from './matrix.ts';
 
 /** Serialisable state: the four xoshiro words and the cached second normal variate, if any. */
 export interface RngState {
@@ -127,6 +128,13 @@ export class Rng {
   fillNormal<A extends Float64Array | Float32Array>(out: A): A {
     for (let i = 0; i < out.length; i++) out[i] = this.normal();
     return out;
+  }
+
+  /** An n x d float64 matrix of standard normals, filled row by row. */
+  fillNormalMatrix(n: number, d: number): Matrix64 {
+    const m = zeros(n, d);
+    this.fillNormal(m.data);
+    return m;
   }
 
   /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */

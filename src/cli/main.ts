@@ -1,0 +1,59 @@
+/**
+ * The `contrastlab` command line. Each command parses its own flags, validates them before any
+ * work, writes its outputs atomically, prints JSON on stdout, and exits non-zero with a one-line
+ * message on stderr for any bad input (2), or an unexpected internal error (70).
+ */
+import { ContrastlabError } from '../core/errors.ts';
+import { EVAL_HELP, evalCommand } from './commands/eval.ts';
+import { OPTIMUM_HELP, optimumCommand } from './commands/optimum.ts';
+import { SOLVE_HELP, solveCommand } from './commands/solve.ts';
+import { type CommandIO, processIO } from './io.ts';
+
+type Command = (argv: string[], io: CommandIO) => number | Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; help: string; summary: string }> = {
+  eval: { run: evalCommand, help: EVAL_HELP, summary: 'value and gradient of an objective at U.npy / V.npy' },
+  optimum: { run: optimumCommand, help: OPTIMUM_HELP, summary: 'write a known optimum (simplex ETF, cross-polytope) and its closed-form loss' },
+  solve: { run: solveCommand, help: SOLVE_HELP, summary: 'exact full-batch solver on the sphere from a seeded start' },
+};
+
+export const MAIN_HELP = `contrastlab — numerical checks of contrastive-learning optimisation theory
+
+Usage: contrastlab <command> [options]     (contrastlab <command> --help for its options)
+
+Commands:
+${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`).join('\n')}
+
+Exit status: 0 success, 2 bad input (message on stderr), 70 internal error.`;
+
+export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(MAIN_HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    io.out('contrastlab 0.1.0');
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.err(`contrastlab: unknown command '${name}' (expected one of ${Object.keys(COMMANDS).join(', ')}; see contrastlab --help)`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof ContrastlabError) {
+      io.err(`contrastlab: ${e.message}`);
+      return 2;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err.code === 'string' && typeof err.path === 'string') {
+      io.err(`contrastlab ${name}: ${err.code} on '${err.path}': ${err.message}`);
+      return 2;
+    }
+    io.err(`contrastlab ${name}: internal error: ${err?.stack ?? String(e)}`);
+    return 70;
+  }
+}
