@@ -1,0 +1,721 @@
+/**
+ * numpy `.npy` read and write (NEP 1, `numpy.lib.format`), for little-endian float64 / float32
+ * arrays in C order.
+ *
+ * Layout: the magic `\x93NUMPY`, a major and a minor version byte, the header length
+ * (uint16 little-endian for version 1.0, uint32 for 2.0 and 3.0), the header (latin1 for 1.0 and
+ * 2.0, utf-8 for 3.0): a Python dict literal such as
+ * `{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }` padded with spaces and ended by
+ * `\n`, then the raw array data.
+ *
+ * The header is parsed by a small recursive-descent parser of the Python literal subset numpy
+ * writes (dicts, tuples, lists, quoted strings, ints, floats, True / False / None); nothing is
+ * evaluated. Anything the reader does not support (big-endian, integers, float16, object or
+ * structured dtypes, Fortran order) is an {@link NpyFormatError} naming the offending value.
+ *
+ * @example
+ * const bytes = serializeNpy(new Float64Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+ * const arr = parseNpy(bytes); // { dtype: 'f64', shape: [2, 3], data: Float64Array [1..6] }
+ * const m = npyToMatrix(arr); // 2x3 Matrix sharing arr.data
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { link, lstat, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigError, NpyFormatError, ShapeError } from '../core/errors.ts';
+import {
+  type DType,
+  type FloatArray,
+  type Matrix,
+  dtypeOf,
+  isContiguous,
+  matrix,
+  shapeStr,
+  toContiguous,
+} from '../core/matrix.ts';
+
+export interface NpyArray {
+  readonly dtype: DType;
+  readonly shape: number[];
+  readonly data: FloatArray;
+}
+
+export interface ParseNpyOptions {
+  /** A name for the bytes (usually the file path), prefixed to error messages. */
+  source?: string;
+  /**
+   * Largest header accepted, in bytes (numpy's own reader refuses headers over 10000 bytes
+   * by default, `max_header_size`). Default 10000.
+   */
+  maxHeaderBytes?: number;
+}
+
+export interface SerializeNpyOptions {
+  /**
+   * Format version to write. Default: 1.0 when the header fits its uint16 length field, else
+   * 2.0 (numpy's own choice; 3.0 only differs by a utf-8 header, which these ASCII headers never
+   * need). Forcing 1 for a header that does not fit is an error.
+   */
+  version?: 1 | 2 | 3;
+}
+
+export interface WriteNpyOptions extends SerializeNpyOptions {
+  /** Replace an existing file. Default false: an existing file is an error and is left as is. */
+  overwrite?: boolean;
+}
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+const MAGIC_LEN = MAGIC.length + 2;
+/** numpy aligns the start of the data to this many bytes (`ARRAY_ALIGN`). */
+export const NPY_ALIGN = 64;
+/** numpy leaves room to rewrite the growth axis in place (`GROWTH_AXIS_MAX_DIGITS`). */
+const GROWTH_AXIS_MAX_DIGITS = 21;
+const DEFAULT_MAX_HEADER_BYTES = 10000;
+/** Nesting depth of the header literal beyond which parsing stops (numpy writes depth 2). */
+const MAX_LITERAL_DEPTH = 32;
+const READ_OP = 'readNpy';
+const WRITE_OP = 'writeNpy';
+
+const ITEMSIZE: Record<DType, number> = { f64: 8, f32: 4 };
+const DESCR: Record<DType, string> = { f64: '<f8', f32: '<f4' };
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+// ---------------------------------------------------------------------------------------------
+// The header: a Python literal parser (the subset numpy writes, plus enough to name mistakes).
+// ---------------------------------------------------------------------------------------------
+
+/** A parsed Python literal. Ints keep their exact value as a bigint. */
+export type PyLiteral =
+  | { readonly kind: 'str'; readonly value: string }
+  | { readonly kind: 'int'; readonly value: bigint }
+  | { readonly kind: 'float'; readonly value: number; readonly text: string }
+  | { readonly kind: 'bool'; readonly value: boolean }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'tuple'; readonly items: readonly PyLiteral[] }
+  | { readonly kind: 'list'; readonly items: readonly PyLiteral[] }
+  | { readonly kind: 'dict'; readonly entries: readonly (readonly [PyLiteral, PyLiteral])[] };
+
+/** Python's `repr` of a parsed literal, for error messages. */
+export function pyRepr(v: PyLiteral): string {
+  switch (v.kind) {
+    case 'str':
+      return `'${v.value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+    case 'int':
+      return v.value.toString();
+    case 'float':
+      return v.text;
+    case 'bool':
+      return v.value ? 'True' : 'False';
+    case 'none':
+      return 'None';
+    case 'tuple':
+      return v.items.length === 1 ? `(${pyRepr(v.items[0]!)},)` : `(${v.items.map(pyRepr).join(', ')})`;
+    case 'list':
+      return `[${v.items.map(pyRepr).join(', ')}]`;
+    case 'dict':
+      return `{${v.entries.map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  }
+}
+
+function pyTypeName(v: PyLiteral): string {
+  return v.kind === 'none' ? 'NoneType' : v.kind;
+}
+
+/**
+ * Parses one Python literal (with surrounding whitespace) from `text`.
+ * `allowLongSuffix` accepts Python 2's `3L` ints, which numpy wrote under Python 2 (numpy's
+ * reader strips them too, for versions 1.0 and 2.0).
+ * Throws a plain `SyntaxError` with the position; the caller wraps it.
+ */
+export function parsePyLiteral(text: string, allowLongSuffix = false): PyLiteral {
+  let pos = 0;
+
+  const fail = (what: string): never => {
+    const near = JSON.stringify(text.slice(pos, pos + 20));
+    throw new SyntaxError(`${what} at character ${pos} (near ${near})`);
+  };
+  const skipWs = (): void => {
+    while (pos < text.length) {
+      const c = text[pos]!;
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') pos++;
+      else break;
+    }
+  };
+  const expect = (c: string): void => {
+    skipWs();
+    if (text[pos] !== c) fail(`expected '${c}'`);
+    pos++;
+  };
+
+  const parseString = (): PyLiteral => {
+    const quote = text[pos]!;
+    pos++;
+    let out = '';
+    for (;;) {
+      if (pos >= text.length) fail('unterminated string');
+      const c = text[pos]!;
+      if (c === quote) {
+        pos++;
+        return { kind: 'str', value: out };
+      }
+      if (c === '\n' || c === '\r') fail('newline inside a string');
+      if (c !== '\\') {
+        out += c;
+        pos++;
+        continue;
+      }
+      const e = text[pos + 1];
+      const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', t: '\t', r: '\r', '0': '\0' };
+      if (e !== undefined && e in simple) {
+        out += simple[e]!;
+        pos += 2;
+      } else if (e === 'x' || e === 'u') {
+        const n = e === 'x' ? 2 : 4;
+        const hex = text.slice(pos + 2, pos + 2 + n);
+        if (hex.length !== n || !/^[0-9a-fA-F]+$/.test(hex)) fail(`bad \\${e} escape`);
+        out += String.fromCharCode(parseInt(hex, 16));
+        pos += 2 + n;
+      } else {
+        fail(`unsupported escape \\${e ?? ''}`);
+      }
+    }
+  };
+
+  const parseNumber = (): PyLiteral => {
+    const start = pos;
+    if (text[pos] === '-' || text[pos] === '+') pos++;
+    const digitsStart = pos;
+    while (pos < text.length && text[pos]! >= '0' && text[pos]! <= '9') pos++;
+    const intDigits = text.slice(digitsStart, pos);
+    let isFloat = false;
+    if (text[pos] === '.') {
+      isFloat = true;
+      pos++;
+      while (pos < text.length && text[pos]! >= '0' && text[pos]! <= '9') pos++;
+    }
+    if (intDigits === '' && !(isFloat && pos - digitsStart > 1)) {
+      pos = start;
+      fail('expected a number');
+    }
+    if (text[pos] === 'e' || text[pos] === 'E') {
+      isFloat = true;
+      pos++;
+      if (text[pos] === '-' || text[pos] === '+') pos++;
+      const expStart = pos;
+      while (pos < text.length && text[pos]! >= '0' && text[pos]! <= '9') pos++;
+      if (pos === expStart) fail('expected exponent digits');
+    }
+    const numText = text.slice(start, pos);
+    if (isFloat) return { kind: 'float', value: Number(numText), text: numText };
+    if (intDigits.length > 1 && intDigits[0] === '0') {
+      pos = start;
+      fail('leading zeros in an integer');
+    }
+    if (allowLongSuffix && (text[pos] === 'L' || text[pos] === 'l')) pos++;
+    if (/[A-Za-z_0-9]/.test(text[pos] ?? '')) fail('invalid character in a number');
+    return { kind: 'int', value: BigInt(numText) };
+  };
+
+  /** Items of a bracketed sequence up to `close`; `sawComma` reports a top-level comma. */
+  const parseItems = (close: string, depth: number): { items: PyLiteral[]; sawComma: boolean } => {
+    const items: PyLiteral[] = [];
+    let sawComma = false;
+    skipWs();
+    if (text[pos] === close) {
+      pos++;
+      return { items, sawComma };
+    }
+    for (;;) {
+      items.push(parseValue(depth + 1));
+      skipWs();
+      if (text[pos] === close) {
+        pos++;
+        return { items, sawComma };
+      }
+      if (text[pos] !== ',') fail(`expected ',' or '${close}'`);
+      pos++;
+      sawComma = true;
+      skipWs();
+      if (text[pos] === close) {
+        pos++;
+        return { items, sawComma };
+      }
+    }
+  };
+
+  const parseDict = (depth: number): PyLiteral => {
+    pos++; // '{'
+    const entries: [PyLiteral, PyLiteral][] = [];
+    skipWs();
+    if (text[pos] === '}') {
+      pos++;
+      return { kind: 'dict', entries };
+    }
+    for (;;) {
+      const key = parseValue(depth + 1);
+      expect(':');
+      const value = parseValue(depth + 1);
+      entries.push([key, value]);
+      skipWs();
+      if (text[pos] === '}') {
+        pos++;
+        return { kind: 'dict', entries };
+      }
+      if (text[pos] !== ',') fail("expected ',' or '}'");
+      pos++;
+      skipWs();
+      if (text[pos] === '}') {
+        pos++;
+        return { kind: 'dict', entries };
+      }
+    }
+  };
+
+  const parseValue = (depth: number): PyLiteral => {
+    if (depth > MAX_LITERAL_DEPTH) fail(`nesting deeper than ${MAX_LITERAL_DEPTH}`);
+    skipWs();
+    if (pos >= text.length) fail('unexpected end of header');
+    const c = text[pos]!;
+    if (c === '{') return parseDict(depth);
+    if (c === '(') {
+      pos++;
+      const { items, sawComma } = parseItems(')', depth);
+      // `(x)` is x, `(x,)` and `()` are tuples, as in Python.
+      if (items.length === 1 && !sawComma) return items[0]!;
+      return { kind: 'tuple', items };
+    }
+    if (c === '[') {
+      pos++;
+      return { kind: 'list', items: parseItems(']', depth).items };
+    }
+    if (c === "'" || c === '"') return parseString();
+    if (c === '-' || c === '+' || c === '.' || (c >= '0' && c <= '9')) return parseNumber();
+    const m = /^[A-Za-z_][A-Za-z_0-9]*/.exec(text.slice(pos, pos + 64));
+    if (m) {
+      const name = m[0];
+      if (name === 'True' || name === 'False') {
+        pos += name.length;
+        return { kind: 'bool', value: name === 'True' };
+      }
+      if (name === 'None') {
+        pos += name.length;
+        return { kind: 'none' };
+      }
+      fail(`unexpected name '${name}'`);
+    }
+    return fail('unexpected character');
+  };
+
+  const value = parseValue(0);
+  skipWs();
+  if (pos !== text.length) fail('unexpected text after the literal');
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+function bytesRepr(b: Uint8Array): string {
+  let s = "b'";
+  for (const x of b) {
+    if (x === 0x5c) s += '\\\\';
+    else if (x === 0x27) s += "\\'";
+    else if (x === 0x0a) s += '\\n';
+    else if (x === 0x0d) s += '\\r';
+    else if (x === 0x09) s += '\\t';
+    else if (x >= 0x20 && x < 0x7f) s += String.fromCharCode(x);
+    else s += `\\x${x.toString(16).padStart(2, '0')}`;
+  }
+  return `${s}'`;
+}
+
+const DTYPE_KIND_NAMES: Record<string, string> = {
+  b: 'boolean',
+  i: 'signed integer',
+  u: 'unsigned integer',
+  f: 'floating point',
+  c: 'complex',
+  O: 'Python object',
+  S: 'byte string',
+  a: 'byte string',
+  U: 'unicode string',
+  V: 'void / raw bytes',
+  M: 'datetime64',
+  m: 'timedelta64',
+};
+
+/** Why a descr string is unsupported, in words. */
+function describeUnsupportedDescr(descr: string): string {
+  const m = /^([<>|=])([A-Za-z])(\d*)(.*)$/.exec(descr);
+  if (!m) return `unsupported dtype descr '${descr}'`;
+  const [, order, kind, size, rest] = m;
+  const kindName = DTYPE_KIND_NAMES[kind!];
+  if (!kindName) return `unsupported dtype descr '${descr}'`;
+  const what = `${kindName}${size ? `, ${size} byte${size === '1' ? '' : 's'}` : ''}${rest ? `, ${rest}` : ''}`;
+  if (kind === 'f' && (size === '8' || size === '4')) {
+    if (order === '>') return `big-endian dtype '${descr}' (${what}) is not supported`;
+    return `dtype '${descr}' with byte order '${order}' is not supported`;
+  }
+  if (kind === 'f' && size === '2') return `dtype '${descr}' (float16, half precision) is not supported`;
+  if (kind === 'O') return `object dtype '${descr}' is not supported`;
+  return `dtype '${descr}' (${what}) is not supported`;
+}
+
+function descrToDtype(descr: PyLiteral, fail: (msg: string) => never): DType {
+  const supported = "only little-endian float64 '<f8' and float32 '<f4' are supported";
+  if (descr.kind === 'list') {
+    return fail(`structured dtype (descr is a list of ${descr.items.length} fields: ${truncate(pyRepr(descr))}) is not supported; ${supported}`);
+  }
+  if (descr.kind !== 'str') return fail(`'descr' must be a string, got ${pyTypeName(descr)} ${truncate(pyRepr(descr))}`);
+  if (descr.value === '<f8') return 'f64';
+  if (descr.value === '<f4') return 'f32';
+  return fail(`${describeUnsupportedDescr(descr.value)}; ${supported}`);
+}
+
+function truncate(s: string, max = 80): string {
+  return s.length <= max ? s : `${s.slice(0, max)}...`;
+}
+
+interface ParsedHeader {
+  dtype: DType;
+  shape: number[];
+}
+
+function interpretHeader(d: PyLiteral, fail: (msg: string) => never): ParsedHeader {
+  if (d.kind !== 'dict') return fail(`header is not a dict literal: got ${pyTypeName(d)} ${truncate(pyRepr(d))}`);
+  const known = ['descr', 'fortran_order', 'shape'] as const;
+  const found = new Map<string, PyLiteral>();
+  for (const [k, v] of d.entries) {
+    if (k.kind !== 'str') return fail(`header key ${truncate(pyRepr(k))} is not a string`);
+    if (!(known as readonly string[]).includes(k.value)) {
+      return fail(`unknown header key ${pyRepr(k)}; expected exactly 'descr', 'fortran_order', 'shape'`);
+    }
+    if (found.has(k.value)) return fail(`duplicate header key ${pyRepr(k)}`);
+    found.set(k.value, v);
+  }
+  for (const k of known) if (!found.has(k)) return fail(`header is missing key '${k}' (header: ${truncate(pyRepr(d), 200)})`);
+
+  const dtype = descrToDtype(found.get('descr')!, fail);
+
+  const fortran = found.get('fortran_order')!;
+  if (fortran.kind !== 'bool') return fail(`'fortran_order' must be True or False, got ${truncate(pyRepr(fortran))}`);
+  if (fortran.value) {
+    return fail("fortran_order: True (column-major data) is not supported; only C order is; save np.ascontiguousarray(a) instead");
+  }
+
+  const shapeLit = found.get('shape')!;
+  if (shapeLit.kind !== 'tuple') return fail(`'shape' must be a tuple of non-negative ints, got ${pyTypeName(shapeLit)} ${truncate(pyRepr(shapeLit))}`);
+  const shape: number[] = [];
+  for (let k = 0; k < shapeLit.items.length; k++) {
+    const e = shapeLit.items[k]!;
+    const where = (): string => `shape ${truncate(pyRepr(shapeLit))} entry ${k}`;
+    if (e.kind !== 'int') return fail(`${where()} is ${truncate(pyRepr(e))}, not an integer`);
+    if (e.value < 0n) return fail(`${where()} is negative (${e.value})`);
+    if (e.value > BigInt(Number.MAX_SAFE_INTEGER)) return fail(`${where()} is ${e.value}, larger than 2^53 - 1`);
+    shape.push(Number(e.value));
+  }
+  return { dtype, shape };
+}
+
+/**
+ * Decodes `count` little-endian floats starting at `bytes[offset]` into a fresh, aligned array.
+ * Copies first, so the offset need not be a multiple of the item size. `hostLittleEndian` is a
+ * parameter only so both paths can be tested.
+ */
+export function decodeLittleEndian(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  dtype: DType,
+  hostLittleEndian = HOST_LITTLE_ENDIAN,
+): FloatArray {
+  const size = ITEMSIZE[dtype];
+  if (hostLittleEndian) {
+    // Copy into a fresh ArrayBuffer (byte 0 is aligned for any item size). Not bytes.slice():
+    // on a Node Buffer that returns a view of the same, possibly pooled and misaligned, memory.
+    const copy = new Uint8Array(count * size);
+    copy.set(bytes.subarray(offset, offset + count * size));
+    return dtype === 'f64' ? new Float64Array(copy.buffer) : new Float32Array(copy.buffer);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * size);
+  if (dtype === 'f64') {
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+    return out;
+  }
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
+}
+
+/**
+ * Parses the bytes of a `.npy` file (format 1.0, 2.0 or 3.0; '<f8' or '<f4'; C order).
+ * The returned data is a fresh copy, not a view of `bytes`.
+ */
+export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyArray {
+  const prefix = options.source ? `${options.source}: ` : '';
+  const fail = (msg: string): never => {
+    throw new NpyFormatError(READ_OP, prefix + msg);
+  };
+  const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+
+  const head = bytes.subarray(0, MAGIC.length);
+  if (head.length < MAGIC.length || MAGIC.some((b, i) => head[i] !== b)) {
+    fail(`bad magic: a .npy file starts with b'\\x93NUMPY', got ${bytesRepr(bytes.subarray(0, 8))}${bytes.length < MAGIC.length ? ` (only ${bytes.length} bytes)` : ''}`);
+  }
+  if (bytes.length < MAGIC_LEN) fail(`truncated: ${bytes.length} bytes, too short for the version bytes`);
+  const major = bytes[6]!;
+  const minor = bytes[7]!;
+  if (!((major === 1 || major === 2 || major === 3) && minor === 0)) {
+    fail(`unknown format version ${major}.${minor}; supported: 1.0, 2.0, 3.0`);
+  }
+  const lenBytes = major === 1 ? 2 : 4;
+  if (bytes.length < MAGIC_LEN + lenBytes) {
+    fail(`truncated header: ${bytes.length} bytes, too short for the ${lenBytes}-byte header length of version ${major}.0`);
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = major === 1 ? dv.getUint16(MAGIC_LEN, true) : dv.getUint32(MAGIC_LEN, true);
+  const headerStart = MAGIC_LEN + lenBytes;
+  if (headerLen > maxHeaderBytes) {
+    fail(`header too long: ${headerLen} bytes, over the limit of ${maxHeaderBytes} (raise maxHeaderBytes if the file is trusted)`);
+  }
+  if (headerStart + headerLen > bytes.length) {
+    fail(`truncated header: it declares ${headerLen} bytes but only ${bytes.length - headerStart} follow the length field`);
+  }
+  const headerBytes = bytes.subarray(headerStart, headerStart + headerLen);
+  let headerText: string;
+  try {
+    headerText = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(headerBytes);
+  } catch {
+    return fail(`header of version ${major}.0 is not valid ${major === 3 ? 'utf-8' : 'latin1'}`);
+  }
+
+  let literal: PyLiteral;
+  try {
+    literal = parsePyLiteral(headerText, major < 3);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    return fail(`header is not a valid Python dict literal: ${e.message}; header: ${JSON.stringify(truncate(headerText, 200))}`);
+  }
+  const { dtype, shape } = interpretHeader(literal, fail);
+
+  const dataOffset = headerStart + headerLen;
+  let count = 1n;
+  for (const n of shape) count *= BigInt(n);
+  const needed = count * BigInt(ITEMSIZE[dtype]);
+  const have = BigInt(bytes.length - dataOffset);
+  const shapeText = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+  if (have < needed) {
+    fail(`truncated data: shape ${shapeText} of ${DESCR[dtype]} needs ${needed} bytes but ${have} follow the header`);
+  }
+  if (have > needed) {
+    fail(`${have - needed} trailing bytes: shape ${shapeText} of ${DESCR[dtype]} needs ${needed} bytes but ${have} follow the header`);
+  }
+  const data = decodeLittleEndian(bytes, dataOffset, Number(count), dtype);
+  return { dtype, shape, data };
+}
+
+/** Reads and parses a `.npy` file; error messages name the path. */
+export async function readNpyFile(path: string, options: Omit<ParseNpyOptions, 'source'> = {}): Promise<NpyArray> {
+  const buf = await readFile(path);
+  return parseNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { ...options, source: path });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+function checkShape(shape: readonly number[], length: number): void {
+  for (let k = 0; k < shape.length; k++) {
+    const n = shape[k]!;
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new ShapeError(WRITE_OP, `shape [${shape.join(', ')}] entry ${k} is ${n}; entries must be non-negative integers`);
+    }
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== length) {
+    throw new ShapeError(WRITE_OP, `shape [${shape.join(', ')}] has ${count} elements but the data has ${length}`);
+  }
+}
+
+/** The header dict exactly as numpy's `_write_array_header` formats it (keys sorted, growth padding). */
+function headerDict(dtype: DType, shape: readonly number[]): string {
+  const shapeRepr = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let h = `{'descr': '${DESCR[dtype]}', 'fortran_order': False, 'shape': ${shapeRepr}, }`;
+  if (shape.length > 0) h += ' '.repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
+  return h;
+}
+
+/**
+ * Serialises `data` (C order, `shape`) as `.npy` bytes, converting to `dtype` when it differs
+ * from the data's own (f64 → f32 rounds to nearest). The header is padded with spaces and ended
+ * by '\n' so the data starts at a multiple of 64 bytes: byte-identical to recent numpy's
+ * `np.save`, including its 21-digit growth-axis padding.
+ */
+export function serializeNpy(
+  data: FloatArray,
+  shape: readonly number[],
+  dtype: DType = dtypeOf(data),
+  options: SerializeNpyOptions = {},
+): Uint8Array {
+  checkShape(shape, data.length);
+  const dict = headerDict(dtype, shape);
+  // ASCII only, so latin1 and utf-8 encode it identically.
+  const hlen = dict.length + 1; // + '\n'
+  const fits = (version: 1 | 2 | 3): { lenBytes: number; pad: number } | null => {
+    const lenBytes = version === 1 ? 2 : 4;
+    const pad = NPY_ALIGN - ((MAGIC_LEN + lenBytes + hlen) % NPY_ALIGN);
+    const total = hlen + pad;
+    return total <= (version === 1 ? 0xffff : 0xffffffff) ? { lenBytes, pad } : null;
+  };
+  const version = options.version ?? (fits(1) ? 1 : 2);
+  const layout = fits(version);
+  if (!layout) {
+    throw new NpyFormatError(WRITE_OP, `header too long: ${hlen} bytes for shape of ${shape.length} dims does not fit format version ${version}.0`);
+  }
+  const headerLen = hlen + layout.pad;
+  const dataOffset = MAGIC_LEN + layout.lenBytes + headerLen;
+  const itemsize = ITEMSIZE[dtype];
+  const out = new Uint8Array(dataOffset + data.length * itemsize);
+  out.set(MAGIC, 0);
+  out[6] = version;
+  out[7] = 0;
+  const dv = new DataView(out.buffer);
+  if (layout.lenBytes === 2) dv.setUint16(MAGIC_LEN, headerLen, true);
+  else dv.setUint32(MAGIC_LEN, headerLen, true);
+  let p = MAGIC_LEN + layout.lenBytes;
+  for (let i = 0; i < dict.length; i++) out[p++] = dict.charCodeAt(i);
+  out.fill(0x20, p, p + layout.pad);
+  p += layout.pad;
+  out[p++] = 0x0a;
+
+  const typed: FloatArray =
+    dtypeOf(data) === dtype ? data : dtype === 'f64' ? Float64Array.from(data) : Float32Array.from(data);
+  if (HOST_LITTLE_ENDIAN) {
+    out.set(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength), dataOffset);
+  } else if (dtype === 'f64') {
+    for (let i = 0; i < typed.length; i++) dv.setFloat64(dataOffset + 8 * i, typed[i]!, true);
+  } else {
+    for (let i = 0; i < typed.length; i++) dv.setFloat32(dataOffset + 4 * i, typed[i]!, true);
+  }
+  return out;
+}
+
+function errnoCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+function alreadyExists(path: string): ConfigError {
+  return new ConfigError(WRITE_OP, `${path} already exists; pass { overwrite: true } to replace it`);
+}
+
+/**
+ * Writes `arr` to `path` atomically: the bytes go to a temporary file in the same folder, which
+ * is fsynced and then renamed (or, without `overwrite`, hard-linked, which fails if `path`
+ * exists, so a file created meanwhile is never clobbered) onto `path`. On any failure the
+ * temporary file is removed and `path` is untouched. Without `overwrite`, an existing `path`
+ * (file, folder or link) is a {@link ConfigError}.
+ */
+export async function writeNpyFile(path: string, arr: NpyArray, options: WriteNpyOptions = {}): Promise<void> {
+  const bytes = serializeNpy(arr.data, arr.shape, arr.dtype, options.version ? { version: options.version } : {});
+  const overwrite = options.overwrite ?? false;
+  if (!overwrite && (await exists(path))) throw alreadyExists(path);
+
+  const dir = dirname(resolve(path));
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let tmpExists = false;
+  try {
+    const fh = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o666);
+    tmpExists = true;
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (overwrite) {
+      await rename(tmp, path);
+      tmpExists = false;
+    } else {
+      try {
+        await link(tmp, path); // atomic create-if-absent
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === 'EEXIST') throw alreadyExists(path);
+        // Filesystems without hard links: fall back to check-then-rename (a small race window).
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EMLINK') throw e;
+        if (await exists(path)) throw alreadyExists(path);
+        await rename(tmp, path);
+        tmpExists = false;
+      }
+      if (tmpExists) {
+        await unlink(tmp);
+        tmpExists = false;
+      }
+    }
+  } catch (e) {
+    if (tmpExists) await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  // Make the rename itself durable; best effort (not every platform can fsync a folder).
+  try {
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    /* ignore */
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix helpers
+// ---------------------------------------------------------------------------------------------
+
+function npyShapeStr(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
+/**
+ * A 2-D array as a row-major Matrix sharing `arr.data`. A 1-D array of length n is an error
+ * unless `allow1d`, which reads it as n x 1.
+ */
+export function npyToMatrix(arr: NpyArray, options: { allow1d?: boolean } = {}): Matrix {
+  const { shape } = arr;
+  if (shape.length === 2) return matrix(arr.data, shape[0]!, shape[1]!);
+  if (shape.length === 1) {
+    if (options.allow1d) return matrix(arr.data, shape[0]!, 1);
+    throw new ShapeError('npyToMatrix', `array has shape ${npyShapeStr(shape)} (1-D); need a 2-D array, or pass { allow1d: true } to read it as ${shape[0]}x1`);
+  }
+  throw new ShapeError('npyToMatrix', `array has shape ${npyShapeStr(shape)} (${shape.length}-D); need a 2-D array`);
+}
+
+/**
+ * A Matrix as a 2-D NpyArray of `dtype` (default: the matrix's). A contiguous matrix of that
+ * dtype is shared (a subarray of its data); a strided view, or a dtype change, is copied.
+ */
+export function matrixToNpy(m: Matrix, dtype: DType = dtypeOf(m)): NpyArray {
+  const n = m.rows * m.cols;
+  if (n === 0) return { dtype, shape: [m.rows, m.cols], data: dtype === 'f64' ? new Float64Array(0) : new Float32Array(0) };
+  if (dtypeOf(m) === dtype && isContiguous(m)) {
+    if (m.offset + n > m.data.length) {
+      throw new ShapeError('matrixToNpy', `${shapeStr(m)} at offset ${m.offset} needs ${m.offset + n} elements, buffer has ${m.data.length}`);
+    }
+    return { dtype, shape: [m.rows, m.cols], data: m.data.subarray(m.offset, m.offset + n) };
+  }
+  return { dtype, shape: [m.rows, m.cols], data: toContiguous(m, dtype).data };
+}
