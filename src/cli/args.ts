@@ -6,8 +6,19 @@ export type Flags = Record<string, string | boolean | undefined>;
 
 /** Parses `argv` strictly: unknown flags and missing values are ConfigErrors naming the command. */
 export function parseFlags(command: string, argv: string[], options: ParseArgsConfig['options'], allowPositionals = false): { flags: Flags; positionals: string[] } {
+  // A negative number after a string flag is its value (`--eps0 -1`), not another flag.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null;
+    if (name && options?.[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity|NaN)/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals });
     return { flags: values as Flags, positionals };
   } catch (e) {
     throw new ConfigError(`contrastlab ${command}`, (e as Error).message.replace(/\s+/g, ' ').trim());

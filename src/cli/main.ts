@@ -45,7 +45,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof ContrastlabError) {
-      io.err(`contrastlab: ${e.message}`);
+      io.err(e.message.startsWith('contrastlab') ? e.message : `contrastlab ${name}: ${e.message}`);
       return 2;
     }
     const err = e as NodeJS.ErrnoException;
