@@ -1,0 +1,288 @@
+/**
+ * The blocked CPU backend: WebAssembly SIMD (v128, no relaxed SIMD, no threads), f64 or f32.
+ *
+ * gemm: C ← α·A·B + β·C, GotoBLAS-style (A and B staged into WebAssembly memory keeping their
+ * strides, packed into MR x KC / KC x NR panels, register-tiled 4x4 f64 / 4x8 f32 micro-kernel),
+ * computed in column panels of at most NCHUNK columns and folded into the (strided) C.
+ *
+ * pairLse / pairSoftmaxGrad: one fused, streaming implementation of the pair softmax of
+ * `../types.ts` over T x T tiles of S = U Vᵀ / τ (T = blockSize); memory O(n·d + T²), never n x n.
+ * See src/backend/cpu/wasm/assembly/pair.ts for the algorithm.
+ *
+ * Results are deterministic (same inputs, same bits) and independent of blockSize up to rounding:
+ * each logit S_ij is a sequential dot product whatever T is; only the order of the per-tile sums
+ * changes with T.
+ *
+ * @example
+ *   const be = createCpuBackend({ dtype: 'f64' });
+ *   const { lseRow, lseCol, positive } = be.kernels.pairLse(U, V, { tau: 0.1, positiveShift: 0, exclude: 'none' }, { row: true, col: true });
+ */
+import { ConfigError, DomainError, ShapeError } from '../../core/errors.ts';
+import { type DType, type FloatArray, type Matrix, shapeStr, zeros } from '../../core/matrix.ts';
+import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairGradResult, PairLseResult, PairSpec } from '../types.ts';
+import { Arena, instantiateKernels, type KernelExports, type Layout } from './wasm/module.ts';
+
+export interface CpuBackendOptions {
+  /** Precision of arithmetic and of the matrices taken and returned (default 'f64'). */
+  dtype?: DType;
+  /** Tile edge of the pair-softmax kernels: a multiple of 8 in [8, 1024] (default 64). */
+  blockSize?: number;
+}
+
+/** Default tile edge, chosen by measurement (benchmarks/README.md): 64 and 128 are within a few percent. */
+export const DEFAULT_BLOCK_SIZE = 64;
+
+/** Micro-tile shapes of the WebAssembly kernels (see assembly/gemm.ts). */
+const MR = { f64: 4, f32: 4 } as const;
+const NR = { f64: 4, f32: 8 } as const;
+/** Columns of C computed per gemmPanel call (bounds the P buffer to m x NCHUNK). */
+const NCHUNK = 512;
+
+const EXCLUDE_CODE: Record<PairExclusion, number> = { none: 0, positive: 1, 'self-and-positive': 2 };
+
+const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+
+export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
+  const dtype: DType = opts.dtype ?? 'f64';
+  if (dtype !== 'f64' && dtype !== 'f32') throw new ConfigError('createCpuBackend', `dtype must be 'f64' or 'f32', got ${String(dtype)}`);
+  const T = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (!Number.isInteger(T) || T < 8 || T > 1024 || T % 8 !== 0) {
+    throw new DomainError('createCpuBackend', `blockSize must be a multiple of 8 in [8, 1024], got ${T}`);
+  }
+  let ex: KernelExports | null = instantiateKernels();
+  const arena = new Arena(ex);
+  const es = dtype === 'f64' ? 8 : 4;
+  const mr = MR[dtype];
+  const nr = NR[dtype];
+
+  const live = (op: string): KernelExports => {
+    if (ex === null) throw new ConfigError(op, 'the cpu backend has been disposed');
+    return ex;
+  };
+  /** A dtype view of wasm memory (re-created after every grow). */
+  const view = (ptr: number, length: number): FloatArray => (dtype === 'f64' ? arena.f64(ptr, length) : arena.f32(ptr, length));
+
+  // ---------------------------------------------------------------- gemm
+
+  /** Elements of wasm memory the staged copy of M takes, and whether its strides are kept. */
+  function stagePlan(M: Matrix): { keep: boolean; len: number } {
+    const { rows, cols, rowStride: rs, colStride: cs } = M;
+    if (rows === 0 || cols === 0) return { keep: false, len: 0 };
+    if (rs >= 0 && cs >= 0) {
+      const span = (rows - 1) * rs + (cols - 1) * cs + 1;
+      if (span <= 2 * rows * cols + 64) return { keep: true, len: span };
+    }
+    return { keep: false, len: rows * cols };
+  }
+
+  /** Copies M into wasm memory at ptr; returns the element strides of the copy. */
+  function stage(M: Matrix, ptr: number, plan: { keep: boolean; len: number }): { rs: number; cs: number } {
+    const dst = view(ptr, plan.len);
+    if (plan.keep) {
+      dst.set(M.data.subarray(M.offset, M.offset + plan.len));
+      return { rs: M.rowStride, cs: M.colStride };
+    }
+    const { rows, cols, rowStride: rs, colStride: cs, data, offset } = M;
+    for (let i = 0; i < rows; i++) {
+      const src = offset + i * rs;
+      const o = i * cols;
+      for (let j = 0; j < cols; j++) dst[o + j] = data[src + j * cs]!;
+    }
+    return { rs: cols, cs: 1 };
+  }
+
+  function scaleC(C: Matrix, beta: number): void {
+    for (let i = 0; i < C.rows; i++) {
+      const base = C.offset + i * C.rowStride;
+      for (let j = 0; j < C.cols; j++) {
+        const idx = base + j * C.colStride;
+        C.data[idx] = beta === 0 ? 0 : beta * C.data[idx]!;
+      }
+    }
+  }
+
+  function gemm(alpha: number, A: Matrix, B: Matrix, beta: number, C: Matrix): void {
+    const e = live('gemm');
+    const m = C.rows;
+    const n = C.cols;
+    const k = A.cols;
+    if (A.rows !== m || B.rows !== k || B.cols !== n) {
+      throw new ShapeError('gemm', `A is ${shapeStr(A)}, B is ${shapeStr(B)}, C is ${shapeStr(C)}; need A m x k, B k x n, C m x n`);
+    }
+    if (m === 0 || n === 0) return;
+    if (k === 0 || alpha === 0) {
+      scaleC(C, beta);
+      return;
+    }
+    const pa = stagePlan(A);
+    const pb = stagePlan(B);
+    const nch = Math.min(roundUp(n, nr), NCHUNK);
+    const ldp = nch;
+    const L = arena.layout();
+    const pA = L.alloc(pa.len * es);
+    const pB = L.alloc(pb.len * es);
+    const pP = L.alloc(roundUp(m, mr) * ldp * es);
+    const wsA = L.alloc(e.gemmWsA() * es);
+    const wsB = L.alloc(e.gemmKC() * nch * es);
+    arena.reserve('gemm', L.end);
+    const sa = stage(A, pA, pa);
+    const sb = stage(B, pB, pb);
+    const panel = dtype === 'f64' ? e.gemmPanel64 : e.gemmPanel32;
+    for (let j0 = 0; j0 < n; j0 += nch) {
+      const nc = Math.min(nch, n - j0);
+      panel(m, nc, k, pA, sa.rs, sa.cs, pB + j0 * sb.cs * es, sb.rs, sb.cs, pP, ldp, wsA, wsB);
+      const P = view(pP, roundUp(m, mr) * ldp);
+      const cd = C.data;
+      for (let i = 0; i < m; i++) {
+        const po = i * ldp;
+        const co = C.offset + i * C.rowStride + j0 * C.colStride;
+        const cs = C.colStride;
+        if (beta === 0) {
+          if (alpha === 1 && cs === 1) cd.set(P.subarray(po, po + nc), co);
+          else for (let j = 0; j < nc; j++) cd[co + j * cs] = alpha * P[po + j]!;
+        } else {
+          for (let j = 0; j < nc; j++) cd[co + j * cs] = alpha * P[po + j]! + beta * cd[co + j * cs]!;
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- pair softmax
+
+  interface PairLayout {
+    n: number;
+    d: number;
+    dp: number;
+    npad: number;
+    U: number;
+    V: number;
+    Upk: number;
+    Vpk: number;
+    S: number;
+    scratch: number;
+  }
+
+  function pairLayout(L: Layout, n: number, d: number): PairLayout {
+    const npad = roundUp(n, T);
+    const dp = roundUp(d, nr);
+    return {
+      n, d, dp, npad,
+      U: L.alloc(npad * dp * es),
+      V: L.alloc(npad * dp * es),
+      Upk: L.alloc(npad * d * es),
+      Vpk: L.alloc(npad * d * es),
+      S: L.alloc(T * T * es),
+      scratch: L.alloc(12 * T * 8),
+    };
+  }
+
+  /** Writes M (n x d) into wasm memory as an npad x dp row-major matrix, zero padded. */
+  function putPadded(M: Matrix, ptr: number, npad: number, dp: number): void {
+    const dst = view(ptr, npad * dp);
+    const { rows, cols, rowStride: rs, colStride: cs, data, offset } = M;
+    if (dp === cols && cs === 1 && (rs === cols || rows <= 1)) {
+      dst.set(data.subarray(offset, offset + rows * cols));
+      dst.fill(0, rows * cols);
+      return;
+    }
+    dst.fill(0);
+    for (let i = 0; i < rows; i++) {
+      const src = offset + i * rs;
+      const o = i * dp;
+      if (cs === 1) dst.set(data.subarray(src, src + cols), o);
+      else for (let j = 0; j < cols; j++) dst[o + j] = data[src + j * cs]!;
+    }
+  }
+
+  function checkPair(op: string, U: Matrix, V: Matrix, spec: PairSpec): void {
+    if (U.rows !== V.rows || U.cols !== V.cols) throw new ShapeError(op, `U is ${shapeStr(U)} but V is ${shapeStr(V)}`);
+    if (!(spec.tau > 0) || !Number.isFinite(spec.tau)) throw new DomainError(op, `tau must be a finite number > 0, got ${spec.tau}`);
+    if (!(spec.exclude in EXCLUDE_CODE)) throw new ConfigError(op, `exclude must be none | positive | self-and-positive, got ${String(spec.exclude)}`);
+  }
+
+  const shiftOf = (spec: PairSpec, n: number) => ((Math.trunc(spec.positiveShift) % n) + n) % n;
+
+  function pairLse(U: Matrix, V: Matrix, spec: PairSpec, want: { row: boolean; col: boolean }): PairLseResult {
+    const e = live('pairLse');
+    checkPair('pairLse', U, V, spec);
+    const n = U.rows;
+    const d = U.cols;
+    if (n === 0) return { lseRow: want.row ? new Float64Array(0) : null, lseCol: want.col ? new Float64Array(0) : null, positive: new Float64Array(0) };
+    const L = arena.layout();
+    const p = pairLayout(L, n, d);
+    const rowMax = L.alloc(n * 8);
+    const rowSum = L.alloc(n * 8);
+    const colMax = L.alloc(n * 8);
+    const colSum = L.alloc(n * 8);
+    const positive = L.alloc(n * 8);
+    const lseRow = L.alloc(n * 8);
+    const lseCol = L.alloc(n * 8);
+    arena.reserve('pairLse', L.end);
+    putPadded(U, p.U, p.npad, p.dp);
+    putPadded(V, p.V, p.npad, p.dp);
+    const f = dtype === 'f64' ? e.pairLse64 : e.pairLse32;
+    f(n, d, p.dp, T, shiftOf(spec, n), EXCLUDE_CODE[spec.exclude], 1 / spec.tau,
+      p.U, p.V, p.Upk, p.Vpk, p.S, p.scratch, rowMax, rowSum, colMax, colSum, positive,
+      want.row ? 1 : 0, want.col ? 1 : 0, lseRow, lseCol);
+    return {
+      lseRow: want.row ? arena.f64(lseRow, n).slice() : null,
+      lseCol: want.col ? arena.f64(lseCol, n).slice() : null,
+      positive: arena.f64(positive, n).slice(),
+    };
+  }
+
+  function pairSoftmaxGrad(U: Matrix, V: Matrix, spec: PairSpec, coef: PairGradCoefficients): PairGradResult {
+    const e = live('pairSoftmaxGrad');
+    checkPair('pairSoftmaxGrad', U, V, spec);
+    const n = U.rows;
+    const d = U.cols;
+    if (n === 0) return { gradU: zeros(0, d, dtype), gradV: zeros(0, d, dtype) };
+    for (const [name, v] of Object.entries(coef) as [string, Float64Array | null][]) {
+      if (v !== null && v !== undefined && v.length < n) throw new ShapeError('pairSoftmaxGrad', `${name} has ${v.length} entries, need ${n}`);
+    }
+    const L = arena.layout();
+    const p = pairLayout(L, n, d);
+    const Gp = L.alloc(T * T * es);
+    const Gtp = L.alloc(T * T * es);
+    const vec = (v: Float64Array | null | undefined) => (v ? L.alloc(n * 8) : 0);
+    const lseRow = vec(coef.lseRow);
+    const lseCol = vec(coef.lseCol);
+    const rowCoef = vec(coef.rowCoef);
+    const colCoef = vec(coef.colCoef);
+    const posCoef = vec(coef.posCoef);
+    const gradU = L.alloc(p.npad * p.dp * es);
+    const gradV = L.alloc(p.npad * p.dp * es);
+    arena.reserve('pairSoftmaxGrad', L.end);
+    putPadded(U, p.U, p.npad, p.dp);
+    putPadded(V, p.V, p.npad, p.dp);
+    const put = (ptr: number, v: Float64Array | null | undefined) => { if (v && ptr) arena.f64(ptr, n).set(v.subarray(0, n)); };
+    put(lseRow, coef.lseRow);
+    put(lseCol, coef.lseCol);
+    put(rowCoef, coef.rowCoef);
+    put(colCoef, coef.colCoef);
+    put(posCoef, coef.posCoef);
+    const f = dtype === 'f64' ? e.pairGrad64 : e.pairGrad32;
+    f(n, d, p.dp, T, shiftOf(spec, n), EXCLUDE_CODE[spec.exclude], 1 / spec.tau, spec.tau,
+      p.U, p.V, p.Upk, p.Vpk, p.S, Gp, Gtp, p.scratch, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV);
+    const take = (ptr: number): Matrix => {
+      const out = zeros(n, d, dtype);
+      const src = view(ptr, p.npad * p.dp);
+      if (p.dp === d) out.data.set(src.subarray(0, n * d));
+      else for (let i = 0; i < n; i++) out.data.set(src.subarray(i * p.dp, i * p.dp + d), i * d);
+      return out;
+    };
+    return { gradU: take(gradU), gradV: take(gradV) };
+  }
+
+  const kernels: Kernels = { gemm, pairLse, pairSoftmaxGrad };
+  return {
+    name: 'cpu',
+    dtype,
+    blockSize: T,
+    kernels,
+    info: { simd: true, impl: 'wasm-simd128', microTile: `${mr}x${nr}`, threads: 1, exp: 'simd-polynomial' },
+    dispose() {
+      ex = null;
+    },
+  };
+}

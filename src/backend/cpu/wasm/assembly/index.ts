@@ -1,0 +1,12 @@
+/**
+ * Entry point of the WebAssembly module of the CPU backend. No managed objects: the JS side owns a
+ * bump layout above `heapBase()` and passes byte addresses; memory is exported and grown from JS.
+ */
+export { kern64, kern32, gemmPanel64, gemmPanel32, gemmWsA, gemmKC } from './gemm';
+export { pairLse64, pairLse32, pairGrad64, pairGrad32 } from './pair';
+export { expF64, expF32 } from './exp';
+
+/** First free byte after the module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
