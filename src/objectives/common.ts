@@ -2,6 +2,7 @@
 import { defaultBackend } from '../backend/index.ts';
 import type { Backend } from '../backend/types.ts';
 import { type Matrix, type Matrix64, toContiguous } from '../core/matrix.ts';
+import { type FloatNdArray, fromNdarray } from '../interop/ndarray.ts';
 import { assertFiniteMatrix, assertNonEmpty, assertSameShape, assertTau } from '../core/validate.ts';
 
 /** Value and Euclidean gradients of an objective at (U, V); gradients are float64, null when not asked for. */
@@ -30,8 +31,17 @@ export interface Prepared {
   readonly grad: boolean;
 }
 
+/** What the public ops accept: a strided Matrix view or a 2-D ndarray over Float64Array / Float32Array. */
+export type MatrixLike = Matrix | FloatNdArray;
+
+export function asMatrix(x: MatrixLike): Matrix {
+  return 'shape' in x && 'stride' in x ? fromNdarray(x) : (x as Matrix);
+}
+
 /** Validates (U, V, τ) at the public boundary and converts them to the backend's dtype. */
-export function prepare(op: string, U: Matrix, V: Matrix, opts: ObjectiveOptions): Prepared {
+export function prepare(op: string, Uin: MatrixLike, Vin: MatrixLike, opts: ObjectiveOptions): Prepared {
+  const U = asMatrix(Uin);
+  const V = asMatrix(Vin);
   const tau = opts.tau ?? 1;
   assertTau(op, tau);
   assertNonEmpty(op, 'U', U);

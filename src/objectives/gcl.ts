@@ -15,6 +15,7 @@ import { assertNonNegative } from '../core/validate.ts';
 import {
   accurateSum, epsWeight, logEpsPlusExp, type LossAndGrad, type ObjectiveOptions, prepare, toF64,
 } from './common.ts';
+import type { MatrixLike } from './common.ts';
 
 export interface GclOptions extends ObjectiveOptions {
   /** ε₀ ≥ 0 inside the log (default 0, as in SogCLR's code). */
@@ -26,7 +27,7 @@ function checkGcl(op: string, n: number, eps0: number): void {
   if (n < 2) throw new DomainError(op, `needs N >= 2 pairs (every anchor needs a negative), got N = ${n}`);
 }
 
-export function gclBimodalLossAndGrad(U: Matrix, V: Matrix, opts: GclOptions = {}): LossAndGrad {
+export function gclBimodalLossAndGrad(U: MatrixLike, V: MatrixLike, opts: GclOptions = {}): LossAndGrad {
   const op = 'gcl-bimodal';
   const p = prepare(op, U, V, opts);
   const eps0 = opts.eps0 ?? 0;
@@ -55,7 +56,7 @@ export function gclBimodalLossAndGrad(U: Matrix, V: Matrix, opts: GclOptions = {
   return { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) };
 }
 
-export function gclUnimodalLossAndGrad(U: Matrix, V: Matrix, opts: GclOptions = {}): LossAndGrad {
+export function gclUnimodalLossAndGrad(U: MatrixLike, V: MatrixLike, opts: GclOptions = {}): LossAndGrad {
   const op = 'gcl-unimodal';
   const p = prepare(op, U, V, opts);
   const eps0 = opts.eps0 ?? 0;

@@ -2,12 +2,13 @@
 import { ConfigError } from '../core/errors.ts';
 import type { Matrix } from '../core/matrix.ts';
 import { tangentProject } from '../core/sphere.ts';
-import type { LossAndGrad, ObjectiveOptions } from './common.ts';
+import type { LossAndGrad, MatrixLike, ObjectiveOptions } from './common.ts';
 import { gclBimodalLossAndGrad, gclUnimodalLossAndGrad } from './gcl.ts';
 import { infonceLossAndGrad, infonceUvLossAndGrad } from './infonce.ts';
 import { type BatchSet, minibatchLossAndGrad } from './minibatch.ts';
 
-export type { LossAndGrad, ObjectiveOptions } from './common.ts';
+export type { LossAndGrad, MatrixLike, ObjectiveOptions } from './common.ts';
+export { asMatrix } from './common.ts';
 export { accurateSum } from './common.ts';
 export { infonceLossAndGrad, infonceUvLossAndGrad } from './infonce.ts';
 export { gclBimodalLossAndGrad, gclUnimodalLossAndGrad, type GclOptions } from './gcl.ts';
@@ -33,7 +34,7 @@ export function isObjectiveName(s: string): s is ObjectiveName {
 }
 
 /** Evaluates the named objective: value and Euclidean gradients. */
-export function evaluateObjective(spec: ObjectiveSpec, U: Matrix, V: Matrix, opts: Omit<ObjectiveOptions, 'tau'> = {}): LossAndGrad {
+export function evaluateObjective(spec: ObjectiveSpec, U: MatrixLike, V: MatrixLike, opts: Omit<ObjectiveOptions, 'tau'> = {}): LossAndGrad {
   const o = { ...opts, tau: spec.tau ?? 1 };
   switch (spec.name) {
     case 'infonce':

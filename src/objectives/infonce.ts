@@ -8,10 +8,11 @@
  */
 import type { Matrix } from '../core/matrix.ts';
 import { accurateSum, type LossAndGrad, type ObjectiveOptions, prepare, toF64 } from './common.ts';
+import type { MatrixLike } from './common.ts';
 
 const PAIRED = { positiveShift: 0, exclude: 'none' } as const;
 
-export function infonceLossAndGrad(U: Matrix, V: Matrix, opts: ObjectiveOptions = {}): LossAndGrad {
+export function infonceLossAndGrad(U: MatrixLike, V: MatrixLike, opts: ObjectiveOptions = {}): LossAndGrad {
   const p = prepare('infonce', U, V, opts);
   const spec = { ...PAIRED, tau: p.tau };
   const k = p.backend.kernels;
@@ -26,7 +27,7 @@ export function infonceLossAndGrad(U: Matrix, V: Matrix, opts: ObjectiveOptions 
   return { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) };
 }
 
-export function infonceUvLossAndGrad(U: Matrix, V: Matrix, opts: ObjectiveOptions = {}): LossAndGrad {
+export function infonceUvLossAndGrad(U: MatrixLike, V: MatrixLike, opts: ObjectiveOptions = {}): LossAndGrad {
   const p = prepare('infonce-uv', U, V, opts);
   const spec = { ...PAIRED, tau: p.tau };
   const k = p.backend.kernels;

@@ -6,9 +6,10 @@
  */
 import { assertBatchCount, combinations, DEFAULT_MAX_BATCHES } from '../core/combinatorics.ts';
 import { ConfigError, ShapeError } from '../core/errors.ts';
-import { gatherRows, type Matrix, zeros } from '../core/matrix.ts';
+import { gatherRows, zeros } from '../core/matrix.ts';
 import { assertBatchSize } from '../core/validate.ts';
 import { type LossAndGrad, type ObjectiveOptions, prepare } from './common.ts';
+import type { MatrixLike } from './common.ts';
 import { infonceLossAndGrad } from './infonce.ts';
 
 export type BatchSet = { readonly kind: 'list'; readonly batches: ReadonlyArray<ArrayLike<number>> } | { readonly kind: 'all'; readonly B: number };
@@ -34,7 +35,7 @@ export function validateBatchList(op: string, batches: ReadonlyArray<ArrayLike<n
   });
 }
 
-export function minibatchLossAndGrad(U: Matrix, V: Matrix, opts: MinibatchOptions): LossAndGrad {
+export function minibatchLossAndGrad(U: MatrixLike, V: MatrixLike, opts: MinibatchOptions): LossAndGrad {
   const op = 'minibatch';
   const p = prepare(op, U, V, opts);
   const { n, d } = p;

@@ -174,3 +174,18 @@ describe('bad input is a typed error naming the value', () => {
     expect(() => minibatchLossAndGrad(big, big, { backend, batches: { kind: 'all', B: 20 }, maxBatches: 1000 })).toThrow(/C\(40,20\) = 137846528820 batches exceeds the cap of 1000/);
   });
 });
+
+describe('ndarray interop at the public boundary', () => {
+  it('an ndarray (even a transposed view) gives the same value as the Matrix', async () => {
+    const { default: ndarray } = await import('ndarray');
+    const rng = Rng.fromSeed(12);
+    const U = gaussian(rng, 5, 3);
+    const V = gaussian(rng, 5, 3);
+    const a = infonceLossAndGrad(U, V, { backend, tau: 0.4 }).value;
+    // Store V transposed (3x5) and hand over its transpose view: strides [1, 5].
+    const vt = new Float64Array(15);
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 3; j++) vt[j * 5 + i] = V.data[i * 3 + j]!;
+    const b = infonceLossAndGrad(ndarray(new Float64Array(U.data), [5, 3]), ndarray(vt, [3, 5]).transpose(1, 0), { backend, tau: 0.4 }).value;
+    expect(b).toBe(a);
+  });
+});

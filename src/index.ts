@@ -1,0 +1,40 @@
+/**
+ * contrastlab: numerical checks of what the theory of contrastive learning claims about
+ * optimisation. The one public entry point; deep imports are internal.
+ */
+export * from './core/errors.ts';
+export {
+  type Matrix, type Matrix32, type Matrix64, type DType, type FloatArray,
+  matrix, zeros, fromRows, toRows, get, set, transpose, block, rowRange, gatherRows, toContiguous, clone,
+  isContiguous, frobeniusNorm, dtypeOf, shapeStr,
+} from './core/matrix.ts';
+export { Rng, type RngState } from './core/random.ts';
+export { normalizeRows, rowNorms, tangentProject } from './core/sphere.ts';
+export { binomial, combinations, DEFAULT_MAX_BATCHES } from './core/combinatorics.ts';
+export { hungarian, minWeightPerfectMatching, type AssignmentResult, type PerfectMatchingResult } from './core/assignment.ts';
+
+export {
+  type Backend, type Kernels, type PairSpec, type PairExclusion, type PairLseResult, type PairGradCoefficients, type PairGradResult,
+  createCpuBackend, createReferenceBackend, defaultBackend, type CpuBackendOptions,
+} from './backend/index.ts';
+
+export {
+  type LossAndGrad, type MatrixLike, asMatrix, type ObjectiveOptions, type ObjectiveName, type ObjectiveSpec, type BatchSet, type MinibatchOptions, type GclOptions,
+  OBJECTIVE_NAMES, evaluateObjective, riemannianGrad, infonceLossAndGrad, infonceUvLossAndGrad, minibatchLossAndGrad,
+  gclBimodalLossAndGrad, gclUnimodalLossAndGrad, validateBatchList,
+} from './objectives/index.ts';
+
+export { simplexEtf, etfGram, haarOrthogonal, rotateRows } from './optima/etf.ts';
+export { crossPolytope, crossPolytopeGram, crossPolytopeAntipode } from './optima/crossPolytope.ts';
+export {
+  etfInfonce, allBatchesInfonce, partitionInfonce, crossPolytopeInfonce,
+  etfInfonceBig, allBatchesInfonceBig, partitionInfonceBig, crossPolytopeInfonceBig,
+} from './optima/closedForms.ts';
+export { gramDistance, type OptimumKind, type GramDistanceResult } from './optima/gramDistance.ts';
+export { knownOptimum, type KnownOptimum } from './optima/known.ts';
+
+export { solveExact, type ExactSolverOptions, type ExactSolverResult, type TraceRow, type SphereMode } from './solver/exact.ts';
+
+export { parseNpy, serializeNpy, readNpyFile, writeNpyFile, npyToMatrix, matrixToNpy, type NpyArray } from './io/npy.ts';
+export { writeFileAtomic, StagedDir } from './io/atomic.ts';
+export { fromNdarray, toNdarray } from './interop/ndarray.ts';
