@@ -13,12 +13,20 @@ function tempSibling(path: string, tag: string): string {
   return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${Date.now()}-${counter++}.tmp`);
 }
 
-export function assertCanWrite(op: string, path: string, overwrite: boolean): void {
+export function assertCanWrite(op: string, path: string, overwrite: boolean, parentMayBeMissing = false): void {
   if (!overwrite && existsSync(path)) {
     throw new ConfigError(op, `'${path}' already exists; refusing to overwrite it (pass --force / overwrite: true)`);
   }
   const dir = dirname(resolve(path));
-  if (!existsSync(dir)) throw new ConfigError(op, `the folder '${dir}' for '${path}' does not exist`);
+  if (!parentMayBeMissing && !existsSync(dir)) throw new ConfigError(op, `the folder '${dir}' for '${path}' does not exist`);
+}
+
+/** Creates the missing ancestors of `path`; returns the topmost folder created (to undo), or null. */
+function makeParents(path: string): string | null {
+  let top: string | null = null;
+  for (let d = dirname(resolve(path)); !existsSync(d); d = dirname(d)) top = d;
+  if (top !== null) mkdirSync(dirname(resolve(path)), { recursive: true });
+  return top;
 }
 
 /** Writes `data` to `path` atomically (temp file + fsync + rename). */
@@ -45,19 +53,22 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, opts: {
 
 /**
  * A results directory written as a unit: files go into a staging directory; `commit()` moves it to
- * `dir` (replacing an existing `dir` only with overwrite), `abort()` removes the staging directory.
+ * `dir` (replacing an existing `dir` only with overwrite), `abort()` removes the staging directory
+ * and any parent folders it had to create.
  */
 export class StagedDir {
   readonly dir: string;
   readonly staging: string;
   private readonly overwrite: boolean;
+  private readonly createdParent: string | null;
   private done = false;
 
   constructor(dir: string, opts: { overwrite?: boolean; op?: string } = {}) {
     const op = opts.op ?? 'StagedDir';
     this.dir = dir;
     this.overwrite = opts.overwrite ?? false;
-    assertCanWrite(op, dir, this.overwrite);
+    assertCanWrite(op, dir, this.overwrite, true);
+    this.createdParent = makeParents(dir);
     this.staging = tempSibling(dir, 'staging');
     mkdirSync(this.staging);
   }
@@ -87,6 +98,7 @@ export class StagedDir {
   abort(): void {
     if (this.done) return;
     rmSync(this.staging, { recursive: true, force: true });
+    if (this.createdParent !== null) rmSync(this.createdParent, { recursive: true, force: true });
     this.done = true;
   }
 }
