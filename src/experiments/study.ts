@@ -1,0 +1,219 @@
+/**
+ * A study: every arm (experiment) × every seed, run one after another with checkpoints, then
+ * summarised and plotted. Outputs in DIR:
+ *   trace.csv, trace.jsonl   every logged row of every run (arm, seed, step, epoch, metrics)
+ *   summary.csv              per arm and logged step: mean, sd, min, max over seeds
+ *   final.json               per run final values, per arm summary, config hashes, environment
+ *   summary.md               the tables a person reads
+ *   *.svg, *.png             figures (loss / distance against steps with bands; Gram heat-maps)
+ *   checkpoint.json          the state to resume from (`--resume`)
+ * Every file is written atomically; a resumed study gives exactly the numbers of an uninterrupted one.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import type { Backend } from '../backend/types.ts';
+import { ConfigError } from '../core/errors.ts';
+import { type Matrix64, matrix } from '../core/matrix.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { decodeState, encodeState } from '../io/codec.ts';
+import { traceToCsv, traceToJsonl } from '../io/trace.ts';
+import { type RunRecord, type RunState, type RunTraceRow, runExperiment } from './run.ts';
+import { configHash, METRICS, type MetricName, type StudySpec } from './spec.ts';
+import { stats, stepsToThreshold, summariseTraces, type Stats } from './summary.ts';
+
+export interface StudyProgress {
+  /** Called after each logged step of the run in progress. */
+  onLog?(info: { arm: string; seed: number; runIndex: number; runCount: number; row: RunTraceRow; totalSteps: number }): void;
+  onRunDone?(info: { arm: string; seed: number; runIndex: number; runCount: number }): void;
+}
+
+export interface StudyOptions {
+  readonly out: string;
+  readonly resume?: boolean;
+  readonly force?: boolean;
+  readonly backend: Backend;
+  readonly progress?: StudyProgress;
+  /** Minimum time between checkpoints of the run in progress (default 2000 ms; 0 = at every opportunity). */
+  readonly checkpointIntervalMs?: number;
+}
+
+/** checkpoint.json: the run in progress. Finished runs are in runs/NNNN.json, each written once. */
+interface Checkpoint {
+  readonly version: 1;
+  readonly studyHash: string;
+  readonly current: RunState | null;
+}
+
+/** Checkpoints of the run in progress are written at most this often (and at every run's end). */
+const CHECKPOINT_INTERVAL_MS = 2000;
+
+export interface ArmSummary {
+  readonly arm: string;
+  readonly configHash: string;
+  readonly final: Partial<Record<MetricName, Stats>>;
+  readonly threshold?: { readonly metric: MetricName; readonly below: number; readonly reached: number; readonly of: number; readonly steps: Stats; readonly epochs: Stats };
+}
+
+export interface StudyResult {
+  readonly records: RunRecord[];
+  readonly arms: ArmSummary[];
+  readonly finalJson: Record<string, unknown>;
+}
+
+export function environment(backend: Backend): Record<string, unknown> {
+  return {
+    node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length,
+    backend: backend.name, dtype: backend.dtype, blockSize: backend.blockSize, contrastlab: '0.1.0',
+  };
+}
+
+const CHECKPOINT = 'checkpoint.json';
+
+export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
+  const op = 'run';
+  const { out } = opts;
+  const studyHash = configHash(study);
+  let ck: Checkpoint = { version: 1, studyHash, current: null };
+  const runsDir = join(out, 'runs');
+  if (opts.resume) {
+    const path = join(out, CHECKPOINT);
+    if (!existsSync(path)) throw new ConfigError(op, `--resume: no checkpoint at '${path}'`);
+    let parsed: Checkpoint;
+    try {
+      parsed = decodeState(JSON.parse(readFileSync(path, 'utf8'))) as Checkpoint;
+    } catch (e) {
+      throw new ConfigError(op, `--resume: the checkpoint '${path}' is not readable JSON (${(e as Error).message})`);
+    }
+    if (parsed.studyHash !== studyHash) {
+      throw new ConfigError(op, `--resume: the checkpoint in '${out}' is for another spec (hash ${parsed.studyHash}, this spec ${studyHash})`);
+    }
+    ck = parsed;
+  } else {
+    if (existsSync(out)) {
+      if (!opts.force) throw new ConfigError(op, `'${out}' already exists; refusing to overwrite it (pass --force, or --resume to continue it)`);
+      rmSync(out, { recursive: true, force: true });
+    }
+    mkdirSync(out, { recursive: true });
+  }
+  mkdirSync(runsDir, { recursive: true });
+  let lastSave = 0;
+  const save = (force: boolean) => {
+    const now = Date.now();
+    if (!force && now - lastSave < (opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS)) return;
+    lastSave = now;
+    writeFileAtomic(join(out, CHECKPOINT), JSON.stringify(encodeState(ck)), { overwrite: true });
+  };
+  const runFile = (k: number) => join(runsDir, `${String(k).padStart(4, '0')}.json`);
+
+  const runs = study.experiments.flatMap((e) => e.seeds.map((seed) => ({ e, seed })));
+  const records: RunRecord[] = [];
+  for (let k = 0; k < runs.length; k++) {
+    const { e, seed } = runs[k]!;
+    if (opts.resume && existsSync(runFile(k))) {
+      const r = reviveRecord(decodeState(JSON.parse(readFileSync(runFile(k), 'utf8'))) as RunRecord);
+      if (r.arm !== e.name || r.seed !== seed || r.configHash !== configHash(e)) {
+        throw new ConfigError(op, `--resume: '${runFile(k)}' holds arm '${r.arm}' seed ${r.seed}, expected '${e.name}' seed ${seed}`);
+      }
+      records.push(r);
+      continue;
+    }
+    const resume = ck.current && ck.current.arm === e.name && ck.current.seed === seed ? reviveState(ck.current) : undefined;
+    const rec = runExperiment(e, seed, {
+      backend: opts.backend,
+      resume,
+      onLog: (row, totalSteps) => opts.progress?.onLog?.({ arm: e.name, seed, runIndex: k, runCount: runs.length, row, totalSteps }),
+      onCheckpoint: (state) => {
+        ck = { ...ck, current: state };
+        save(false);
+      },
+    });
+    records.push(rec);
+    writeFileAtomic(runFile(k), JSON.stringify(encodeState(rec)), { overwrite: true });
+    ck = { ...ck, current: null };
+    save(true);
+    opts.progress?.onRunDone?.({ arm: e.name, seed, runIndex: k, runCount: runs.length });
+  }
+  return summariseStudy(study, records, opts.backend, out);
+}
+
+/** Typed arrays inside decoded checkpoints come back as typed arrays; re-wrap the matrices. */
+function reviveMatrix(m: { data: Float64Array; rows: number; cols: number }): Matrix64 {
+  return matrix(m.data, m.rows, m.cols);
+}
+function reviveState(s: RunState): RunState {
+  return { ...s, params: { U: reviveMatrix(s.params.U), V: reviveMatrix(s.params.V) }, opt: reviveDeep(s.opt) };
+}
+function reviveRecord(r: RunRecord): RunRecord {
+  return { ...r, U: reviveMatrix(r.U), V: reviveMatrix(r.V) };
+}
+function reviveDeep(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(reviveDeep);
+  if (x && typeof x === 'object' && !ArrayBuffer.isView(x)) {
+    const o = x as Record<string, unknown>;
+    if (o.data instanceof Float64Array && typeof o.rows === 'number' && typeof o.cols === 'number') return reviveMatrix(o as never);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) out[k] = reviveDeep(v);
+    return out;
+  }
+  return x;
+}
+
+function fmtStats(s: Stats | undefined, digits = 4): string {
+  if (!s || s.count === 0) return '—';
+  const f = (x: number) => (Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4) || x === 0 ? x.toFixed(digits) : x.toExponential(2);
+  return `${f(s.mean)} ± ${f(s.sd)}`;
+}
+
+export function summariseStudy(study: StudySpec, records: RunRecord[], backend: Backend, out: string): StudyResult {
+  const metrics = METRICS.filter((m) => records.some((r) => r.final[m] !== undefined));
+  const arms: ArmSummary[] = study.experiments.map((e) => {
+    const runs = records.filter((r) => r.arm === e.name);
+    const final: Partial<Record<MetricName, Stats>> = {};
+    for (const m of metrics) {
+      const v = runs.map((r) => r.final[m]).filter((x): x is number => x !== undefined);
+      if (v.length) final[m] = stats(v);
+    }
+    let threshold: ArmSummary['threshold'];
+    if (study.threshold) {
+      const hits = runs.map((r) => stepsToThreshold(r, study.threshold!.metric, study.threshold!.below));
+      const ok = hits.filter((h): h is { step: number; epoch: number } => h !== null);
+      threshold = {
+        ...study.threshold, reached: ok.length, of: runs.length,
+        steps: stats(ok.map((h) => h.step)), epochs: stats(ok.map((h) => h.epoch)),
+      };
+    }
+    return { arm: e.name, configHash: configHash(e), final, ...(threshold ? { threshold } : {}) };
+  });
+
+  const rows = records.flatMap((r) => r.trace.map((t) => ({ arm: r.arm, seed: r.seed, ...t })));
+  writeFileAtomic(join(out, 'trace.csv'), traceToCsv(rows), { overwrite: true });
+  writeFileAtomic(join(out, 'trace.jsonl'), traceToJsonl(rows), { overwrite: true });
+  const sum = summariseTraces(records, metrics).map((s) => ({ arm: s.arm, step: s.step, epoch: s.epoch, metric: s.metric, ...s.stats }));
+  writeFileAtomic(join(out, 'summary.csv'), traceToCsv(sum), { overwrite: true });
+
+  const finalJson = {
+    study: study.name, description: study.description, studyHash: configHash(study), environment: environment(backend),
+    arms, runs: records.map((r) => ({ arm: r.arm, seed: r.seed, configHash: r.configHash, steps: r.steps, epochs: r.epochs, stoppedEarly: r.stoppedEarly, final: r.final })),
+  };
+  writeFileAtomic(join(out, 'final.json'), JSON.stringify(finalJson, null, 2) + '\n', { overwrite: true });
+
+  const lines: string[] = [`# ${study.name}`, '', study.description, ''];
+  if (study.notes) lines.push(study.notes, '');
+  const seedsOf = (arm: string) => records.filter((r) => r.arm === arm).length;
+  lines.push(`Final values over seeds (mean ± sd); ${records.length} runs; config hash ${configHash(study)}.`, '');
+  lines.push(`| arm | seeds | ${metrics.join(' | ')} |`, `|---|---|${metrics.map(() => '---').join('|')}|`);
+  for (const a of arms) lines.push(`| ${a.arm} | ${seedsOf(a.arm)} | ${metrics.map((m) => fmtStats(a.final[m])).join(' | ')} |`);
+  if (study.threshold) {
+    const t = study.threshold;
+    lines.push('', `Steps and epochs until ${t.metric} ≤ ${t.below} (mean ± sd over the seeds that reach it).`, '');
+    lines.push('| arm | reached | steps | epochs |', '|---|---|---|---|');
+    for (const a of arms) {
+      const th = a.threshold!;
+      lines.push(`| ${a.arm} | ${th.reached}/${th.of} | ${fmtStats(th.steps, 1)} | ${fmtStats(th.epochs, 2)} |`);
+    }
+  }
+  lines.push('', `Environment: ${JSON.stringify(environment(backend))}`, '');
+  writeFileAtomic(join(out, 'summary.md'), lines.join('\n'), { overwrite: true });
+  return { records, arms, finalJson };
+}

@@ -1,0 +1,20 @@
+/**
+ * Optimizers as pure gradient transformations (optax style):
+ *   init(params) -> state,  update(grads, state, params) -> { updates, state }
+ * `chain(...)` composes them; `applyUpdates(params, updates)` adds the updates. A schedule is
+ * `(step) => number`. States are plain data (typed arrays and numbers) so checkpoints can store them.
+ * Updates are what gets ADDED to the parameters (so SGD's update is −η·g).
+ */
+import type { Matrix64 } from '../core/matrix.ts';
+
+/** Named parameter matrices (free embeddings: { U, V }; an encoder: { W } ...). */
+export type Params = Readonly<Record<string, Matrix64>>;
+
+export type OptState = unknown;
+
+export interface GradientTransformation<S = OptState> {
+  init(params: Params): S;
+  update(grads: Params, state: S, params: Params): { updates: Params; state: S };
+}
+
+export type Schedule = (step: number) => number;
