@@ -6,6 +6,7 @@
 import { ContrastlabError } from '../core/errors.ts';
 import { EVAL_HELP, evalCommand } from './commands/eval.ts';
 import { OPTIMUM_HELP, optimumCommand } from './commands/optimum.ts';
+import { RUN_HELP, runCommand } from './commands/run.ts';
 import { SOLVE_HELP, solveCommand } from './commands/solve.ts';
 import { type CommandIO, processIO } from './io.ts';
 
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   eval: { run: evalCommand, help: EVAL_HELP, summary: 'value and gradient of an objective at U.npy / V.npy' },
   optimum: { run: optimumCommand, help: OPTIMUM_HELP, summary: 'write a known optimum (simplex ETF, cross-polytope) and its closed-form loss' },
   solve: { run: solveCommand, help: SOLVE_HELP, summary: 'exact full-batch solver on the sphere from a seeded start' },
+  run: { run: runCommand, help: RUN_HELP, summary: 'run an experiment / study spec or a shipped preset (traces, summaries, figures, checkpoints)' },
 };
 
 export const MAIN_HELP = `contrastlab — numerical checks of contrastive-learning optimisation theory

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import type { Backend } from '../backend/types.ts';
 import { ConfigError } from '../core/errors.ts';
-import { type Matrix64, matrix } from '../core/matrix.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { decodeState, encodeState } from '../io/codec.ts';
 import { traceToCsv, traceToJsonl } from '../io/trace.ts';
@@ -111,14 +110,14 @@ export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
   for (let k = 0; k < runs.length; k++) {
     const { e, seed } = runs[k]!;
     if (opts.resume && existsSync(runFile(k))) {
-      const r = reviveRecord(decodeState(JSON.parse(readFileSync(runFile(k), 'utf8'))) as RunRecord);
+      const r = decodeState(JSON.parse(readFileSync(runFile(k), 'utf8'))) as RunRecord;
       if (r.arm !== e.name || r.seed !== seed || r.configHash !== configHash(e)) {
         throw new ConfigError(op, `--resume: '${runFile(k)}' holds arm '${r.arm}' seed ${r.seed}, expected '${e.name}' seed ${seed}`);
       }
       records.push(r);
       continue;
     }
-    const resume = ck.current && ck.current.arm === e.name && ck.current.seed === seed ? reviveState(ck.current) : undefined;
+    const resume = ck.current && ck.current.arm === e.name && ck.current.seed === seed ? ck.current : undefined;
     const rec = runExperiment(e, seed, {
       backend: opts.backend,
       resume,
@@ -135,28 +134,6 @@ export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
     opts.progress?.onRunDone?.({ arm: e.name, seed, runIndex: k, runCount: runs.length });
   }
   return summariseStudy(study, records, opts.backend, out);
-}
-
-/** Typed arrays inside decoded checkpoints come back as typed arrays; re-wrap the matrices. */
-function reviveMatrix(m: { data: Float64Array; rows: number; cols: number }): Matrix64 {
-  return matrix(m.data, m.rows, m.cols);
-}
-function reviveState(s: RunState): RunState {
-  return { ...s, params: { U: reviveMatrix(s.params.U), V: reviveMatrix(s.params.V) }, opt: reviveDeep(s.opt) };
-}
-function reviveRecord(r: RunRecord): RunRecord {
-  return { ...r, U: reviveMatrix(r.U), V: reviveMatrix(r.V) };
-}
-function reviveDeep(x: unknown): unknown {
-  if (Array.isArray(x)) return x.map(reviveDeep);
-  if (x && typeof x === 'object' && !ArrayBuffer.isView(x)) {
-    const o = x as Record<string, unknown>;
-    if (o.data instanceof Float64Array && typeof o.rows === 'number' && typeof o.cols === 'number') return reviveMatrix(o as never);
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(o)) out[k] = reviveDeep(v);
-    return out;
-  }
-  return x;
 }
 
 function fmtStats(s: Stats | undefined, digits = 4): string {
