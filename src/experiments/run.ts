@@ -12,12 +12,15 @@
 import { defaultBackend } from '../backend/index.ts';
 import type { Backend } from '../backend/types.ts';
 import { ConfigError } from '../core/errors.ts';
-import { frobeniusNorm, type Matrix64, zeros } from '../core/matrix.ts';
+import { frobeniusNorm, gatherRows, type Matrix64, zeros } from '../core/matrix.ts';
 import { Rng, type RngState } from '../core/random.ts';
 import { normalizeRows, rowNorms, tangentProject } from '../core/sphere.ts';
 import { infonceLossAndGrad, minibatchLossAndGrad } from '../objectives/index.ts';
 import { applyUpdates } from '../optim/transforms.ts';
+import { etfInfonce, partitionInfonce } from '../optima/closedForms.ts';
+import { gramDistance } from '../optima/gramDistance.ts';
 import { knownOptimum } from '../optima/known.ts';
+import { cutIntoBatches } from '../samplers/common.ts';
 import { makeSampler } from '../samplers/index.ts';
 import { dataShape, initialEmbeddings, makeOptimizer, rectangleAngleError } from './build.ts';
 import { configHash, type ExperimentSpec, type MetricName } from './spec.ts';
@@ -58,6 +61,18 @@ export interface RunRecord {
   readonly final: RunTraceRow;
   readonly U: Matrix64;
   readonly V: Matrix64;
+  /** Fixed-partition runs: the end point's batch structure (CHO Thm 5, THEORY 3). */
+  readonly partition?: PartitionCheck;
+}
+
+export interface PartitionCheck {
+  /** max over batches b of ‖U_b V_bᵀ − G*_B‖_F, G*_B the B-point ETF Gram (0 when every batch is an ETF). */
+  readonly maxBatchEtfDistance: number;
+  /** The mini-batch objective over the partition, and its closed-form minimum log(1 + (B−1)e^{−B/((B−1)τ)}). */
+  readonly partitionLoss: number;
+  readonly partitionOptimum: number;
+  /** Full-batch loss minus the ETF value (≥ 0; > 0 means the end point is not a full-batch minimiser). */
+  readonly fullGap: number;
 }
 
 export interface RunOptions {
@@ -187,9 +202,23 @@ export function runExperiment(spec: ExperimentSpec, seed: number, opts: RunOptio
     if (step % ckEvery === 0 && step < total) opts.onCheckpoint?.(snapshot(false));
   }
   const { U, V } = embed();
+  const partition = spec.sampler.kind === 'fixed' ? partitionCheck(U, V, samplerState as { order: number[] }, spec.sampler.B, tau, backend) : undefined;
   return {
     arm: spec.name, seed, configHash: st.configHash, steps: step, epochs: step / perEpoch, stoppedEarly,
-    trace, final: trace[trace.length - 1]!, U, V,
+    trace, final: trace[trace.length - 1]!, U, V, ...(partition ? { partition } : {}),
+  };
+}
+
+function partitionCheck(U: Matrix64, V: Matrix64, state: { order: number[] }, B: number, tau: number, backend: Backend): PartitionCheck | undefined {
+  const n = U.rows;
+  if (n % B !== 0 || B < 2) return undefined;
+  const batches = cutIntoBatches(state.order, B);
+  let worst = 0;
+  for (const b of batches) worst = Math.max(worst, gramDistance(gatherRows(U, b), gatherRows(V, b), 'etf').distance);
+  const partitionLoss = minibatchLossAndGrad(U, V, { tau, backend, grad: false, batches: { kind: 'list', batches } }).value;
+  return {
+    maxBatchEtfDistance: worst, partitionLoss, partitionOptimum: partitionInfonce(n, B, tau),
+    fullGap: infonceLossAndGrad(U, V, { tau, backend, grad: false }).value - etfInfonce(n, tau),
   };
 }
 

@@ -171,7 +171,7 @@ export function summariseStudy(study: StudySpec, records: RunRecord[], backend: 
 
   const finalJson = {
     study: study.name, description: study.description, studyHash: configHash(study), environment: environment(backend),
-    arms, runs: records.map((r) => ({ arm: r.arm, seed: r.seed, configHash: r.configHash, steps: r.steps, epochs: r.epochs, stoppedEarly: r.stoppedEarly, final: r.final })),
+    arms, runs: records.map((r) => ({ arm: r.arm, seed: r.seed, configHash: r.configHash, steps: r.steps, epochs: r.epochs, stoppedEarly: r.stoppedEarly, final: r.final, ...(r.partition ? { partition: r.partition } : {}) })),
   };
   writeFileAtomic(join(out, 'final.json'), JSON.stringify(finalJson, null, 2) + '\n', { overwrite: true });
 
@@ -188,6 +188,15 @@ export function summariseStudy(study: StudySpec, records: RunRecord[], backend: 
     for (const a of arms) {
       const th = a.threshold!;
       lines.push(`| ${a.arm} | ${th.reached}/${th.of} | ${fmtStats(th.steps, 1)} | ${fmtStats(th.epochs, 2)} |`);
+    }
+  }
+  const fixed = records.filter((r) => r.partition);
+  if (fixed.length) {
+    lines.push('', 'Fixed-partition end points (CHO Thm 5): each batch against the B-point ETF, the partition objective against its closed-form minimum, and the full-batch gap to the ETF value.', '');
+    lines.push('| arm | seed | max batch-ETF distance | partition loss − optimum | full-batch loss − ETF value |', '|---|---|---|---|---|');
+    for (const r of fixed) {
+      const p = r.partition!;
+      lines.push(`| ${r.arm} | ${r.seed} | ${p.maxBatchEtfDistance.toExponential(2)} | ${(p.partitionLoss - p.partitionOptimum).toExponential(2)} | ${p.fullGap.toExponential(3)} |`);
     }
   }
   lines.push('', `Environment: ${JSON.stringify(environment(backend))}`, '');
