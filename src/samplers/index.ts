@@ -25,6 +25,7 @@ import { ConfigError, DomainError } from '../core/errors.ts';
 import { assertBatchSize, assertPositiveInt } from '../core/validate.ts';
 import { approxOsgdSampler, osgdSampler, osgdWithoutReplacementSampler } from './osgd.ts';
 import { fixedSampler, fullSampler, ncbSampler, reshuffleSampler, withReplacementSampler } from './random.ts';
+import { spectralSampler } from './spectralSampler.ts';
 import type { Sampler, SamplerSpec } from './types.ts';
 
 export type { Sampler, SamplerContext, SamplerSpec, SamplerState, SamplerStep } from './types.ts';
@@ -34,6 +35,7 @@ export {
   type ApproxOsgdOptions, type ApproxOsgdPlan, type ApproxOsgdState, type MaxLossBatch, type OsgdState, type OsgdWithoutReplacementState,
 } from './osgd.ts';
 export type { CounterState, EmptyState, OrderState } from './random.ts';
+export type { SpectralSamplerOptions, SpectralSamplerState } from './spectralSampler.ts';
 
 /** Every sampler kind `makeSampler` accepts. */
 export const SAMPLER_KINDS = [
@@ -53,9 +55,9 @@ function maxBatchesOf(op: string, spec: { maxBatches?: number }): number {
 /**
  * Validates `spec` for N = `n` rows and builds the sampler. Throws ConfigError for a spec that is not
  * an object or names an unknown kind, DomainError for N < 1, B outside 1..N, a bad maxBatches, k < 1
- * or q outside 1..k, a bad groupSize or solver, and CapExceededError when an exhaustive sampler
+ * or q outside 1..k, a bad groupSize (not a positive multiple of B) or solver, and CapExceededError when an exhaustive sampler
  * (ncb, osgd, osgd-without-replacement) would enumerate more than maxBatches (default
- * DEFAULT_MAX_BATCHES) batches, i.e. C(N,B) > maxBatches.
+ * DEFAULT_MAX_BATCHES) batches, i.e. C(N,B) > maxBatches. `spectral` needs groupSize to be a multiple of B.
  */
 export function makeSampler(spec: SamplerSpec, n: number): Sampler {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
@@ -95,11 +97,14 @@ export function makeSampler(spec: SamplerSpec, n: number): Sampler {
     }
     case 'spectral': {
       const { groupSize, solver } = spec;
-      if (groupSize !== undefined) assertPositiveInt(op, 'groupSize', groupSize);
+      if (groupSize !== undefined) {
+        assertPositiveInt(op, 'groupSize', groupSize);
+        if (groupSize % B !== 0) throw new DomainError(op, `groupSize must be a multiple k·B of B = ${B}, got ${groupSize}`);
+      }
       if (solver !== undefined && !(SOLVERS as readonly string[]).includes(solver)) {
         throw new DomainError(op, `solver must be one of ${SOLVERS.join(', ')}, got ${JSON.stringify(solver)}`);
       }
-      throw new ConfigError(op, 'the spectral sampler is not wired yet (src/samplers/spectral.ts is missing)');
+      return spectralSampler(n, B, { groupSize, solver });
     }
   }
 }

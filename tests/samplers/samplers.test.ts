@@ -15,6 +15,7 @@ import { Rng } from '../../src/core/random.ts';
 import {
   approxOsgdStepsPerEpoch, batchLoss, makeSampler, planApproxOsgd, type ApproxOsgdPlan, type Sampler, type SamplerSpec,
 } from '../../src/samplers/index.ts';
+import { spectralBatches } from '../../src/samplers/spectral.ts';
 import { unitRows } from '../helpers.ts';
 
 const backend = defaultBackend();
@@ -129,8 +130,8 @@ function expectPlan(plan: ApproxOsgdPlan, U: Matrix64, V: Matrix64, n: number, B
 // ---------------------------------------------------------------------------------------------
 // The model-based run
 
-type Kind = Exclude<SamplerSpec['kind'], 'spectral'>;
-const KINDS: Kind[] = ['with-replacement', 'reshuffle', 'fixed', 'full', 'ncb', 'osgd', 'osgd-without-replacement', 'approx-osgd'];
+type Kind = SamplerSpec['kind'];
+const KINDS: Kind[] = ['with-replacement', 'reshuffle', 'fixed', 'full', 'ncb', 'osgd', 'osgd-without-replacement', 'approx-osgd', 'spectral'];
 
 interface Setup {
   kind: Kind;
@@ -144,6 +145,8 @@ interface Setup {
   seed: number;
   /** Seed of the parameters (default: derived from `seed`). */
   paramSeed?: number;
+  /** spectral: groups of g·B rows clustered independently (none when undefined). */
+  groupSize?: number;
 }
 
 function specOf(s: Setup): SamplerSpec {
@@ -152,6 +155,8 @@ function specOf(s: Setup): SamplerSpec {
       return { kind: 'full' };
     case 'approx-osgd':
       return { kind: 'approx-osgd', B: s.B, k: s.k, q: s.q };
+    case 'spectral':
+      return s.groupSize === undefined ? { kind: 'spectral', B: s.B } : { kind: 'spectral', B: s.B, groupSize: s.groupSize };
     default:
       return { kind: s.kind, B: s.B };
   }
@@ -183,6 +188,8 @@ interface Model {
   planQueue: number[][];
   /** reshuffle / fixed: the epoch order the model expects (drawn from twins of the sampler's generators). */
   order: number[] | null;
+  /** spectral: this epoch's batches, computed by `spectralBatches` at the epoch's first step. */
+  epochBatches: number[][];
 }
 
 /** Batch j of an epoch order by the uneven rule: the order followed by its own head, cut every B rows. */
@@ -212,6 +219,13 @@ class StepCmd implements fc.Command<Model, Real> {
     if (s.kind === 'with-replacement') expected = Array.from(twin.sample(s.n, s.B));
     if (s.kind === 'reshuffle' && m.t === 0) m.order = Array.from(twin.permutation(s.n));
     if (s.kind === 'reshuffle' || s.kind === 'fixed') expected = expectedBatch(m.order!, s.B, m.t);
+    // spectral: the clustering at the parameters of the epoch's first step, served in its order.
+    if (s.kind === 'spectral' && m.t === 0) {
+      const opts = { tau: s.tau, B: s.B, rng: twin, backend, ...(s.groupSize === undefined ? {} : { groupSize: s.groupSize }) };
+      m.epochBatches = spectralBatches(r.U, r.V, opts).map((b) => Array.from(b));
+      expect(m.epochBatches.length).toBe(m.spe);
+    }
+    if (s.kind === 'spectral') expected = m.epochBatches[m.t]!;
     let osgdOracle: ReturnType<typeof bruteForceMax> | null = null;
     if (s.kind === 'osgd') osgdOracle = bruteForceMax(r.U, r.V, Array.from({ length: s.n }, (_, i) => i), s.B, s.tau);
     if (s.kind === 'osgd-without-replacement') {
@@ -252,7 +266,7 @@ class StepCmd implements fc.Command<Model, Real> {
     m.t++;
     expect(res.epochEnd).toBe(m.t === m.spe);
     if (res.epochEnd) {
-      if (s.kind === 'reshuffle' || s.kind === 'fixed' || s.kind === 'osgd-without-replacement') expectEpochCoverage(m.epoch, s.n, s.B);
+      if (['reshuffle', 'fixed', 'osgd-without-replacement', 'spectral'].includes(s.kind)) expectEpochCoverage(m.epoch, s.n, s.B);
       if (s.kind === 'fixed') {
         if (m.firstEpoch === null) m.firstEpoch = m.epoch;
         else expect(m.epoch).toEqual(m.firstEpoch);
@@ -309,8 +323,12 @@ const setupArb: fc.Arbitrary<Setup> = fc
     d: fc.integer({ min: 1, max: 4 }),
     tau: fc.constantFrom(0.1, 0.5, 1, 2),
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    groups: fc.option(fc.integer({ min: 1, max: 3 })), // spectral's groupSize = g·B: 1 to 3 batches per group, or none
   })
-  .map(({ bRaw, qRaw, ...s }) => ({ ...s, B: s.kind === 'full' ? s.n : 1 + ((bRaw - 1) % s.n), q: 1 + ((qRaw - 1) % s.k) }));
+  .map(({ bRaw, qRaw, groups, ...s }) => {
+    const B = s.kind === 'full' ? s.n : 1 + ((bRaw - 1) % s.n);
+    return { ...s, B, q: 1 + ((qRaw - 1) % s.k), ...(s.kind === 'spectral' && groups !== null ? { groupSize: groups * B } : {}) };
+  });
 
 function freshRun(s: Setup): { model: Model; real: Real } {
   const sampler = makeSampler(specOf(s), s.n);
@@ -329,8 +347,9 @@ function freshRun(s: Setup): { model: Model; real: Real } {
   expect(spe).toBe(
     s.kind === 'full' || s.kind === 'ncb' ? 1 : s.kind === 'approx-osgd' ? approxOsgdStepsPerEpoch(s.n, s.B, s.k, s.q) : Math.ceil(s.n / s.B),
   );
+  if (s.kind === 'approx-osgd' && s.n === 11 && s.B === 2 && s.k === 4 && s.q === 2) expect(spe).toBe(3); // 6 batches: q = 2 of the full group + ⌈2·2/4⌉ = 1
   return {
-    model: { s, B, spe, t: 0, epoch: [], firstEpoch: null, planQueue: [], order },
+    model: { s, B, spe, t: 0, epoch: [], firstEpoch: null, planQueue: [], order, epochBatches: [] },
     real: { sampler, state, root, paramRng, U, V, step: 0 },
   };
 }
@@ -407,7 +426,7 @@ describe('samplers: determinism and checkpoints', () => {
       const b = trace({ ...base, seed: 2 }, 8).batches;
       // P(two seeds agree on 8 steps) is below 1e-6 for every random kind at N = 10, B = 3.
       if (['with-replacement', 'reshuffle', 'fixed', 'approx-osgd'].includes(kind)) expect(b, kind).not.toEqual(a);
-      else expect(b, kind).toEqual(a); // full, ncb, osgd, osgd-w/o draw nothing: same parameters, same batches
+      else if (kind !== 'spectral') expect(b, kind).toEqual(a); // spectral draws (k-means seeds) but may well land on the same clustering // full, ncb, osgd, osgd-w/o draw nothing: same parameters, same batches
     }
   });
 });
