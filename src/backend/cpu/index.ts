@@ -25,12 +25,16 @@ import { Arena, instantiateKernels, type KernelExports, type Layout } from './wa
 export interface CpuBackendOptions {
   /** Precision of arithmetic and of the matrices taken and returned (default 'f64'). */
   dtype?: DType;
-  /** Tile edge of the pair-softmax kernels: a multiple of 8 in [8, 1024] (default 64). */
+  /** Tile edge of the pair-softmax kernels: a multiple of 8 in [8, 1024] (default 128). */
   blockSize?: number;
 }
 
-/** Default tile edge, chosen by measurement (benchmarks/README.md): 64 and 128 are within a few percent. */
-export const DEFAULT_BLOCK_SIZE = 64;
+/**
+ * Default tile edge, chosen by measurement (benchmarks/README.md, fused InfoNCE at N = 2048 and 4096,
+ * d = 64 and 128, f64 and f32): 128 was 2–5% faster than 64 and on par with 256; 32 was slowest.
+ * Its three T x T tiles (S, G, Gᵀ) take 384 KiB in f64.
+ */
+export const DEFAULT_BLOCK_SIZE = 128;
 
 /** Micro-tile shapes of the WebAssembly kernels (see assembly/gemm.ts). */
 const MR = { f64: 4, f32: 4 } as const;
