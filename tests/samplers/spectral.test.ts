@@ -17,7 +17,7 @@ import { infonceLossAndGrad } from '../../src/objectives/infonce.ts';
 import { simplexEtf } from '../../src/optima/etf.ts';
 import { spectralAffinity, spectralBatches, spectralBatchesWithInfo, type SpectralOptions } from '../../src/samplers/spectral.ts';
 import {
-  type AffinityProblem, denseNormalizedAffinity, logDegrees, logitDiagonal, materializedOperator, softplus, streamingOperator,
+  type AffinityProblem, denseNormalizedAffinity, expDomainSafe, logDegrees, logitDiagonal, materializedOperator, softplus, streamingOperator,
 } from '../../src/samplers/spectral/affinity.ts';
 import { balancedAssignment } from '../../src/samplers/spectral/balanced.ts';
 import { denseTopEigenpairs, lanczosTopEigenpairs } from '../../src/samplers/spectral/eigen.ts';
@@ -205,6 +205,11 @@ describe('spectralAffinity and the pairwise lower bound', () => {
     }
     expect(softplus(800)).toBe(800);
     expect(softplus(-800)).toBe(0);
+    // The exponential path is refused where exp(W) could overflow (unit rows, τ = 0.01).
+    const rng2 = Rng.fromSeed(4);
+    const U2 = unitRows(rng2, 10, 3);
+    expect(expDomainSafe(problem(U2, U2, 0.01, 32))).toBe(false);
+    expect(expDomainSafe(problem(U2, U2, 0.1, 32))).toBe(true);
   });
 
   // Shapes: B in 2..12 rows (the batch), d in 1..16, τ in [0.01, 2] (THEORY's range of interest;
@@ -374,7 +379,7 @@ function problem(U: Matrix64, V: Matrix64, tau: number, B: number, tile?: number
 }
 
 describe('eigen-solvers: Lanczos against the dense decomposition', () => {
-  it('the streamed operator equals the stored one (any tile size) and the log-degrees agree', () => {
+  it('the streamed operator equals the stored one (any tile size, both paths) and the log-degrees agree', () => {
     const rng = Rng.fromSeed(31);
     const U = unitRows(rng, 53, 5);
     const V = unitRows(rng, 53, 5);
@@ -382,8 +387,11 @@ describe('eigen-solvers: Lanczos against the dense decomposition', () => {
     const X = rng.fillNormalMatrix(53, 3);
     const Y0 = zeros(53, 3);
     materializedOperator(M, be).apply(X, Y0);
-    for (const tile of [8, 16, 53, 256]) {
-      const p = problem(U, V, 0.3, 4, tile);
+    // Tiles that do and do not divide N; the exponential path (E = exp(W) as a product, used at
+    // this τ) and the log path (softplus terms, forced with expDomain: 'never').
+    for (const [tile, expDomain] of [[8, 'auto'], [16, 'never'], [53, 'auto'], [256, 'never']] as const) {
+      const p = { ...problem(U, V, 0.3, 4, tile), expDomain };
+      expect(expDomainSafe(p)).toBe(expDomain === 'auto');
       const ell2 = logDegrees(p);
       for (let i = 0; i < 53; i++) expect(Math.abs(ell2[i]! - ell[i]!)).toBeLessThanOrEqual(1e-13 * Math.max(1, Math.abs(ell[i]!)));
       const Y = zeros(53, 3);

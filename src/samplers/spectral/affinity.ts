@@ -20,7 +20,11 @@
  *   ℓ_i = log Σ_{j≠i} exp(W_ij)
  * are max-shifted log-sum-exps (online across tiles), and
  *   M_ij = exp(W_ij − ℓ_i/2 − ℓ_j/2)  ≤ 1     (as W_ij ≤ ℓ_i and W_ij ≤ ℓ_j),
- * which is D^{-1/2} exp(W) D^{-1/2} without ever forming exp(W) or D.
+ * which is D^{-1/2} exp(W) D^{-1/2} without ever forming exp(W) or D. Where exp(W) provably
+ * cannot overflow (`expDomainSafe`: max|S| small enough, e.g. unit rows and τ ≳ 0.012 at B = 32),
+ * the streamed passes use E = exp(W) directly as a product of four factors 1 + (B−1)e^{S_·· − S_··}
+ * (two exponentials per pair instead of four exp + four log1p); the stored path and
+ * `spectralAffinity` always use the softplus form.
  *
  * Tiles: the pass visits the tile pairs I ≤ J of row blocks; for each it computes S_IJ = U_I V_Jᵀ/τ
  * and S_JI = U_J V_Iᵀ/τ with the backend's gemm and evaluates the W tile once (it serves both W_IJ
@@ -55,6 +59,8 @@ export interface AffinityProblem {
   readonly la: Backend;
   /** Tile edge (default AFFINITY_TILE). */
   readonly tile?: number;
+  /** 'never' forces the log-domain path of the streamed passes (tests); default 'auto' (see expDomainSafe). */
+  readonly expDomain?: 'auto' | 'never';
 }
 
 /** S_ii = u_i·v_i/τ from float64 rows (strided views allowed). */
@@ -71,12 +77,42 @@ export function logitDiagonal(U: Matrix, V: Matrix, tau: number): Float64Array {
 }
 
 /**
- * Calls `visit(i0, ni, j0, nj, W)` for every tile pair I ≤ J (row blocks of T rows) with the
- * ni x nj tile of W (row-major, float64). On diagonal tiles (i0 = j0) the tile is exactly
- * symmetric (the upper triangle is computed and mirrored) and its diagonal holds W_ii = 4·log B.
- * The tile buffer is reused between calls. Returns the number of tiles visited.
+ * Whether the similarity E = exp(W) can be formed directly in float64: with σ = max|S_ij| ≤
+ * max‖u‖·max‖v‖/τ, each factor of exp(W_ij) = Π (1 + (B−1)e^{S_·· − S_··}) is at most B·e^{2σ} and a
+ * row sum of E at most N·B⁴e^{8σ}; the exponential path needs that below e^{690} (and σ ≤ 300 so
+ * e^{±S} are normal numbers). Unit rows: τ ≳ 0.012 at B = 32. Smaller τ uses the log path.
  */
-export function forEachAffinityTile(p: AffinityProblem, visit: (i0: number, ni: number, j0: number, nj: number, W: Float64Array) => void): number {
+export function expDomainSafe(p: AffinityProblem): boolean {
+  if (p.expDomain === 'never') return false;
+  const maxNorm = (M: Matrix) => {
+    let m = 0;
+    for (let i = 0; i < M.rows; i++) {
+      let q = 0;
+      for (let k = 0; k < M.cols; k++) q += Number(M.data[M.offset + i * M.rowStride + k * M.colStride]!) ** 2;
+      m = Math.max(m, q);
+    }
+    return Math.sqrt(m);
+  };
+  const sigma = (maxNorm(p.U) * maxNorm(p.V)) / p.tau;
+  return sigma <= 300 && 4 * Math.log(p.B) + 8 * sigma + Math.log(p.n) < 690;
+}
+
+/**
+ * Calls `visit(i0, ni, j0, nj, X)` for every tile pair I ≤ J (row blocks of T rows) with the
+ * ni x nj tile (row-major, float64) of
+ *   domain 'log': X = W, the four softplus terms summed (any τ);
+ *   domain 'exp': X = E = exp(W) = (1 + c e^{S_ij} a_i)(1 + c e^{S_ji} a_i)(1 + c e^{S_ji} a_j)(1 + c e^{S_ij} a_j),
+ *                 c = B − 1, a_i = e^{−S_ii}: two exponentials per pair instead of four exp + four
+ *                 log1p. Only when `expDomainSafe(p)` (the caller checks).
+ * On diagonal tiles (i0 = j0) the tile is exactly symmetric (the upper triangle is computed and
+ * mirrored) and its diagonal holds W_ii = 4·log B (resp. E_ii = B⁴). The tile buffer is reused
+ * between calls. Returns the number of tiles visited.
+ */
+export function forEachAffinityTile(
+  p: AffinityProblem,
+  visit: (i0: number, ni: number, j0: number, nj: number, X: Float64Array) => void,
+  domain: 'log' | 'exp' = 'log',
+): number {
   const n = p.n;
   const T = Math.max(1, Math.min(p.tile ?? AFFINITY_TILE, n));
   const dtype = p.be.dtype;
@@ -84,12 +120,16 @@ export function forEachAffinityTile(p: AffinityProblem, visit: (i0: number, ni: 
   const SJI = allocArray(dtype, T * T);
   const W = new Float64Array(T * T);
   const lb = p.B > 1 ? Math.log(p.B - 1) : -Infinity;
-  const wDiag = 4 * Math.log(p.B);
+  const c = p.B - 1;
+  const expd = domain === 'exp';
+  const wDiag = expd ? p.B ** 4 : 4 * Math.log(p.B);
   const s = p.sDiag;
+  // Per-row constants: a_i = e^{−S_ii} on the exp path, S_ii itself on the log path.
+  const a = expd ? s.map((x) => Math.exp(-x)) : s;
   const invTau = 1 / p.tau;
   const k = p.be.kernels;
   let tiles = 0;
-  const view = (data: FloatArray, r: number, c: number): Matrix => ({ data, rows: r, cols: c, rowStride: c, colStride: 1, offset: 0 });
+  const view = (data: FloatArray, r: number, cc: number): Matrix => ({ data, rows: r, cols: cc, rowStride: cc, colStride: 1, offset: 0 });
   for (let i0 = 0; i0 < n; i0 += T) {
     const ni = Math.min(T, n - i0);
     const UI = rowRange(p.U, i0, ni);
@@ -98,32 +138,31 @@ export function forEachAffinityTile(p: AffinityProblem, visit: (i0: number, ni: 
       const nj = Math.min(T, n - j0);
       const UJ = rowRange(p.U, j0, nj);
       const VJ = rowRange(p.V, j0, nj);
-      // S_IJ (ni x nj) and S_JI (nj x ni).
+      // X = S_IJ and Y = (S_JI)ᵀ, both ni x nj: X_ij = S_ij = u_i·v_j/τ, Y_ij = S_ji = v_i·u_j/τ.
+      const diag = i0 === j0;
       k.gemm(invTau, UI, transpose(VJ), 0, view(SIJ, ni, nj));
-      if (i0 === j0) {
-        for (let i = 0; i < ni; i++) {
-          const si = s[i0 + i]!;
-          W[i * nj + i] = wDiag;
-          for (let j = i + 1; j < nj; j++) {
-            const x = SIJ[i * nj + j]!; // S_ij
-            const y = SIJ[j * nj + i]!; // S_ji
-            const sj = s[j0 + j]!;
-            const w = softplus(x - si + lb) + softplus(y - si + lb) + softplus(y - sj + lb) + softplus(x - sj + lb);
-            W[i * nj + j] = w;
-            W[j * nj + i] = w;
+      if (!diag) k.gemm(invTau, VI, transpose(UJ), 0, view(SJI, ni, nj));
+      const Y = diag ? null : SJI;
+      for (let i = 0; i < ni; i++) {
+        const ai = a[i0 + i]!;
+        const row = i * nj;
+        // Diagonal tiles: the upper triangle (S_ji read from the same tile), mirrored.
+        const jStart = diag ? i + 1 : 0;
+        if (diag) W[row + i] = wDiag;
+        for (let j = jStart; j < nj; j++) {
+          const x = SIJ[row + j]!;
+          const y = Y === null ? SIJ[j * nj + i]! : Y[row + j]!;
+          const aj = a[j0 + j]!;
+          let w: number;
+          if (expd) {
+            const ex = c * Math.exp(x);
+            const ey = c * Math.exp(y);
+            w = (1 + ex * ai) * (1 + ey * ai) * (1 + ey * aj) * (1 + ex * aj);
+          } else {
+            w = softplus(x - ai + lb) + softplus(y - ai + lb) + softplus(y - aj + lb) + softplus(x - aj + lb);
           }
-        }
-      } else {
-        k.gemm(invTau, UJ, transpose(VI), 0, view(SJI, nj, ni));
-        for (let i = 0; i < ni; i++) {
-          const si = s[i0 + i]!;
-          const row = i * nj;
-          for (let j = 0; j < nj; j++) {
-            const x = SIJ[row + j]!; // S_ij
-            const y = SJI[j * ni + i]!; // S_ji
-            const sj = s[j0 + j]!;
-            W[row + j] = softplus(x - si + lb) + softplus(y - si + lb) + softplus(y - sj + lb) + softplus(x - sj + lb);
-          }
+          W[row + j] = w;
+          if (diag) W[j * nj + i] = w;
         }
       }
       tiles++;
@@ -152,10 +191,26 @@ export function denseAffinity(p: AffinityProblem): Matrix64 {
 
 /**
  * ℓ_i = log Σ_{j≠i} exp(W_ij), the log-degrees of the similarity exp(W) without self-loops, as
- * max-shifted log-sum-exps accumulated online across tiles. One affinity pass.
+ * max-shifted log-sum-exps accumulated online across tiles (or, when `expDomainSafe`, as logs of
+ * plain sums of E = exp(W)). One affinity pass.
  */
 export function logDegrees(p: AffinityProblem): Float64Array {
   const n = p.n;
+  if (expDomainSafe(p)) {
+    // E_ij ≥ 1 and the row sums are bounded (expDomainSafe): plain sums, no shift needed.
+    const sum = new Float64Array(n);
+    forEachAffinityTile(p, (i0, ni, j0, nj, E) => {
+      const diag = i0 === j0;
+      for (let i = 0; i < ni; i++) {
+        let acc = 0;
+        for (let j = 0; j < nj; j++) if (!(diag && j === i)) acc += E[i * nj + j]!;
+        sum[i0 + i] += acc;
+      }
+      if (diag) return;
+      for (let i = 0; i < ni; i++) for (let j = 0; j < nj; j++) sum[j0 + j] += E[i * nj + j]!;
+    }, 'exp');
+    return sum.map(Math.log);
+  }
   const mx = new Float64Array(n).fill(-Infinity);
   const sm = new Float64Array(n);
   const add = (r: number, tileMax: number, W: Float64Array, start: number, count: number, stride: number, skip: number) => {
@@ -252,12 +307,16 @@ export function materializedOperator(M: Matrix64, la: Backend): SymOperator {
 
 /**
  * M applied matrix-free: every application streams the affinity tile by tile (two S tiles from the
- * backend's gemm, the W tile, G = exp(W − ℓ_I/2 − ℓ_J/2)) and accumulates Y_I += G X_J and
- * Y_J += Gᵀ X_I. Memory O(N·(d + p) + T²); each application costs one affinity pass.
+ * backend's gemm, the W tile, G = exp(W − ℓ_I/2 − ℓ_J/2) — or, when `expDomainSafe`, the E tile
+ * and G = E·e^{−ℓ_I/2}·e^{−ℓ_J/2}) and accumulates Y_I += G X_J and Y_J += Gᵀ X_I.
+ * Memory O(N·(d + p) + T²); each application costs one affinity pass.
  */
 export function streamingOperator(p: AffinityProblem, ell: Float64Array): SymOperator {
   const n = p.n;
   const h = ell.map((x) => x / 2);
+  // Exponential path: G_ij = E_ij·g_i·g_j with g = e^{−ℓ/2} (ℓ < 690 there, so g is a normal number).
+  const expd = expDomainSafe(p);
+  const g = h.map((x) => Math.exp(-x));
   const T = Math.max(1, Math.min(p.tile ?? AFFINITY_TILE, n));
   const G = new Float64Array(T * T);
   let applications = 0;
@@ -271,17 +330,23 @@ export function streamingOperator(p: AffinityProblem, ell: Float64Array): SymOpe
       applications++;
       const q = X.cols;
       Y.data.fill(0, Y.offset, Y.offset + n * q);
-      forEachAffinityTile(p, (i0, ni, j0, nj, W) => {
+      forEachAffinityTile(p, (i0, ni, j0, nj, X_) => {
         const diag = i0 === j0;
         for (let i = 0; i < ni; i++) {
-          const hi = h[i0 + i]!;
           const row = i * nj;
-          for (let j = 0; j < nj; j++) G[row + j] = diag && i === j ? 0 : Math.exp(W[row + j]! - hi - h[j0 + j]!);
+          if (expd) {
+            const gi = g[i0 + i]!;
+            for (let j = 0; j < nj; j++) G[row + j] = X_[row + j]! * gi * g[j0 + j]!;
+          } else {
+            const hi = h[i0 + i]!;
+            for (let j = 0; j < nj; j++) G[row + j] = Math.exp(X_[row + j]! - hi - h[j0 + j]!);
+          }
+          if (diag) G[row + i] = 0;
         }
         const Gt = dense(G, ni, nj);
         gemm64(p.la, 1, Gt, rowRange(X, j0, nj), 1, rowRange(Y, i0, ni));
         if (!diag) gemm64(p.la, 1, transpose(Gt), rowRange(X, i0, ni), 1, rowRange(Y, j0, nj));
-      });
+      }, expd ? 'exp' : 'log');
     },
   };
 }
