@@ -24,6 +24,8 @@ import { denseTopEigenpairs, lanczosTopEigenpairs } from '../../src/samplers/spe
 import { kmeans } from '../../src/samplers/spectral/kmeans.ts';
 
 const EPS = Number.EPSILON;
+/** Per-test limit for the property tests (whole pipelines run many times; a loaded CI core is slow). */
+const TIMEOUT_MS = 60_000;
 const be = defaultBackend();
 
 function unitRows(rng: Rng, n: number, d: number): Matrix64 {
@@ -90,7 +92,7 @@ function checkBatches(batches: Int32Array[], N: number, B: number): void {
 
 describe('spectralBatches: structure', () => {
   // Shapes: B in 2..6 and N in B..60 (N ≥ B is required; 60 keeps the dense eigen-decomposition of
-  // each instance cheap), d in 2..8, τ in [0.05, 2] (log-uniform-ish via a small grid would also do).
+  // each instance cheap), d in 2..8, τ in [0.05, 2] (the small-τ end is exercised separately below).
   // groupSize: none, or k·B with k in 1..4 (k = 1 makes every group a single batch). Solvers: all
   // three (auto is dense at this size; lanczos uses the stored M).
   const arb = fc
@@ -114,7 +116,7 @@ describe('spectralBatches: structure', () => {
     checkBatches(res.batches, N, B);
     expect(res.toppedUp === null).toBe(N % B === 0);
     if (res.toppedUp) expect(res.toppedUp).toEqual({ leftover: N % B, topUp: B - (N % B) });
-  });
+  }, TIMEOUT_MS);
 
   it('B = 1 gives the N singletons, B = N the single batch of all rows', () => {
     const rng = Rng.fromSeed(1);
@@ -122,6 +124,15 @@ describe('spectralBatches: structure', () => {
     const V = unitRows(rng, 7, 3);
     expect(spectralBatches(U, V, { tau: 0.5, B: 1, rng }).map((b) => Array.from(b))).toEqual([[0], [1], [2], [3], [4], [5], [6]]);
     expect(spectralBatches(U, V, { tau: 0.5, B: 7, rng }).map((b) => Array.from(b))).toEqual([[0, 1, 2, 3, 4, 5, 6]]);
+  });
+
+  it('degenerate data: identical rows (every affinity equal, k-means ties) still give valid batches', () => {
+    const U = zeros(20, 3);
+    for (let i = 0; i < 20; i++) U.data[i * 3] = 1;
+    for (const solver of ['dense', 'lanczos'] as const) {
+      checkBatches(spectralBatches(U, U, { tau: 0.5, B: 4, rng: Rng.fromSeed(8), solver }), 20, 4);
+      checkBatches(spectralBatches(U, U, { tau: 0.5, B: 6, rng: Rng.fromSeed(8), solver }), 20, 6);
+    }
   });
 
   it('works at τ = 0.01 (where exp(W) overflows float64) and with a float32 tile backend', () => {
@@ -165,7 +176,7 @@ describe('spectralBatches: determinism', () => {
       return { batches: batches.map((b) => Array.from(b)), state: rng.state() };
     };
     expect(run()).toEqual(run());
-  });
+  }, TIMEOUT_MS);
 
   it('the streamed and the stored affinity give the same batches on a clustered instance', () => {
     const { U, V } = clustered(Rng.fromSeed(11), 6, 5, 10, 0.1);
@@ -239,7 +250,7 @@ describe('spectralAffinity and the pairwise lower bound', () => {
     }
     // L is a difference lse − S_ii of numbers of size max|S|: rounding error a few ulps of max|S|.
     expect(L).toBeGreaterThanOrEqual(bound - 64 * EPS * (1 + smax + Math.log(B)));
-  });
+  }, TIMEOUT_MS);
 
   // Shapes: B in 2..16, d in B−1..B+3 (the ETF needs d ≥ B−1), τ in [0.01, 2] as above.
   const etfArb = fc.integer({ min: 2, max: 16 }).chain((B) => fc.record({
@@ -257,7 +268,7 @@ describe('spectralAffinity and the pairwise lower bound', () => {
     const tol = 64 * (d + 4) * EPS * (1 + 1 / tau);
     expect(Math.abs(L - bound)).toBeLessThanOrEqual(tol);
     expect(Math.abs(bound - closed)).toBeLessThanOrEqual(tol);
-  });
+  }, TIMEOUT_MS);
 
   it('holds for every batch that spectralBatches returns', () => {
     const rng = Rng.fromSeed(123);
@@ -327,7 +338,7 @@ describe('balancedAssignment (exact)', () => {
       const mine = C[i * k + res.assignment[i]!]! + res.prices[res.assignment[i]!]!;
       for (let c = 0; c < k; c++) expect(mine).toBeLessThanOrEqual(C[i * k + c]! + res.prices[c]! + 1e-9);
     }
-  });
+  }, TIMEOUT_MS);
 
   // Shapes: K in 2..6 centres, B in 1..6 copies (n = K·B ≤ 36 keeps the n x n Hungarian cheap).
   const hArb = fc.record({ K: fc.integer({ min: 2, max: 6 }), B: fc.integer({ min: 1, max: 6 }), seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }) });
@@ -340,7 +351,7 @@ describe('balancedAssignment (exact)', () => {
     const h = hungarian(rep);
     const res = balancedAssignment(C, n, K, new Array<number>(K).fill(B));
     expect(Math.abs(res.cost - h.cost)).toBeLessThanOrEqual(1e-12 * n);
-  });
+  }, TIMEOUT_MS);
 
   it('rejects infeasible or malformed input with typed errors', () => {
     expect(() => balancedAssignment(Float64Array.of(1, 2), 2, 1, [1])).toThrow(DomainError);
@@ -447,7 +458,7 @@ describe('eigen-solvers: Lanczos against the dense decomposition', () => {
     let rf = 0;
     for (const r of lz.residuals) rf += r * r;
     if (gap > 1e-6) expect(sinThetaF(lz.vectors, dn)).toBeLessThanOrEqual(Math.sqrt(rf) / gap + 1e-9);
-  });
+  }, TIMEOUT_MS);
 
   it('with a clear gap the subspace agrees to a small principal angle', () => {
     const g = clustered(Rng.fromSeed(3), 8, 6, 10, 0.1);
