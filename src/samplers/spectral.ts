@@ -58,8 +58,10 @@ import { float64Backend } from './spectral/linalg.ts';
 export const SPECTRAL_DENSE_MAX_N = 400;
 /** Lanczos stores M (N² float64) up to this many rows (32 MiB) and streams it above. */
 export const SPECTRAL_MATERIALIZE_MAX_N = 2048;
-/** `spectralAffinity` refuses N above this (the dense W takes N² float64 = 128 MiB here). */
+/** `spectralAffinity` and `solver: 'dense'` refuse N above this (the dense W takes N² float64 = 128 MiB here). */
 export const SPECTRAL_AFFINITY_MAX_N = 4096;
+/** `lanczos.operator: 'materialized'` refuses N above this (N² float64 = 512 MiB). */
+export const SPECTRAL_MATERIALIZE_CAP_N = 8192;
 
 export interface SpectralLanczosOptions {
   /** Residual tolerance ‖M y − θ y‖ for the K Ritz pairs (‖M‖ ≤ 1; default 1e-6). */
@@ -165,6 +167,12 @@ function clusterGroup(Ug: Matrix64, Vg: Matrix64, opts: SpectralOptions, be: Bac
   const lz = opts.lanczos ?? {};
   const opChoice = lz.operator ?? 'auto';
   const materialize = solver === 'dense' || opChoice === 'materialized' || (opChoice === 'auto' && n <= SPECTRAL_MATERIALIZE_MAX_N);
+  if (solver === 'dense' && n > SPECTRAL_AFFINITY_MAX_N) {
+    throw new CapExceededError('spectralBatches', `solver 'dense' on ${n} rows (per group) exceeds ${SPECTRAL_AFFINITY_MAX_N}: an O(N³) decomposition of an N x N matrix; use 'lanczos' or groupSize`);
+  }
+  if (materialize && n > SPECTRAL_MATERIALIZE_CAP_N) {
+    throw new CapExceededError('spectralBatches', `lanczos.operator 'materialized' on ${n} rows (per group) exceeds ${SPECTRAL_MATERIALIZE_CAP_N} (N² float64 = ${((n * n * 8) / 2 ** 30).toFixed(1)} GiB); use 'streaming' or groupSize`);
+  }
   let ell: Float64Array;
   let M: Matrix64 | null = null;
   if (materialize) ({ M, ell } = denseNormalizedAffinity(prob));

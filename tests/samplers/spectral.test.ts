@@ -544,5 +544,8 @@ describe('argument checks', () => {
     bad.data[4] = NaN;
     expect(() => spectralBatches(bad, V, { tau: 0.1, B: 2, rng })).toThrow(NonFiniteError);
     expect(() => spectralAffinity(zeros(5000, 1), zeros(5000, 1), 1, 2)).toThrow(CapExceededError);
+    const big = zeros(4100, 1);
+    big.data.fill(1);
+    expect(() => spectralBatches(big, big, { tau: 1, B: 2, rng, solver: 'dense' })).toThrow(CapExceededError);
   });
 });
