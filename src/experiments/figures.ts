@@ -25,6 +25,14 @@ function gram(U: Matrix64, V: Matrix64): Matrix64 {
   return G;
 }
 
+/** Series labels without the words every arm of the figure shares (e.g. 'N=8,d=16 projected OSGD' → 'OSGD'). */
+function shortLabels(arms: readonly string[]): Map<string, string> {
+  const words = arms.map((a) => a.split(' '));
+  let k = 0;
+  while (words.every((w) => w.length > k + 1 && w[k] === words[0]![k])) k++;
+  return new Map(arms.map((a, i) => [a, words[i]!.slice(k).join(' ')]));
+}
+
 const fileName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
 
 /** Renders the study's figures into `out`; returns the file names written. */
@@ -32,8 +40,10 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
   const written: string[] = [];
   for (const f of study.figures ?? []) {
     const records = res.records.filter((r) => !f.arms || f.arms.includes(r.arm));
+    const armNames = f.arms ? [...f.arms] : study.experiments.map((e) => e.name);
+    const label = shortLabels(armNames);
     const rows = summariseTraces(records, [f.metric])
-      .map((s) => ({ arm: s.arm, x: f.x === 'step' ? s.step : s.epoch, mean: s.stats.mean, lo: s.stats.min, hi: s.stats.max }));
+      .map((s) => ({ arm: label.get(s.arm) ?? s.arm, x: f.x === 'step' ? s.step : s.epoch, mean: s.stats.mean, lo: s.stats.min, hi: s.stats.max }));
     if (rows.length === 0) continue;
     const seeds = Math.max(...(f.arms ?? study.experiments.map((e) => e.name)).map((a) => records.filter((r) => r.arm === a).length));
     const spec = lineChartWithBands({
@@ -41,7 +51,7 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
       subtitle: `mean over ${seeds} seed(s); band: min–max`,
       x: { field: 'x', title: f.x === 'step' ? 'update step' : 'epoch' },
       y: { field: 'mean', title: METRIC_TITLE[f.metric] ?? f.metric, scale: f.logY ? 'log' : 'linear' },
-      series: 'arm', seriesTitle: 'method', seriesOrder: f.arms ? [...f.arms] : study.experiments.map((e) => e.name),
+      series: 'arm', seriesTitle: 'method', seriesOrder: armNames.map((a) => label.get(a) ?? a),
       rows,
     });
     await writeFigure(out, fileName(f.name), spec, { overwrite: true });

@@ -63,8 +63,8 @@ export interface StudySpec {
   readonly description: string;
   readonly experiments: readonly ExperimentSpec[];
   readonly figures?: readonly FigureSpec[];
-  /** Summary: steps (and epochs) until `metric` ≤ `below`, per arm (mean ± sd over seeds). */
-  readonly threshold?: { readonly metric: MetricName; readonly below: number };
+  /** Summary tables: steps (and epochs) until `metric` ≤ `below`, per arm (mean ± sd over seeds). */
+  readonly thresholds?: readonly { readonly metric: MetricName; readonly below: number }[];
   /** A Gram heat-map of UVᵀ at the end of the first seed of each of these arms. */
   readonly gramHeatmaps?: readonly string[];
   /** Free-form notes written at the top of summary.md (what the paper says, what to look for). */

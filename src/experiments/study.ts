@@ -51,7 +51,7 @@ export interface ArmSummary {
   readonly arm: string;
   readonly configHash: string;
   readonly final: Partial<Record<MetricName, Stats>>;
-  readonly threshold?: { readonly metric: MetricName; readonly below: number; readonly reached: number; readonly of: number; readonly steps: Stats; readonly epochs: Stats };
+  readonly thresholds: { readonly metric: MetricName; readonly below: number; readonly reached: number; readonly of: number; readonly steps: Stats; readonly epochs: Stats }[];
 }
 
 export interface StudyResult {
@@ -151,16 +151,12 @@ export function summariseStudy(study: StudySpec, records: RunRecord[], backend: 
       const v = runs.map((r) => r.final[m]).filter((x): x is number => x !== undefined);
       if (v.length) final[m] = stats(v);
     }
-    let threshold: ArmSummary['threshold'];
-    if (study.threshold) {
-      const hits = runs.map((r) => stepsToThreshold(r, study.threshold!.metric, study.threshold!.below));
+    const thresholds = (study.thresholds ?? []).map((t) => {
+      const hits = runs.map((r) => stepsToThreshold(r, t.metric, t.below));
       const ok = hits.filter((h): h is { step: number; epoch: number } => h !== null);
-      threshold = {
-        ...study.threshold, reached: ok.length, of: runs.length,
-        steps: stats(ok.map((h) => h.step)), epochs: stats(ok.map((h) => h.epoch)),
-      };
-    }
-    return { arm: e.name, configHash: configHash(e), final, ...(threshold ? { threshold } : {}) };
+      return { ...t, reached: ok.length, of: runs.length, steps: stats(ok.map((h) => h.step)), epochs: stats(ok.map((h) => h.epoch)) };
+    });
+    return { arm: e.name, configHash: configHash(e), final, thresholds };
   });
 
   const rows = records.flatMap((r) => r.trace.map((t) => ({ arm: r.arm, seed: r.seed, ...t })));
@@ -181,15 +177,14 @@ export function summariseStudy(study: StudySpec, records: RunRecord[], backend: 
   lines.push(`Final values over seeds (mean ± sd); ${records.length} runs; config hash ${configHash(study)}.`, '');
   lines.push(`| arm | seeds | ${metrics.join(' | ')} |`, `|---|---|${metrics.map(() => '---').join('|')}|`);
   for (const a of arms) lines.push(`| ${a.arm} | ${seedsOf(a.arm)} | ${metrics.map((m) => fmtStats(a.final[m])).join(' | ')} |`);
-  if (study.threshold) {
-    const t = study.threshold;
+  (study.thresholds ?? []).forEach((t, k) => {
     lines.push('', `Steps and epochs until ${t.metric} ≤ ${t.below} (mean ± sd over the seeds that reach it).`, '');
     lines.push('| arm | reached | steps | epochs |', '|---|---|---|---|');
     for (const a of arms) {
-      const th = a.threshold!;
+      const th = a.thresholds[k]!;
       lines.push(`| ${a.arm} | ${th.reached}/${th.of} | ${fmtStats(th.steps, 1)} | ${fmtStats(th.epochs, 2)} |`);
     }
-  }
+  });
   const fixed = records.filter((r) => r.partition);
   if (fixed.length) {
     lines.push('', 'Fixed-partition end points (CHO Thm 5): each batch against the B-point ETF, the partition objective against its closed-form minimum, and the full-batch gap to the ETF value.', '');

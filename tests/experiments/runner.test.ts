@@ -67,7 +67,7 @@ describe('runExperiment', () => {
 describe('runStudy', () => {
   const study: StudySpec = {
     name: 'tiny', description: 'two arms', experiments: [base, { ...base, name: 'full', sampler: { kind: 'full' }, budget: { epochs: 20 }, logEvery: 4 }],
-    figures: [{ name: 'loss', title: 'loss', metric: 'loss', x: 'epoch' }], threshold: { metric: 'distance', below: 0.5 },
+    figures: [{ name: 'loss', title: 'loss', metric: 'loss', x: 'epoch' }], thresholds: [{ metric: 'distance', below: 0.5 }],
   };
 
   it('writes the outputs; a study interrupted mid-run resumes to the same files', () => {
