@@ -61,8 +61,8 @@ function choGrid(size: 'full' | 'smoke'): StudySpec {
 }
 
 function rectangle(size: 'full' | 'smoke'): StudySpec {
-  const seeds = seedsOf(size === 'full' ? 50 : 5);
-  const maxEpochs = size === 'full' ? 5000 : 1500;
+  const seeds = seedsOf(size === 'full' ? 50 : 3);
+  const maxEpochs = size === 'full' ? 5000 : 300;
   const arm = (label: string, sampler: SamplerSpec): ExperimentSpec => ({
     name: label, data: { kind: 'rectangle', thetaDeg: 10 }, objective: { name: 'infonce', tau: 1 }, parametrisation: 'projected',
     sampler, optimizer: { kind: 'sgd', lr: 0.05 }, budget: { epochs: maxEpochs }, seeds, logEvery: 1,
