@@ -250,6 +250,13 @@ function machine(): { cpu: string; load: string; node: string; cores: number } {
   return { cpu, load, node: process.version, cores: cpus().length };
 }
 
+function targetRow(c: Case, r: Result, b: Result | string | undefined): string {
+  const g = gf(c, r);
+  const ratio = b && typeof b !== 'string' ? b.medianS / r.medianS : null;
+  return `Target (fused InfoNCE, f64, N = 4096, d = 128: ≥ 3 GFLOP/s and ≥ 5x ml-matrix): ${g.toFixed(2)} GFLOP/s`
+    + (ratio === null ? ' (ml-matrix not measured in this run).' : `, ${ratio.toFixed(1)}x ml-matrix.`);
+}
+
 const fmtTime = (s: number) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`);
 const gf = (c: Case, r: Result) => flops(c) / r.medianS / 1e9;
 
@@ -269,8 +276,10 @@ async function main(): Promise<void> {
   const baselines = new Map<string, Result | string>();
   const rows: string[] = [];
   const log = (s: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+  const results: Result[] = [];
   for (const c of list) {
     const r = spawnCase(c);
+    results.push(r);
     log(`${c.kind} ${c.shape ?? ''} ${c.dtype} N=${c.N} d=${c.d}: ${fmtTime(r.medianS)}, ${gf(c, r).toFixed(2)} GFLOP/s, ${r.maxRssMiB.toFixed(0)} MiB`);
     const key = `${c.kind}-${c.shape ?? ''}-${c.N}-${c.d}`;
     if (!baselines.has(key)) {
@@ -287,6 +296,9 @@ async function main(): Promise<void> {
     const base = typeof b === 'string' ? [b, '—', '—'] : [`${gf(c, b).toFixed(2)} (${fmtTime(b.medianS)})`, `**${(b.medianS / r.medianS).toFixed(1)}x**`, `${b.maxRssMiB.toFixed(0)}`];
     rows.push(`| ${what} | ${c.dtype} | ${c.N} | ${c.d} | ${fmtTime(r.medianS)} (${r.samples}, ±${r.rme.toFixed(1)}%) | **${gf(c, r).toFixed(2)}** | ${base[0]} | ${base[1]} | ${r.maxRssMiB.toFixed(0)} | ${base[2]} |`);
   }
+  // The performance target of the fused kernels (f64, N = 4096, d = 128): ≥ 3 GFLOP/s and ≥ 5x ml-matrix.
+  const targetIdx = list.findIndex((c) => c.kind === 'infonce' && c.dtype === 'f64' && c.N === 4096 && c.d === 128);
+  const target = targetIdx >= 0 ? targetRow(list[targetIdx]!, results[targetIdx]!, baselines.get('infonce--4096-128')) : null;
   const sweepRows: string[] = [];
   for (const c of sweep) {
     const r = spawnCase(c);
@@ -318,6 +330,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ];
+  if (target) out.push('', target);
   if (sweepRows.length) {
     out.push('', '### Block size (fused InfoNCE, f64)', '', '| blockSize | N | d | time | GFLOP/s (6·N²·d) | peak RSS MiB |', '|---|---|---|---|---|---|', ...sweepRows);
   }
