@@ -4,7 +4,7 @@
  * arms listed in `gramHeatmaps`. Written as SVG and PNG beside the results.
  */
 import { type Matrix64, zeros } from '../core/matrix.ts';
-import { heatmap, lineChartWithBands, writeFigure } from '../plot/index.ts';
+import { heatmap, lineChartWithBands, panelGrid, writeFigure } from '../plot/index.ts';
 import type { StudySpec } from './spec.ts';
 import type { StudyResult } from './study.ts';
 import { summariseTraces } from './summary.ts';
@@ -38,30 +38,41 @@ const fileName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+
 /** Renders the study's figures into `out`; returns the file names written. */
 export async function makeFigures(study: StudySpec, res: StudyResult, out: string): Promise<string[]> {
   const written: string[] = [];
+  const seedCount = (arms: readonly string[]) => Math.max(0, ...arms.map((a) => res.records.filter((r) => r.arm === a).length));
   for (const f of study.figures ?? []) {
-    const records = res.records.filter((r) => !f.arms || f.arms.includes(r.arm));
-    const armNames = f.arms ? [...f.arms] : study.experiments.map((e) => e.name);
-    const label = shortLabels(armNames);
-    const rows = summariseTraces(records, [f.metric])
-      .map((s) => ({ arm: label.get(s.arm) ?? s.arm, x: f.x === 'step' ? s.step : s.epoch, mean: s.stats.mean, lo: s.stats.min, hi: s.stats.max }));
-    if (rows.length === 0) continue;
-    const seeds = Math.max(...(f.arms ?? study.experiments.map((e) => e.name)).map((a) => records.filter((r) => r.arm === a).length));
-    const spec = lineChartWithBands({
-      title: f.title,
-      subtitle: `mean over ${seeds} seed(s); band: min–max`,
-      x: { field: 'x', title: f.x === 'step' ? 'update step' : 'epoch' },
-      y: { field: 'mean', title: METRIC_TITLE[f.metric] ?? f.metric, scale: f.logY ? 'log' : 'linear' },
-      series: 'arm', seriesTitle: 'method', seriesOrder: armNames.map((a) => label.get(a) ?? a),
-      rows,
-    });
+    const panels = f.panels ?? [{ title: f.title, arms: f.arms ?? study.experiments.map((e) => e.name) }];
+    const charts = [];
+    for (const p of panels) {
+      const records = res.records.filter((r) => p.arms.includes(r.arm));
+      const label = shortLabels(p.arms);
+      const rows = summariseTraces(records, [f.metric])
+        .map((s) => ({ arm: label.get(s.arm) ?? s.arm, x: f.x === 'step' ? s.step : s.epoch, mean: s.stats.mean, lo: s.stats.min, hi: s.stats.max }));
+      if (rows.length === 0) continue;
+      charts.push(lineChartWithBands({
+        title: p.title,
+        subtitle: f.panels ? undefined : `mean over ${seedCount(p.arms)} seed(s); band: min–max`,
+        x: { field: 'x', title: f.x === 'step' ? 'update step' : 'epoch' },
+        y: { field: 'mean', title: METRIC_TITLE[f.metric] ?? f.metric, scale: f.logY ? 'log' : 'linear' },
+        series: 'arm', seriesTitle: 'method', seriesOrder: p.arms.map((a) => label.get(a) ?? a),
+        rows, ...(f.panels ? { width: 260, height: 180 } : {}),
+      }));
+    }
+    if (charts.length === 0) continue;
+    const spec = f.panels
+      ? panelGrid(charts, { title: f.title, subtitle: `mean over ${seedCount(panels.flatMap((p) => p.arms))} seed(s); band: min–max over seeds`, columns: Math.min(3, charts.length), independent: ['x', 'y'] })
+      : charts[0]!;
     await writeFigure(out, fileName(f.name), spec, { overwrite: true });
     written.push(`${fileName(f.name)}.svg`, `${fileName(f.name)}.png`);
   }
-  for (const arm of study.gramHeatmaps ?? []) {
-    const r = res.records.find((x) => x.arm === arm);
-    if (!r) continue;
-    const name = fileName(`gram-${arm}`);
-    await writeFigure(out, name, heatmap({ title: `UVᵀ at the end: ${arm} (seed ${r.seed})`, matrix: gram(r.U, r.V), colorDomain: [-1, 1] }), { overwrite: true });
+  for (const g of study.gramFigures ?? []) {
+    const label = shortLabels(g.arms);
+    const maps = g.arms.flatMap((arm) => {
+      const r = res.records.find((x) => x.arm === arm);
+      return r ? [heatmap({ title: `${label.get(arm)} (seed ${r.seed})`, matrix: gram(r.U, r.V), colorDomain: [-1, 1], colorTitle: 'u_i·v_j' })] : [];
+    });
+    if (maps.length === 0) continue;
+    const name = fileName(g.name);
+    await writeFigure(out, name, maps.length === 1 ? maps[0]! : panelGrid(maps, { title: g.title, columns: Math.min(3, maps.length) }), { overwrite: true });
     written.push(`${name}.svg`, `${name}.png`);
   }
   return written;

@@ -33,7 +33,7 @@ function choGrid(size: 'full' | 'smoke'): StudySpec {
   const epochs = size === 'full' ? 500 : 40;
   const seeds = seedsOf(size === 'full' ? 10 : 2);
   const experiments: ExperimentSpec[] = [];
-  const figures: FigureSpec[] = [];
+  const panels: Record<'projected' | 'reparam', { title: string; arms: string[] }[]> = { projected: [], reparam: [] };
   for (const [n, d] of grid) {
     for (const param of ['projected', 'reparam'] as const) {
       const arms: string[] = [];
@@ -46,14 +46,21 @@ function choGrid(size: 'full' | 'smoke'): StudySpec {
           metrics: ['loss', 'distance', 'gap'],
         });
       }
-      figures.push({ name: `distance-N${n}-d${d}-${param}`, title: `N=${n}, d=${d}, ${param}: distance to the optimal Gram matrix`, metric: 'distance', x: 'epoch', logY: true, arms });
+      panels[param].push({ title: `N=${n}, d=${d} (${d >= n - 1 ? 'ETF' : 'cross-polytope'})`, arms });
     }
   }
+  const figures: FigureSpec[] = (['projected', 'reparam'] as const).flatMap((param) => [
+    { name: `distance-${param}`, title: `CHO grid, ${param}: distance to the optimal Gram matrix against epochs`, metric: 'distance' as const, x: 'epoch' as const, logY: true, panels: panels[param] },
+    { name: `loss-${param}`, title: `CHO grid, ${param}: full-batch loss minus its optimum against epochs`, metric: 'gap' as const, x: 'epoch' as const, logY: true, panels: panels[param] },
+  ]);
+  const gramFigures = grid.filter(([n, d]) => d >= n - 1).slice(0, 1).map(([n, d]) => ({
+    name: `gram-N${n}-d${d}-projected`, title: `UVᵀ at the end, N=${n}, d=${d}, projected`, arms: METHODS.map((m) => `N=${n},d=${d} projected ${m.label}`),
+  }));
   return {
     name: size === 'full' ? 'cho-grid' : 'cho-grid-smoke',
     description: `CHO's synthetic study: B = 2, tau = 1, lr 0.5 in CHO's summed-loss convention (1.0 here), ${epochs} epochs, ${seeds.length} seeds; `
       + 'methods fixed / reshuffled / full / NcB / OSGD / spectral, projected and reparametrised; metric ||UV^T - G*||_F to the ETF (d >= N-1) or cross-polytope (N = 2d) Gram matrix.',
-    experiments, figures,
+    experiments, figures, gramFigures,
     thresholds: [{ metric: 'distance', below: 1 }, { metric: 'distance', below: 0.1 }, { metric: 'distance', below: 1e-2 }],
     notes: 'CHO report: all-batches (NcB) and full batch reach the optimum; a fixed partition stops short; OSGD and spectral reach it in fewer epochs than reshuffled SGD. '
       + 'The cross-polytope cases (N = 2d) use an optimum whose optimality THEORY marks unverified. An epoch is N/B update steps for the mini-batch methods and one step for full and NcB.',
@@ -98,7 +105,7 @@ function fixedPartition(size: 'full' | 'smoke'): StudySpec {
       { name: 'gap', title: 'Full-batch loss minus the ETF value', metric: 'gap', x: 'epoch', logY: true },
       { name: 'distance', title: 'Distance to the ETF Gram matrix', metric: 'distance', x: 'epoch', logY: true },
     ],
-    gramHeatmaps: ['fixed', 'full'],
+    gramFigures: [{ name: 'gram', title: 'UVᵀ at the end (first seed)', arms: ['fixed', 'reshuffled', 'full'] }],
     notes: 'THEORY 3: with a disjoint partition every minimiser makes each batch a B-point ETF and places the batches arbitrarily; the full-batch loss there is >= the ETF value, in general strictly.',
   };
 }

@@ -56,6 +56,15 @@ export interface FigureSpec {
   readonly logY?: boolean;
   /** Only these arms (default all). */
   readonly arms?: readonly string[];
+  /** One panel per entry (e.g. per (N, d)), each with its own arms; overrides `arms`. */
+  readonly panels?: readonly { readonly title: string; readonly arms: readonly string[] }[];
+}
+
+/** Gram heat-maps of UVᵀ at the end of the first seed of each arm, laid out as one figure. */
+export interface GramFigureSpec {
+  readonly name: string;
+  readonly title: string;
+  readonly arms: readonly string[];
 }
 
 export interface StudySpec {
@@ -65,8 +74,8 @@ export interface StudySpec {
   readonly figures?: readonly FigureSpec[];
   /** Summary tables: steps (and epochs) until `metric` ≤ `below`, per arm (mean ± sd over seeds). */
   readonly thresholds?: readonly { readonly metric: MetricName; readonly below: number }[];
-  /** A Gram heat-map of UVᵀ at the end of the first seed of each of these arms. */
-  readonly gramHeatmaps?: readonly string[];
+  /** Gram heat-maps of UVᵀ at the end (first seed of each listed arm). */
+  readonly gramFigures?: readonly GramFigureSpec[];
   /** Free-form notes written at the top of summary.md (what the paper says, what to look for). */
   readonly notes?: string;
 }
