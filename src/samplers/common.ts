@@ -66,3 +66,8 @@ export function assertStateN(op: string, state: unknown, n: number): void {
   const sn = (state as { n?: unknown } | null)?.n;
   if (sn !== n) throw new DomainError(op, `state is for N = ${String(sn)} but the sampler was built for N = ${n}`);
 }
+
+/** Throws unless `init` is asked for the N the sampler was built for. */
+export function assertInitN(op: string, m: number, n: number): void {
+  if (m !== n) throw new DomainError(op, `init(${m}) but the sampler was built for N = ${n}`);
+}

@@ -13,7 +13,7 @@ import type { Backend } from '../backend/types.ts';
 import { combinations } from '../core/combinatorics.ts';
 import type { Matrix } from '../core/matrix.ts';
 import type { Rng } from '../core/random.ts';
-import { assertContextRows, assertStateN, batchLoss, ceilDiv, cutIntoBatches, toArray } from './common.ts';
+import { assertContextRows, assertInitN, assertStateN, batchLoss, ceilDiv, cutIntoBatches, toArray } from './common.ts';
 import type { Sampler, SamplerStep } from './types.ts';
 
 export interface MaxLossBatch {
@@ -65,7 +65,10 @@ export function osgdSampler(n: number, B: number): Sampler<OsgdState> {
     name,
     B,
     stepsPerEpoch: (m) => ceilDiv(m, B),
-    init: () => ({ n, t: 0 }),
+    init: (m: number) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n, t: 0 };
+    },
     next(ctx, state): SamplerStep<OsgdState> {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
@@ -96,7 +99,10 @@ export function osgdWithoutReplacementSampler(n: number, B: number): Sampler<Osg
     name,
     B,
     stepsPerEpoch: (m) => ceilDiv(m, B),
-    init: () => ({ n, used: [] }),
+    init: (m: number) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n, used: [] };
+    },
     next(ctx, state): SamplerStep<OsgdWithoutReplacementState> {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
@@ -199,7 +205,10 @@ export function approxOsgdSampler(n: number, B: number, k: number, q: number): S
     name,
     B,
     stepsPerEpoch: (m) => approxOsgdStepsPerEpoch(m, B, k, q),
-    init: () => ({ n, queue: [], next: 0 }),
+    init: (m: number) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n, queue: [], next: 0 };
+    },
     next(ctx, state): SamplerStep<ApproxOsgdState> {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);

@@ -8,7 +8,7 @@
 import { combinations } from '../core/combinatorics.ts';
 import { DomainError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
-import { assertContextRows, assertStateN, batchOfOrder, ceilDiv } from './common.ts';
+import { assertContextRows, assertInitN, assertStateN, batchOfOrder, ceilDiv } from './common.ts';
 import type { Sampler, SamplerContext, SamplerStep } from './types.ts';
 
 /** Step counter within the current epoch (samplers with no other memory). */
@@ -44,7 +44,10 @@ export function withReplacementSampler(n: number, B: number): Sampler<CounterSta
     name,
     B,
     stepsPerEpoch: (m) => ceilDiv(m, B),
-    init: () => ({ n, t: 0 }),
+    init: (m: number) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n, t: 0 };
+    },
     next(ctx: SamplerContext, state: CounterState): SamplerStep<CounterState> {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
@@ -73,7 +76,10 @@ export function reshuffleSampler(n: number, B: number): Sampler<OrderState> {
     name,
     B,
     stepsPerEpoch: (m) => ceilDiv(m, B),
-    init: () => ({ n, order: null, next: 0 }),
+    init: (m: number) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n, order: null, next: 0 };
+    },
     next(ctx, state) {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
@@ -93,7 +99,10 @@ export function fixedSampler(n: number, B: number): Sampler<OrderState> {
     name,
     B,
     stepsPerEpoch: (m) => ceilDiv(m, B),
-    init: (_m: number, rng: Rng) => ({ n, order: Array.from(rng.permutation(n)), next: 0 }),
+    init: (m: number, rng: Rng) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n, order: Array.from(rng.permutation(n)), next: 0 };
+    },
     next(ctx, state) {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
@@ -112,7 +121,10 @@ export function fullSampler(n: number): Sampler<EmptyState> {
     name,
     B: n,
     stepsPerEpoch: () => 1,
-    init: () => ({ n }),
+    init: (m: number) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n };
+    },
     next(ctx, state) {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
@@ -134,7 +146,10 @@ export function ncbSampler(n: number, B: number): Sampler<EmptyState> {
     name,
     B,
     stepsPerEpoch: () => 1,
-    init: () => ({ n }),
+    init: (m: number) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n };
+    },
     next(ctx, state) {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);

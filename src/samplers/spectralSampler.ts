@@ -5,7 +5,7 @@
  * served one per step in the order it returns them (a topped-up batch, when B ∤ N, last). An epoch
  * is those ⌈N/B⌉ steps.
  */
-import { assertContextRows, assertStateN, ceilDiv, toArray } from './common.ts';
+import { assertContextRows, assertInitN, assertStateN, ceilDiv, toArray } from './common.ts';
 import { spectralBatches } from './spectral.ts';
 import type { Sampler, SamplerStep } from './types.ts';
 
@@ -28,7 +28,10 @@ export function spectralSampler(n: number, B: number, opts: SpectralSamplerOptio
     name,
     B,
     stepsPerEpoch: (m) => ceilDiv(m, B),
-    init: () => ({ n, queue: [], next: 0 }),
+    init: (m: number) => {
+      assertInitN(`sampler ${name}`, m, n);
+      return { n, queue: [], next: 0 };
+    },
     next(ctx, state): SamplerStep<SpectralSamplerState> {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);

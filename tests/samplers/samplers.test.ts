@@ -487,12 +487,16 @@ describe('samplers: ties and errors', () => {
     expect(makeSampler({ kind: 'reshuffle', B: 15 }, 30).B).toBe(15);
   });
 
-  it('rejects a state or parameters of another size', () => {
+  it('rejects an init, a state or parameters of another size', () => {
     const s = makeSampler({ kind: 'reshuffle', B: 2 }, 6);
     const U = unitRows(Rng.fromSeed(1), 5, 2);
     const st = s.init(6, Rng.fromSeed(2));
     expect(() => s.next({ U, V: U, tau: 1, backend, rng: Rng.fromSeed(3), step: 0 }, st)).toThrow(ShapeError);
     const U6 = unitRows(Rng.fromSeed(1), 6, 2);
     expect(() => s.next({ U: U6, V: U6, tau: 1, backend, rng: Rng.fromSeed(3), step: 0 }, { n: 5, order: null, next: 0 })).toThrow(DomainError);
+    for (const kind of KINDS) {
+      const spec = specOf({ kind, n: 6, B: kind === 'full' ? 6 : 2, k: 2, q: 1, d: 2, tau: 1, seed: 0 });
+      expect(() => makeSampler(spec, 6).init(7, Rng.fromSeed(0)), kind).toThrow(/init\(7\) but the sampler was built for N = 6/);
+    }
   });
 });
