@@ -260,6 +260,31 @@ function targetRow(c: Case, r: Result, b: Result | string | undefined): string {
 const fmtTime = (s: number) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`);
 const gf = (c: Case, r: Result) => flops(c) / r.medianS / 1e9;
 
+const START = '<!-- kernels:start -->';
+const END = '<!-- kernels:end -->';
+
+/**
+ * Replaces this benchmark's section of benchmarks/README.md (between the kernels markers), keeping
+ * the other benchmarks' sections; inserts it after the title when absent.
+ */
+function writeReadmeSection(md: string, path = join(here, 'README.md')): void {
+  let text = '# Benchmarks\n';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    // first write
+  }
+  const block = `${START}\n${md.trimEnd()}\n${END}`;
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a >= 0 && b > a) text = text.slice(0, a) + block + text.slice(b + END.length);
+  else {
+    const nl = text.startsWith('# ') ? text.indexOf('\n') + 1 : 0;
+    text = `${text.slice(0, nl)}\n${block}\n${nl === 0 ? '\n' : ''}${text.slice(nl)}`;
+  }
+  writeFileSync(path, text);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.child) {
@@ -308,7 +333,7 @@ async function main(): Promise<void> {
   const m1 = machine();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const out: string[] = [
-    '# Kernel benchmarks: CPU backend (WebAssembly SIMD, one thread)',
+    '## Kernels: CPU backend, WebAssembly SIMD, one thread (`benchmarks/run.ts`)',
     '',
     `Command: \`${command}\` (${((Date.now() - t0) / 1000 / 60).toFixed(1)} min). Date: ${new Date().toISOString()}.`,
     `Machine: ${m1.cpu}, ${m1.cores} cores, Node ${m1.node}.`,
@@ -337,8 +362,8 @@ async function main(): Promise<void> {
   const md = out.join('\n') + '\n';
   process.stdout.write(md);
   if (args.readme) {
-    writeFileSync(join(here, 'README.md'), md);
-    process.stderr.write(`wrote benchmarks/README.md\n`);
+    writeReadmeSection(md);
+    process.stderr.write(`wrote the kernels section of benchmarks/README.md\n`);
   }
 }
 
