@@ -38,3 +38,25 @@ export { solveExact, type ExactSolverOptions, type ExactSolverResult, type Trace
 export { parseNpy, serializeNpy, readNpyFile, writeNpyFile, npyToMatrix, matrixToNpy, type NpyArray } from './io/npy.ts';
 export { writeFileAtomic, StagedDir } from './io/atomic.ts';
 export { fromNdarray, toNdarray } from './interop/ndarray.ts';
+
+export {
+  makeSampler, SAMPLER_KINDS, batchLoss, batchOfOrder, cutIntoBatches,
+  type Sampler, type SamplerContext, type SamplerSpec, type SamplerState, type SamplerStep,
+} from './samplers/index.ts';
+export { spectralBatches, spectralBatchesWithInfo, spectralAffinity, type SpectralOptions, type SpectralResult } from './samplers/spectral.ts';
+
+export { sgd, momentum, adamw, lars, chain, applyUpdates, constantSchedule, warmupCosine, sqrtBatchScaling } from './optim/transforms.ts';
+export type { GradientTransformation, Params, Schedule } from './optim/types.ts';
+
+export {
+  type ExperimentSpec, type StudySpec, type DataSpec, type OptimizerSpec, type FigureSpec, type MetricName,
+  validateExperiment, validateStudy, configHash, canonicalJson, METRICS,
+} from './experiments/spec.ts';
+export { runExperiment, initialState, totalSteps, type RunRecord, type RunState, type RunTraceRow, type RunOptions } from './experiments/run.ts';
+export { runStudy, summariseStudy, type StudyOptions, type StudyResult } from './experiments/study.ts';
+export { stats, summariseTraces, stepsToThreshold, type Stats } from './experiments/summary.ts';
+export { PRESETS, findPreset, type PresetInfo } from './experiments/presets.ts';
+export { makeFigures } from './experiments/figures.ts';
+export { encodeState, decodeState } from './io/codec.ts';
+
+export * from './plot/index.ts';
