@@ -1,5 +1,5 @@
 /** Summaries over seeds: per logged step (mean, sd, min, max) and steps to reach a threshold. */
-import type { RunRecord, RunTraceRow } from './run.ts';
+import type { RunRecord } from './run.ts';
 import type { MetricName } from './spec.ts';
 
 export interface Stats {
@@ -14,9 +14,18 @@ export function stats(xs: readonly number[]): Stats {
   const v = xs.filter((x) => Number.isFinite(x));
   const count = v.length;
   if (count === 0) return { mean: NaN, sd: NaN, min: NaN, max: NaN, count };
-  const mean = v.reduce((a, b) => a + b, 0) / count;
-  const sd = count > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (count - 1)) : 0;
-  return { mean, sd, min: Math.min(...v), max: Math.max(...v), count };
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const x of v) {
+    sum += x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const mean = sum / count;
+  let ss = 0;
+  for (const x of v) ss += (x - mean) ** 2;
+  return { mean, sd: count > 1 ? Math.sqrt(ss / (count - 1)) : 0, min, max, count };
 }
 
 export interface StepSummaryRow {
@@ -36,27 +45,26 @@ export function summariseTraces(records: readonly RunRecord[], metrics: readonly
   for (const r of records) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), r]);
   const out: StepSummaryRow[] = [];
   for (const [arm, runs] of byArm) {
-    const steps = [...new Set(runs.flatMap((r) => r.trace.map((t) => t.step)))].sort((a, b) => a - b);
+    const epochOf = new Map<number, number>();
+    for (const r of runs) for (const t of r.trace) if (!epochOf.has(t.step)) epochOf.set(t.step, t.epoch);
+    const steps = [...epochOf.keys()].sort((a, b) => a - b);
+    // One cursor per run: the last row at or before the current step (traces are in step order).
+    const cursor = runs.map(() => -1);
     for (const step of steps) {
-      const epoch = runs.flatMap((r) => r.trace).find((t) => t.step === step)!.epoch;
+      runs.forEach((r, k) => {
+        while (cursor[k]! + 1 < r.trace.length && r.trace[cursor[k]! + 1]!.step <= step) cursor[k]!++;
+      });
       for (const metric of metrics) {
         const vals: number[] = [];
-        for (const r of runs) {
-          const row = lastAtOrBefore(r.trace, step);
-          const v = row?.[metric];
+        runs.forEach((r, k) => {
+          const v = cursor[k]! >= 0 ? r.trace[cursor[k]!]![metric] : undefined;
           if (v !== undefined) vals.push(v);
-        }
-        if (vals.length) out.push({ arm, step, epoch, metric, stats: stats(vals) });
+        });
+        if (vals.length) out.push({ arm, step, epoch: epochOf.get(step)!, metric, stats: stats(vals) });
       }
     }
   }
   return out;
-}
-
-function lastAtOrBefore(trace: readonly RunTraceRow[], step: number): RunTraceRow | undefined {
-  let best: RunTraceRow | undefined;
-  for (const t of trace) if (t.step <= step) best = t;
-  return best;
 }
 
 /** First logged step (and epoch) at which `metric` ≤ `below`, or null if never. */
