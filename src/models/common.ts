@@ -57,11 +57,16 @@ export function matmulAB(be: Backend, A: Matrix64, B: Matrix64): Matrix64 {
   return C;
 }
 
-/** û_i = z_i/‖z_i‖ and the norms ‖z_i‖ (z contiguous); a zero row is a ZeroRowError naming the row. */
-export function normalizeWithNorms(Z: Matrix64, op: string, name: string): { U: Matrix64; norms: Float64Array } {
+/**
+ * Row normalisation û_i = z_i / ‖z_i‖ with the norms. Without `eps` a zero (or non-finite) row is a
+ * ZeroRowError naming the row. With `eps` > 0 it is PyTorch's F.normalize: û_i = z_i / max(‖z_i‖, ε),
+ * so a zero row maps to the zero row; `clamped[i]` = 1 marks rows with ‖z_i‖ < ε.
+ */
+export function normalizeWithNorms(Z: Matrix64, op: string, name: string, eps = 0): { U: Matrix64; norms: Float64Array; clamped: Uint8Array | null } {
   const { rows, cols } = Z;
   const U = zeros(rows, cols);
   const norms = new Float64Array(rows);
+  let clamped: Uint8Array | null = null;
   for (let i = 0; i < rows; i++) {
     const b = Z.offset + i * Z.rowStride;
     let s = 0;
@@ -69,25 +74,35 @@ export function normalizeWithNorms(Z: Matrix64, op: string, name: string): { U: 
       const x = Z.data[b + j * Z.colStride]!;
       s += x * x;
     }
-    const nrm = Math.sqrt(s);
-    if (!(nrm > 0) || !Number.isFinite(nrm)) throw new ZeroRowError(op, `${name} row ${i} has norm ${nrm} and cannot be normalised`);
+    let nrm = Math.sqrt(s);
+    if (!Number.isFinite(nrm)) throw new ZeroRowError(op, `${name} row ${i} has norm ${nrm} and cannot be normalised`);
+    if (nrm < eps) {
+      clamped ??= new Uint8Array(rows);
+      clamped[i] = 1;
+      nrm = eps;
+    }
+    if (!(nrm > 0)) throw new ZeroRowError(op, `${name} row ${i} has norm ${nrm} and cannot be normalised`);
     norms[i] = nrm;
     const inv = 1 / nrm;
     for (let j = 0; j < cols; j++) U.data[i * cols + j] = Z.data[b + j * Z.colStride]! * inv;
   }
-  return { U, norms };
+  return { U, norms, clamped };
 }
 
 /**
- * Backward of u = z/‖z‖ row by row: ∂/∂z = (g − (g·u) u)/‖z‖. Returns a new contiguous matrix.
+ * Backward of u = z/‖z‖ row by row: ∂/∂z = (g − (g·u) u)/‖z‖. Rows marked `clamped` (‖z‖ < ε, in
+ * practice z = 0, where the normalisation has no derivative) get 0, not F.normalize's g/ε: the two
+ * agree whenever the zero comes from a zero input to the last linear layer (dead ReLUs, a fully
+ * masked input), and 0 avoids 1e12-sized steps otherwise. Returns a new contiguous matrix.
  */
-export function normalizeBackward(U: Matrix64, norms: Float64Array, G: Matrix64, op: string): Matrix64 {
+export function normalizeBackward(U: Matrix64, norms: Float64Array, G: Matrix64, op: string, clamped: Uint8Array | null = null): Matrix64 {
   if (G.rows !== U.rows || G.cols !== U.cols) throw new ShapeError(op, `gradient is ${shapeStr(G)} but the embeddings are ${shapeStr(U)}`);
   const { rows, cols } = U;
   const out = zeros(rows, cols);
   for (let i = 0; i < rows; i++) {
     const gb = G.offset + i * G.rowStride;
     const ub = i * cols;
+    if (clamped && clamped[i] === 1) continue;
     let dot = 0;
     for (let j = 0; j < cols; j++) dot += G.data[gb + j * G.colStride]! * U.data[ub + j]!;
     const inv = 1 / norms[i]!;

@@ -7,6 +7,11 @@
  *   linearEncoder(data, d)      f(x) = W x                       params { W: d x p }
  *   mlpEncoder(data, h, d)      f(x) = W2 relu(W1 x + b1)        params { W1: h x p, b1: 1 x h, W2: d x h }
  *
+ * Normalisation as PyTorch's F.normalize (SogCLR's code): u = z / max(‖z‖, ε), ε = NORMALIZE_EPS, so
+ * an encoder output that is exactly zero (every ReLU unit dead, or a fully masked input to the
+ * linear map) gives the zero embedding instead of an error, and its backward is taken as zero (see
+ * normalizeBackward in ./common.ts). Every other row is a unit vector.
+ *
  * Fixed views for the exact objective F (`embedAll`): by default ('fixed') the pair of views
  * `evalViews(data)`, drawn once from a generator state stored in the data set, so F is a deterministic
  * function of θ and is the objective the stochastic runs estimate, with the augmentation drawn once;
@@ -31,6 +36,9 @@ import type { Model, ModelOutput } from './types.ts';
 
 export type EvalViews = 'fixed' | 'clean';
 
+/** ε of the clamped normalisation u = z / max(‖z‖, ε) (PyTorch's F.normalize default). */
+export const NORMALIZE_EPS = 1e-12;
+
 export interface EncoderOptions {
   /** Views of the exact objective (`embedAll`): 'fixed' (default) or 'clean'. */
   readonly evalViews?: EvalViews;
@@ -54,6 +62,8 @@ interface EncoderCache {
   readonly V: Matrix64;
   readonly normsU: Float64Array;
   readonly normsV: Float64Array;
+  readonly clampedU: Uint8Array | null;
+  readonly clampedV: Uint8Array | null;
   readonly netU: unknown;
   readonly netV: unknown;
 }
@@ -67,9 +77,11 @@ function encoderModel(data: SyntheticDataset, d: number, net: Net, opts: Encoder
   const embedPair = (params: Params, X1: Matrix64, X2: Matrix64, be: Backend, o: string): ModelOutput => {
     const a = net.apply(params, X1, be);
     const b = net.apply(params, X2, be);
-    const u = normalizeWithNorms(a.Z, o, 'U');
-    const v = normalizeWithNorms(b.Z, o, 'V');
-    const cache: EncoderCache = { kind, backend: be, rows: X1.rows, U: u.U, V: v.U, normsU: u.norms, normsV: v.norms, netU: a.cache, netV: b.cache };
+    const u = normalizeWithNorms(a.Z, o, 'U', NORMALIZE_EPS);
+    const v = normalizeWithNorms(b.Z, o, 'V', NORMALIZE_EPS);
+    const cache: EncoderCache = {
+      kind, backend: be, rows: X1.rows, U: u.U, V: v.U, normsU: u.norms, normsV: v.norms, clampedU: u.clamped, clampedV: v.clamped, netU: a.cache, netV: b.cache,
+    };
     return { U: u.U, V: v.U, cache };
   };
 
@@ -97,8 +109,8 @@ function encoderModel(data: SyntheticDataset, d: number, net: Net, opts: Encoder
         if (g.rows !== c.rows || g.cols !== d) throw new ShapeError(o, `${name} is ${shapeStr(g)} but the forward embedded ${c.rows}x${d}`);
       }
       const acc: Record<string, Matrix64> = {};
-      net.backward(params, c.netU, normalizeBackward(c.U, c.normsU, gradU, o), c.backend, acc, true);
-      net.backward(params, c.netV, normalizeBackward(c.V, c.normsV, gradV, o), c.backend, acc, false);
+      net.backward(params, c.netU, normalizeBackward(c.U, c.normsU, gradU, o, c.clampedU), c.backend, acc, true);
+      net.backward(params, c.netV, normalizeBackward(c.V, c.normsV, gradV, o, c.clampedV), c.backend, acc, false);
       return acc;
     },
 
@@ -114,7 +126,7 @@ function encoderModel(data: SyntheticDataset, d: number, net: Net, opts: Encoder
       const o = `${op}.embedInputs`;
       assertParams(o, params, net.shapes);
       if (X.cols !== data.p) throw new ShapeError(o, `X is ${shapeStr(X)} but the encoder takes inputs of dimension ${data.p}`);
-      return normalizeWithNorms(net.apply(params, X, backend).Z, o, 'embedding').U;
+      return normalizeWithNorms(net.apply(params, X, backend).Z, o, 'embedding', NORMALIZE_EPS).U;
     },
 
     gradNorm(params, grads) {

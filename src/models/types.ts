@@ -28,7 +28,7 @@ export interface RowGradients {
 }
 
 export interface ModelOutput {
-  /** B x d unit rows (first view / first modality). */
+  /** B x d unit rows (first view / first modality); encoders: a zero encoder output gives a zero row (see encoder.ts). */
   readonly U: Matrix64;
   /** B x d unit rows (second view / second modality). */
   readonly V: Matrix64;
