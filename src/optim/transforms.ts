@@ -1,15 +1,25 @@
 /**
  * Gradient transformations (optax style; see ./types.ts). Each is pure: `update` returns new
- * state and never mutates its inputs.
+ * state and never mutates its inputs. Updates are ADDED to the parameters.
  *
  *   sgd(η)                         u = −η_t·g
- *   momentum(η, μ, nesterov)       m ← μ·m + g;  u = −η_t·m   (Nesterov: u = −η_t·(g + μ·m))
- *   adamw(η, β1, β2, ε, λ)         Loshchilov & Hutter 2019, bias-corrected, decoupled weight decay
- *   lars(η, μ, λ, trust)           You et al. 2017: per-matrix trust ratio trust·‖w‖/(‖g‖ + λ‖w‖),
- *                                  weight decay and trust ratio skipped for 1-row / 1-column params
+ *   momentum(η, μ, nesterov)       m ← μ·m + g;  u = −η_t·m   (Nesterov: u = −η_t·(g + μ·m), m the new m)
+ *   nesterov(η, μ)                 momentum(η, μ, true)
+ *   adamw(η, {b1, b2, ε, λ})       Loshchilov & Hutter 2019, bias-corrected, decoupled weight decay ×η_t
+ *   lars(η, {μ, λ, trust})         You et al. 2017 Algorithm 1 (default), or the SogCLR / MoCo-v3 code's
+ *                                  form; weight decay and trust ratio skipped for 1-row / 1-column params
  *   chain(a, b, ...)               composition, states kept per link
+ *
+ * `η_t` is the schedule at the link's own step counter (0 on the first update, as optax's
+ * `scale_by_schedule`). Matrices may be strided views (transposes, blocks): every read goes through
+ * the row-major entries, every update is a fresh contiguous float64 matrix.
+ *
+ * Projection onto the sphere is not a transform here: the additive update `normalize(p + u) − p`
+ * would only land on the sphere up to the rounding of the runner's `p + u'`, and optax too keeps
+ * projections (`optax.projections`) as functions applied to the parameters after `apply_updates`.
+ * The runner (src/experiments/run.ts) normalises the rows after `applyUpdates` (THEORY 6).
  */
-import { type Matrix64, zeros } from '../core/matrix.ts';
+import { type Matrix64, shapeStr, toContiguous, zeros } from '../core/matrix.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { GradientTransformation, Params, Schedule } from './types.ts';
 
@@ -25,23 +35,66 @@ function like(m: Matrix64): Matrix64 {
   return zeros(m.rows, m.cols);
 }
 
+/**
+ * The entries of `m` in row-major order, length rows·cols: `m.data` itself when `m` is already a
+ * contiguous float64 matrix at offset 0, else a copy. Reading `m.data[i]` directly would be wrong
+ * for a transpose or a block view (strides, offset).
+ */
+function entries(m: Matrix64): Float64Array {
+  return toContiguous(m, 'f64').data as Float64Array;
+}
+
 function norm(a: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
   return Math.sqrt(s);
 }
 
+/** `a` and `b` name the same matrices with the same shapes. */
+function assertSameParams(op: string, aName: string, a: Params, bName: string, b: Params | undefined): void {
+  if (!b || typeof b !== 'object') throw new ConfigError(op, `${bName} is missing`);
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) {
+    throw new ConfigError(op, `${aName} has [${ka.join(', ')}] but ${bName} has [${kb.join(', ')}]`);
+  }
+  for (const k of ka) {
+    const x = a[k]!;
+    const y = b[k]!;
+    if (x.rows !== y.rows || x.cols !== y.cols) throw new ConfigError(op, `${aName}.${k} is ${shapeStr(x)} but ${bName}.${k} is ${shapeStr(y)}`);
+  }
+}
+
+function assertRate(op: string, name: string, x: number | Schedule): void {
+  if (typeof x === 'number' && !(Number.isFinite(x) && x >= 0)) throw new ConfigError(op, `${name} must be a finite number >= 0, got ${x}`);
+}
+
+function assertDecay(op: string, name: string, x: number): void {
+  if (!(Number.isFinite(x) && x >= 0 && x < 1)) throw new ConfigError(op, `${name} must be in [0, 1), got ${x}`);
+}
+
+function assertNonNeg(op: string, name: string, x: number): void {
+  if (!(Number.isFinite(x) && x >= 0)) throw new ConfigError(op, `${name} must be a finite number >= 0, got ${x}`);
+}
+
+/** A parameter with a single row or a single column (a bias, a scale): a "1-D" parameter. */
+export function isVectorShaped(m: { rows: number; cols: number }): boolean {
+  return m.rows === 1 || m.cols === 1;
+}
+
 export interface CountState { readonly count: number }
 
 export function sgd(lr: number | Schedule): GradientTransformation<CountState> {
+  assertRate('sgd', 'lr', lr);
   const eta = asSchedule(lr);
   return {
     init: () => ({ count: 0 }),
     update(grads, state) {
       const e = eta(state.count);
       const updates = mapParams(grads, (g) => {
+        const gd = entries(g);
         const u = like(g);
-        for (let i = 0; i < u.data.length; i++) u.data[i] = -e * g.data[i]!;
+        for (let i = 0; i < u.data.length; i++) u.data[i] = -e * gd[i]!;
         return u;
       });
       return { updates, state: { count: state.count + 1 } };
@@ -51,22 +104,33 @@ export function sgd(lr: number | Schedule): GradientTransformation<CountState> {
 
 export interface MomentumState { readonly count: number; readonly m: Params }
 
+/**
+ * Heavy-ball momentum (PyTorch SGD with dampening 0, optax `trace` then the learning rate):
+ *   m ← μ·m + g,   u = −η_t·m;   Nesterov (Sutskever et al. 2013, in the form of optax's
+ *   `trace(nesterov=True)` and PyTorch):  u = −η_t·(g + μ·m) with the NEW m.
+ */
 export function momentum(lr: number | Schedule, mu = 0.9, nesterov = false): GradientTransformation<MomentumState> {
+  const op = nesterov ? 'nesterov' : 'momentum';
+  assertRate(op, 'lr', lr);
+  assertDecay(op, 'momentum', mu);
   const eta = asSchedule(lr);
   return {
     init: (params) => ({ count: 0, m: mapParams(params, like) }),
     update(grads, state) {
+      assertSameParams(op, 'grads', grads, 'state.m', state.m);
       const e = eta(state.count);
-      const m = mapParams(grads, (g, k) => {
-        const prev = state.m[k]!;
-        const out = like(g);
-        for (let i = 0; i < out.data.length; i++) out.data[i] = mu * prev.data[i]! + g.data[i]!;
-        return out;
-      });
+      const m: Record<string, Matrix64> = {};
       const updates = mapParams(grads, (g, k) => {
-        const mk = m[k]!;
+        const gd = entries(g);
+        const prev = entries(state.m[k]!);
+        const mk = like(g);
         const u = like(g);
-        for (let i = 0; i < u.data.length; i++) u.data[i] = -e * (nesterov ? g.data[i]! + mu * mk.data[i]! : mk.data[i]!);
+        for (let i = 0; i < u.data.length; i++) {
+          const mi = mu * prev[i]! + gd[i]!;
+          mk.data[i] = mi;
+          u.data[i] = -e * (nesterov ? gd[i]! + mu * mi : mi);
+        }
+        m[k] = mk;
         return u;
       });
       return { updates, state: { count: state.count + 1, m } };
@@ -74,36 +138,60 @@ export function momentum(lr: number | Schedule, mu = 0.9, nesterov = false): Gra
   };
 }
 
+/** Nesterov momentum as its own recipe: `momentum(lr, mu, true)`. */
+export function nesterov(lr: number | Schedule, mu = 0.9): GradientTransformation<MomentumState> {
+  return momentum(lr, mu, true);
+}
+
 export interface AdamState { readonly count: number; readonly m: Params; readonly v: Params }
 
+/**
+ * AdamW (Loshchilov & Hutter 2019, Algorithm 2; optax `adamw`, PyTorch `AdamW`): with t = count + 1,
+ *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  m̂ = m/(1−β1^t),  v̂ = v/(1−β2^t),
+ *   u = −η_t·( m̂/(√v̂ + ε) + λ·w ).
+ * The weight decay is decoupled from the moments and scaled by the learning rate η_t, as in optax
+ * and PyTorch (the paper scales it by the schedule multiplier only; λ here is the paper's λ/α).
+ * Every parameter is decayed (optax's default mask).
+ */
 export function adamw(lr: number | Schedule, opts: { b1?: number; b2?: number; eps?: number; weightDecay?: number } = {}): GradientTransformation<AdamState> {
-  const eta = asSchedule(lr);
   const { b1 = 0.9, b2 = 0.999, eps = 1e-8, weightDecay = 0 } = opts;
+  assertRate('adamw', 'lr', lr);
+  assertDecay('adamw', 'b1', b1);
+  assertDecay('adamw', 'b2', b2);
+  assertNonNeg('adamw', 'eps', eps);
+  assertNonNeg('adamw', 'weightDecay', weightDecay);
+  const eta = asSchedule(lr);
   return {
     init: (params) => ({ count: 0, m: mapParams(params, like), v: mapParams(params, like) }),
     update(grads, state, params) {
+      assertSameParams('adamw', 'grads', grads, 'state.m', state.m);
+      assertSameParams('adamw', 'grads', grads, 'state.v', state.v);
+      if (weightDecay !== 0) assertSameParams('adamw', 'grads', grads, 'params', params);
       const t = state.count + 1;
       const e = eta(state.count);
       const c1 = 1 - b1 ** t;
       const c2 = 1 - b2 ** t;
-      const m = mapParams(grads, (g, k) => {
-        const out = like(g);
-        for (let i = 0; i < out.data.length; i++) out.data[i] = b1 * state.m[k]!.data[i]! + (1 - b1) * g.data[i]!;
-        return out;
-      });
-      const v = mapParams(grads, (g, k) => {
-        const out = like(g);
-        for (let i = 0; i < out.data.length; i++) out.data[i] = b2 * state.v[k]!.data[i]! + (1 - b2) * g.data[i]! * g.data[i]!;
-        return out;
-      });
+      const m: Record<string, Matrix64> = {};
+      const v: Record<string, Matrix64> = {};
       const updates = mapParams(grads, (g, k) => {
+        const gd = entries(g);
+        const pm = entries(state.m[k]!);
+        const pv = entries(state.v[k]!);
+        const w = weightDecay !== 0 ? entries(params[k]!) : null;
+        const mk = like(g);
+        const vk = like(g);
         const u = like(g);
-        const w = params[k]!;
         for (let i = 0; i < u.data.length; i++) {
-          const mh = m[k]!.data[i]! / c1;
-          const vh = v[k]!.data[i]! / c2;
-          u.data[i] = -e * (mh / (Math.sqrt(vh) + eps) + weightDecay * w.data[i]!);
+          const gi = gd[i]!;
+          const mi = b1 * pm[i]! + (1 - b1) * gi;
+          const vi = b2 * pv[i]! + (1 - b2) * gi * gi;
+          mk.data[i] = mi;
+          vk.data[i] = vi;
+          const step = mi / c1 / (Math.sqrt(vi / c2) + eps);
+          u.data[i] = -e * (w ? step + weightDecay * w[i]! : step);
         }
+        m[k] = mk;
+        v[k] = vk;
         return u;
       });
       return { updates, state: { count: t, m, v } };
@@ -113,32 +201,77 @@ export function adamw(lr: number | Schedule, opts: { b1?: number; b2?: number; e
 
 export interface LarsState { readonly count: number; readonly m: Params }
 
+export interface LarsOptions {
+  /** Momentum μ (default 0.9). */
+  momentum?: number;
+  /** Weight decay λ (default 0). */
+  weightDecay?: number;
+  /** Trust coefficient (default 1e-3). */
+  trust?: number;
+  /**
+   * 'you2017' (default): You, Gitman & Ginsburg 2017, Algorithm 1 —
+   *     ratio = trust·‖w‖ / (‖g‖ + λ‖w‖),  m ← μ·m + η_t·ratio·(g + λw),  u = −m.
+   * 'sogclr': the LARS of SogCLR's code (sogclr/optimizer.py, taken from MoCo v3) —
+   *     d = g + λw,  ratio = trust·‖w‖ / ‖d‖,  m ← μ·m + ratio·d,  u = −η_t·m.
+   * The two agree exactly for a constant learning rate and λ = 0; they differ in the ratio's
+   * denominator (‖g‖ + λ‖w‖ ≥ ‖g + λw‖) and in whether a schedule acts inside the momentum.
+   */
+  variant?: 'you2017' | 'sogclr';
+  /**
+   * Parameters that skip weight decay and the trust ratio (plain momentum SGD for them).
+   * Default: `isVectorShaped` — a single row or column, the matrix analogue of the 1-D biases and
+   * scales that the LARS of MoCo v3 / SogCLR (`p.ndim > 1`) and optax's masks leave out.
+   */
+  exclude?: (name: string, w: Matrix64) => boolean;
+}
+
 /**
- * LARS: for each parameter matrix w with gradient g,
- *   g' = g + λ·w,  ratio = trust·‖w‖ / (‖g‖ + λ‖w‖) (1 when either norm is 0),  m ← μ·m + η_t·ratio·g',  u = −m.
- * Parameters with a single row or column (biases, scales) skip weight decay and the trust ratio.
+ * LARS, per parameter matrix w with gradient g (see `LarsOptions.variant` for the two forms).
+ * The ratio is 1 when ‖w‖ = 0 or its denominator is 0 (as the `where` guards of optax's
+ * `scale_by_trust_ratio` and MoCo v3); with λ > 0 and g = 0 the You et al. ratio is trust/λ.
  */
-export function lars(lr: number | Schedule, opts: { momentum?: number; weightDecay?: number; trust?: number } = {}): GradientTransformation<LarsState> {
+export function lars(lr: number | Schedule, opts: LarsOptions = {}): GradientTransformation<LarsState> {
+  const { momentum: mu = 0.9, weightDecay = 0, trust = 1e-3, variant = 'you2017', exclude = (_: string, w: Matrix64) => isVectorShaped(w) } = opts;
+  assertRate('lars', 'lr', lr);
+  assertDecay('lars', 'momentum', mu);
+  assertNonNeg('lars', 'weightDecay', weightDecay);
+  if (!(Number.isFinite(trust) && trust > 0)) throw new ConfigError('lars', `trust must be a finite number > 0, got ${trust}`);
+  if (variant !== 'you2017' && variant !== 'sogclr') throw new ConfigError('lars', `variant must be 'you2017' or 'sogclr', got '${String(variant)}'`);
   const eta = asSchedule(lr);
-  const { momentum: mu = 0.9, weightDecay = 0, trust = 1e-3 } = opts;
   return {
     init: (params) => ({ count: 0, m: mapParams(params, like) }),
     update(grads, state, params) {
+      assertSameParams('lars', 'grads', grads, 'state.m', state.m);
+      assertSameParams('lars', 'grads', grads, 'params', params);
       const e = eta(state.count);
-      const m = mapParams(grads, (g, k) => {
-        const w = params[k]!;
-        const oneD = w.rows === 1 || w.cols === 1;
-        const wd = oneD ? 0 : weightDecay;
-        const wn = norm(w.data);
-        const gn = norm(g.data);
-        const ratio = oneD || wn === 0 || gn === 0 ? 1 : (trust * wn) / (gn + wd * wn);
-        const out = like(g);
-        for (let i = 0; i < out.data.length; i++) out.data[i] = mu * state.m[k]!.data[i]! + e * ratio * (g.data[i]! + wd * w.data[i]!);
-        return out;
-      });
-      const updates = mapParams(m, (mk) => {
-        const u = like(mk);
-        for (let i = 0; i < u.data.length; i++) u.data[i] = -mk.data[i]!;
+      const m: Record<string, Matrix64> = {};
+      const updates = mapParams(grads, (g, k) => {
+        const wMat = params[k]!;
+        const skip = exclude(k, wMat);
+        const wd = skip ? 0 : weightDecay;
+        const w = entries(wMat);
+        const gd = entries(g);
+        const prev = entries(state.m[k]!);
+        // d = g + λw (λ = 0 for skipped parameters)
+        const d = new Float64Array(gd.length);
+        for (let i = 0; i < d.length; i++) d[i] = gd[i]! + wd * w[i]!;
+        let ratio = 1;
+        if (!skip) {
+          const wn = norm(w);
+          const den = variant === 'you2017' ? norm(gd) + wd * wn : norm(d);
+          ratio = wn === 0 || den === 0 ? 1 : (trust * wn) / den;
+        }
+        // you2017: the learning rate enters the momentum buffer; sogclr: it multiplies the buffer.
+        const inScale = variant === 'you2017' ? e * ratio : ratio;
+        const outScale = variant === 'you2017' ? -1 : -e;
+        const mk = like(g);
+        const u = like(g);
+        for (let i = 0; i < u.data.length; i++) {
+          const mi = mu * prev[i]! + inScale * d[i]!;
+          mk.data[i] = mi;
+          u.data[i] = outScale * mi;
+        }
+        m[k] = mk;
         return u;
       });
       return { updates, state: { count: state.count + 1, m } };
@@ -151,6 +284,9 @@ export function chain(...links: GradientTransformation<unknown>[]): GradientTran
   return {
     init: (params) => links.map((l) => l.init(params)),
     update(grads, state, params) {
+      if (!Array.isArray(state) || state.length !== links.length) {
+        throw new ConfigError('chain', `state must be an array of ${links.length} link states, got ${Array.isArray(state) ? `${state.length}` : typeof state}`);
+      }
       let g = grads;
       const next: unknown[] = [];
       links.forEach((l, i) => {
@@ -163,13 +299,20 @@ export function chain(...links: GradientTransformation<unknown>[]): GradientTran
   };
 }
 
-/** params + updates, as new matrices. */
+/** params + updates, as new contiguous float64 matrices. `updates` must name exactly the params. */
 export function applyUpdates(params: Params, updates: Params): Record<string, Matrix64> {
+  for (const k of Object.keys(updates)) {
+    if (!(k in params)) throw new ConfigError('applyUpdates', `update for '${k}' has no parameter of that name`);
+  }
   return mapParams(params, (p, k) => {
     const u = updates[k];
-    if (!u || u.rows !== p.rows || u.cols !== p.cols) throw new ConfigError('applyUpdates', `update for '${k}' is missing or has the wrong shape`);
+    if (!u || u.rows !== p.rows || u.cols !== p.cols) {
+      throw new ConfigError('applyUpdates', `update for '${k}' is ${u ? shapeStr(u) : 'missing'}, parameter is ${shapeStr(p)}`);
+    }
+    const pd = entries(p);
+    const ud = entries(u);
     const out = like(p);
-    for (let i = 0; i < out.data.length; i++) out.data[i] = p.data[i]! + u.data[i]!;
+    for (let i = 0; i < out.data.length; i++) out.data[i] = pd[i]! + ud[i]!;
     return out;
   });
 }
@@ -178,14 +321,31 @@ export function applyUpdates(params: Params, updates: Params): Record<string, Ma
 
 export const constantSchedule = (x: number): Schedule => () => x;
 
-/** Linear warm-up from 0 to `peak` over `warmup` steps, then half-cycle cosine to `end` at `total`. */
+/**
+ * Linear warm-up then half-cycle cosine (optax `warmup_cosine_decay_schedule` with init 0; the
+ * `adjust_learning_rate` of MoCo v3 / SogCLR's code, there per fractional epoch):
+ *   t < warmup:           peak·t/warmup                                   (0 at t = 0)
+ *   warmup ≤ t < total:   end + (peak − end)·(1 + cos(π·(t − warmup)/(total − warmup)))/2   (peak at t = warmup)
+ *   t ≥ total:            end
+ * Continuous at t = warmup; with warmup = total there is no cosine phase (peak is never reached).
+ * 0 ≤ warmup ≤ total (integers); t must be finite and ≥ 0 (fractional steps allowed).
+ */
 export function warmupCosine(peak: number, warmup: number, total: number, end = 0): Schedule {
+  if (!Number.isFinite(peak) || !Number.isFinite(end)) throw new ConfigError('warmupCosine', `peak and end must be finite, got ${peak} and ${end}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new ConfigError('warmupCosine', `warmup must be an integer >= 0, got ${warmup}`);
+  if (!Number.isInteger(total) || total < warmup) throw new ConfigError('warmupCosine', `total must be an integer >= warmup = ${warmup}, got ${total}`);
   return (t) => {
-    if (t < warmup) return (peak * (t + 1)) / warmup;
-    const p = Math.min(1, (t - warmup) / Math.max(1, total - warmup));
+    if (!(Number.isFinite(t) && t >= 0)) throw new ConfigError('warmupCosine', `step must be a finite number >= 0, got ${t}`);
+    if (t >= total) return end;
+    if (t < warmup) return (peak * t) / warmup;
+    const p = (t - warmup) / (total - warmup);
     return end + 0.5 * (peak - end) * (1 + Math.cos(Math.PI * p));
   };
 }
 
-/** SimCLR/SogCLR's square-root scaling rule: η = base · √B. */
-export const sqrtBatchScaling = (base: number, B: number): number => base * Math.sqrt(B);
+/** SimCLR/SogCLR's square-root scaling rule: η = base·√B (SogCLR's default base is 0.075). */
+export function sqrtBatchScaling(base: number, B: number): number {
+  if (!Number.isFinite(base)) throw new ConfigError('sqrtBatchScaling', `base must be finite, got ${base}`);
+  if (!Number.isInteger(B) || B < 1) throw new ConfigError('sqrtBatchScaling', `batch size B must be an integer >= 1, got ${B}`);
+  return base * Math.sqrt(B);
+}
