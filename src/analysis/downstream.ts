@@ -2,7 +2,7 @@
  * Downstream metrics of learned embeddings on the synthetic encoder task (src/data/synthetic.ts).
  * All are deterministic functions of their inputs (and of a seed where views are drawn); every
  * similarity is the cosine, computed as a product of row-normalised matrices through the backend's
- * float64 gemm in blocks of query rows.
+ * float64 gemm in blocks of query rows (memory O((N_ref + N_query)·d) plus a 32 MiB block).
  *
  *   k-NN accuracy        query x is assigned the majority class among its k most cosine-similar
  *                        reference rows; ties in the vote go to the class with the larger summed
@@ -29,8 +29,9 @@ import { augment, type SyntheticDataset } from '../data/synthetic.ts';
 import type { Model } from '../models/types.ts';
 import type { Params } from '../optim/types.ts';
 
-/** Query rows per similarity block (bounds the block to QUERY_BLOCK x N_ref float64s). */
+/** Query rows per similarity block: at most 512, and at most SIM_BLOCK_ELEMS / N_ref (32 MiB of float64s). */
 const QUERY_BLOCK = 512;
+const SIM_BLOCK_ELEMS = 1 << 22;
 
 function f64(be: Backend | undefined): Backend {
   return be && be.dtype === 'f64' ? be : defaultBackend();
@@ -78,8 +79,9 @@ function numClasses(...ys: Int32Array[]): number {
 function similarityBlocks(be: Backend, Q: Matrix64, R: Matrix64, f: (q0: number, S: Matrix64) => void): void {
   const k = f64(be).kernels;
   const Rt = transpose(R);
-  for (let q0 = 0; q0 < Q.rows; q0 += QUERY_BLOCK) {
-    const nq = Math.min(QUERY_BLOCK, Q.rows - q0);
+  const step = Math.max(1, Math.min(QUERY_BLOCK, Math.floor(SIM_BLOCK_ELEMS / Math.max(1, R.rows))));
+  for (let q0 = 0; q0 < Q.rows; q0 += step) {
+    const nq = Math.min(step, Q.rows - q0);
     const S = zeros(nq, R.rows);
     k.gemm(1, block(Q, q0, 0, nq, Q.cols), Rt, 0, S);
     f(q0, S);
