@@ -1,0 +1,56 @@
+/**
+ * SogCLR (SOG; THEORY 5): per-anchor moving averages u of the in-batch ĝ, and the estimate
+ *   m_b = ∂/∂(U_b, V_b) (τ/(2B)) Σ_a ĝ_a/(ε₀ + u_a)      (u after this step's update, held fixed)
+ * Each step: log ĝ per anchor (pairLse), the u update (first visit u ← ĝ, then (1−γ)u + γĝ; see
+ * movingAverage.ts for the max-shifted storage), the weights (τ/(2B))·ĝ/(ε₀ + u) from log u, and one
+ * pairSoftmaxGrad. γ = 1 (or a first visit) gives u = ĝ exactly: the plug-in estimator, bit for bit.
+ *
+ * Options: `sharedU` keeps one u per example for its two anchors (SOG's official code: each anchor's
+ * weight uses its own updated value, their mean is stored); pitfalls, for tests and demonstrations:
+ * `sumStorage` (store u1 + u2; the used u settles at γ/(2γ−1) times ḡ for γ > 1/2 and diverges for
+ * γ ≤ 1/2) and `batchFirstVisit` (γ = 1 only for a batch none of whose entries were seen before;
+ * an unseen entry in a mixed batch gets u = γ·ĝ).
+ *
+ * @example
+ *   const est = sogclrEstimator({ kind: 'sogclr', modality: 'bimodal', tau: 0.1, gamma: 0.9 });
+ *   let state = est.init(N);
+ *   const out = est.step({ U: Ub, V: Vb, index, epoch: 0, step: 0, backend }, state);
+ *   state = out.state;   // the input state is left as it was
+ */
+import { ConfigError } from '../core/errors.ts';
+import { batchPairs, pluginValue, surrogateGrad, surrogateWeights } from './batch.ts';
+import { checkInput } from './input.ts';
+import {
+  checkMovingAverage, copyMovingAverage, initMovingAverage, type MovingAverageState, updateMovingAverage,
+} from './movingAverage.ts';
+import { type EstimatorSpec, gammaAt } from './spec.ts';
+import type { Estimator, EstimatorInput, EstimatorOutput } from './types.ts';
+
+export type SogclrSpec = Extract<EstimatorSpec, { kind: 'sogclr' }>;
+export type SogclrState = MovingAverageState;
+
+export function sogclrEstimator(spec: SogclrSpec): Estimator<SogclrState> {
+  const op = 'sogclr';
+  const shared = spec.sharedU ?? false;
+  const eps0 = spec.eps0 ?? 0;
+  const rules = { sumStorage: spec.pitfalls?.sumStorage ?? false, batchFirstVisit: spec.pitfalls?.batchFirstVisit ?? false };
+  return {
+    name: 'sogclr',
+    modality: spec.modality,
+    init(n: number): SogclrState {
+      if (!Number.isInteger(n) || n < 2) throw new ConfigError(op, `init needs N >= 2 examples, got ${n}`);
+      return initMovingAverage(n, shared);
+    },
+    step(input: EstimatorInput, state: SogclrState): EstimatorOutput<SogclrState> {
+      checkMovingAverage(op, state, shared);
+      const { U, V, B } = checkInput(op, input, state.n);
+      const gamma = gammaAt(spec.gamma, input.epoch);
+      const p = batchPairs(spec.modality, U, V, spec.tau, input.backend);
+      const next = copyMovingAverage(state);
+      const logU = updateMovingAverage(next, input.index, p.logG, gamma, rules);
+      const scale = spec.tau / (2 * B);
+      const g = surrogateGrad(p, surrogateWeights(p.logG, logU, eps0, scale));
+      return { gradU: g.gradU, gradV: g.gradV, state: next, batchValue: pluginValue(p.logG, eps0, scale) };
+    },
+  };
+}
