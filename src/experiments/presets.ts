@@ -7,6 +7,7 @@
  */
 import type { SamplerSpec } from '../samplers/types.ts';
 import type { ExperimentSpec, FigureSpec, StudySpec } from './spec.ts';
+import { GCL_PRESETS } from './presetsGcl.ts';
 
 export interface PresetInfo {
   readonly name: string;
@@ -110,11 +111,13 @@ function fixedPartition(size: 'full' | 'smoke'): StudySpec {
   };
 }
 
-export const PRESETS: readonly PresetInfo[] = [
+const CHO_PRESETS: readonly PresetInfo[] = [
   { name: 'cho-grid', description: "CHO's synthetic convergence grid: 6 (N,d), 6 batch-selection methods, projected and reparametrised, 10 seeds", build: choGrid },
   { name: 'rectangle', description: 'the N=4, d=2 rectangle toy: epochs for OSGD vs reshuffled SGD to reach pi/4 within 0.5 degrees', build: rectangle },
   { name: 'fixed-partition', description: 'CHO Thm 5: a fixed partition ends at batch ETFs with full-batch loss above the ETF value', build: fixedPartition },
 ];
+
+export const PRESETS: readonly PresetInfo[] = [...CHO_PRESETS, ...GCL_PRESETS];
 
 export function findPreset(name: string): PresetInfo | undefined {
   return PRESETS.find((p) => p.name === name);

@@ -25,15 +25,8 @@ import { makeSampler } from '../samplers/index.ts';
 import { dataShape, initialEmbeddings, makeOptimizer, rectangleAngleError } from './build.ts';
 import { configHash, type ExperimentSpec, type MetricName } from './spec.ts';
 
-export interface RunTraceRow {
-  readonly step: number;
-  readonly epoch: number;
-  readonly loss?: number;
-  readonly gradNorm?: number;
-  readonly distance?: number;
-  readonly gap?: number;
-  readonly angleError?: number;
-}
+/** One logged row: the step, the epoch and whichever metrics the run logs. */
+export type RunTraceRow = { readonly step: number; readonly epoch: number } & { readonly [K in MetricName]?: number };
 
 export interface RunState {
   readonly arm: string;
@@ -192,6 +185,9 @@ export function runExperiment(spec: ExperimentSpec, seed: number, opts: RunOptio
     if (reparam) {
       gU = divideRows(tangentProject(PU, gU), rowNorms(PU));
       gV = divideRows(tangentProject(PV, gV), rowNorms(PV));
+    } else if (spec.gradient === 'riemannian') {
+      gU = tangentProject(PU, gU);
+      gV = tangentProject(PV, gV);
     }
     const upd = opt.update({ U: gU, V: gV }, optState, { U: PU, V: PV });
     optState = upd.state;

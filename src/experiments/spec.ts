@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../core/errors.ts';
 import type { SamplerSpec } from '../samplers/types.ts';
+import type { GclExperimentSpec } from './gcl.ts';
 
 export type DataSpec =
   /** N Gaussian rows normalised, U and V drawn independently from the run's seed. */
@@ -24,7 +25,12 @@ export type OptimizerSpec =
   | { readonly kind: 'adamw'; readonly lr: number; readonly b1?: number; readonly b2?: number; readonly eps?: number; readonly weightDecay?: number; readonly schedule?: ScheduleSpec }
   | { readonly kind: 'lars'; readonly lr: number; readonly momentum?: number; readonly weightDecay?: number; readonly trust?: number; readonly schedule?: ScheduleSpec };
 
-export const METRICS = ['loss', 'gradNorm', 'distance', 'gap', 'angleError'] as const;
+export const METRICS = [
+  // mini-batch (CHO) runs: the full-batch two-sided InfoNCE, its Riemannian gradient norm, the optimum's distance and gap, the rectangle's angle
+  'loss', 'gradNorm', 'distance', 'gap', 'angleError',
+  // global-objective (SogCLR) runs: the exact F and ‖∇F‖, F minus the reference arm's final F, the last batch's plug-in value, downstream metrics
+  'objective', 'objectiveGradNorm', 'objectiveGap', 'batchValue', 'knn', 'probe', 'retrieval',
+] as const;
 export type MetricName = (typeof METRICS)[number];
 
 export interface ExperimentSpec {
@@ -34,6 +40,12 @@ export interface ExperimentSpec {
   /** The per-batch loss (THEORY 2.1's two-sided InfoNCE) and its temperature. */
   readonly objective: { readonly name: 'infonce'; readonly tau: number };
   readonly parametrisation: 'projected' | 'reparam';
+  /**
+   * Projected runs: the optimizer gets the Euclidean gradient (default, as CHO's code) or its tangent
+   * (Riemannian) part. Coordinate-wise adaptive optimizers (AdamW) need 'riemannian': with the
+   * Euclidean gradient the optimum is not a fixed point of the projected step.
+   */
+  readonly gradient?: 'euclidean' | 'riemannian';
   readonly sampler: SamplerSpec;
   readonly optimizer: OptimizerSpec;
   readonly budget: { readonly epochs: number } | { readonly steps: number };
@@ -70,7 +82,11 @@ export interface GramFigureSpec {
 export interface StudySpec {
   readonly name: string;
   readonly description: string;
-  readonly experiments: readonly ExperimentSpec[];
+  readonly experiments: readonly AnyExperimentSpec[];
+  /** Adds `objectiveGap` = objective − the final objective of this arm for the same seed (e.g. full-batch GD). */
+  readonly gapReference?: string;
+  /** Summary tables of final values against a parameter of the arms (e.g. B), see study.ts. */
+  readonly sweeps?: readonly SweepSpec[];
   readonly figures?: readonly FigureSpec[];
   /** Summary tables: steps (and epochs) until `metric` ≤ `below`, per arm (mean ± sd over seeds). */
   readonly thresholds?: readonly { readonly metric: MetricName; readonly below: number }[];
@@ -78,6 +94,26 @@ export interface StudySpec {
   readonly gramFigures?: readonly GramFigureSpec[];
   /** Free-form notes written at the top of summary.md (what the paper says, what to look for). */
   readonly notes?: string;
+}
+
+/** A figure and table of final values against a numeric parameter of the arms (e.g. the batch size). */
+export interface SweepSpec {
+  readonly name: string;
+  readonly title: string;
+  readonly metric: MetricName;
+  readonly logY?: boolean;
+  /** Series name → the arms of that series with the x value of each (e.g. { SogCLR: [{ arm: 'SogCLR B=8', x: 8 }, ...] }). */
+  readonly series: Readonly<Record<string, readonly { readonly arm: string; readonly x: number }[]>>;
+  readonly xTitle: string;
+  readonly logX?: boolean;
+  /** A horizontal reference line: this arm's final value (mean over seeds). */
+  readonly referenceArm?: string;
+}
+
+export type AnyExperimentSpec = ExperimentSpec | GclExperimentSpec;
+
+export function isGclExperiment(e: AnyExperimentSpec): e is GclExperimentSpec {
+  return (e as { kind?: string }).kind === 'gcl';
 }
 
 /** Canonical JSON (sorted keys) and its SHA-256: the config hash in every run record. */
@@ -146,6 +182,7 @@ export function validateExperiment(v: unknown, path = 'experiment'): ExperimentS
   str(o.name, `${path}.objective.name`, ['infonce'] as const);
   num(o.tau, `${path}.objective.tau`, { gt: 0 });
   str(e.parametrisation, `${path}.parametrisation`, ['projected', 'reparam'] as const);
+  if (e.gradient !== undefined) str(e.gradient, `${path}.gradient`, ['euclidean', 'riemannian'] as const);
   const s = obj(e.sampler, `${path}.sampler`);
   const sk = str(s.kind, `${path}.sampler.kind`, SAMPLER_KINDS);
   if (sk !== 'full') num(s.B, `${path}.sampler.B`, { int: true, min: 1 });
@@ -181,11 +218,47 @@ export function validateExperiment(v: unknown, path = 'experiment'): ExperimentS
   return e as unknown as ExperimentSpec;
 }
 
+/** Shape checks of a global-objective experiment; the model/estimator pairing is checked again before a run starts. */
+export function validateGclExperiment(v: unknown, path = 'experiment'): GclExperimentSpec {
+  const e = obj(v, path);
+  str(e.name, `${path}.name`);
+  const data = obj(e.data, `${path}.data`);
+  const dk = str(data.kind, `${path}.data.kind`, ['random-sphere', 'synthetic-classes'] as const);
+  num(data.n, `${path}.data.n`, { int: true, min: 2 });
+  if (dk === 'random-sphere') num(data.d, `${path}.data.d`, { int: true, min: 1 });
+  else {
+    num(data.nTest, `${path}.data.nTest`, { int: true, min: 1 });
+    num(data.p, `${path}.data.p`, { int: true, min: 1 });
+    num(data.classes, `${path}.data.classes`, { int: true, min: 1 });
+    num(data.sigma, `${path}.data.sigma`, { min: 0 });
+  }
+  const m = obj(e.model, `${path}.model`);
+  const mk = str(m.kind, `${path}.model.kind`, ['free', 'linear', 'mlp'] as const);
+  if (mk !== 'free') num(m.d, `${path}.model.d`, { int: true, min: 1 });
+  if (mk === 'mlp') num(m.hidden, `${path}.model.hidden`, { int: true, min: 1 });
+  const o = obj(e.objective, `${path}.objective`);
+  num(o.tau, `${path}.objective.tau`, { gt: 0 });
+  optNum(o, 'eps0', `${path}.objective`, { min: 0 });
+  const est = obj(e.estimator, `${path}.estimator`);
+  str(est.kind, `${path}.estimator.kind`);
+  if (est.kind !== 'full-batch') num(e.batchSize, `${path}.batchSize`, { int: true, min: 2 });
+  const opt = obj(e.optimizer, `${path}.optimizer`);
+  str(opt.kind, `${path}.optimizer.kind`, ['sgd', 'momentum', 'adamw', 'lars'] as const);
+  num(opt.lr, `${path}.optimizer.lr`, { gt: 0 });
+  checkSchedule(opt.schedule, `${path}.optimizer.schedule`);
+  const b = obj(e.budget, `${path}.budget`);
+  num(b.epochs, `${path}.budget.epochs`, { int: true, min: 0 });
+  if (!Array.isArray(e.seeds) || e.seeds.length === 0) fail(`${path}.seeds`, `must be a non-empty array of integers, got ${JSON.stringify(e.seeds)}`);
+  e.seeds.forEach((x, i) => num(x, `${path}.seeds[${i}]`, { int: true, min: 0 }));
+  optNum(e, 'logEveryEpochs', path, { int: true, min: 1 });
+  return e as unknown as GclExperimentSpec;
+}
+
 /** Validates a StudySpec (or wraps a single ExperimentSpec into a one-arm study). */
 export function validateStudy(v: unknown): StudySpec {
   const s = obj(v, 'spec');
   if (s.experiments === undefined) {
-    const e = validateExperiment(s);
+    const e = s.kind === 'gcl' ? validateGclExperiment(s) : validateExperiment(s);
     return { name: e.name, description: 'a single experiment', experiments: [e] };
   }
   str(s.name, 'study.name');
@@ -193,7 +266,7 @@ export function validateStudy(v: unknown): StudySpec {
   if (!Array.isArray(s.experiments) || s.experiments.length === 0) fail('study.experiments', 'must be a non-empty array');
   const names = new Set<string>();
   s.experiments.forEach((e, i) => {
-    const x = validateExperiment(e, `study.experiments[${i}]`);
+    const x = (e as { kind?: unknown })?.kind === 'gcl' ? validateGclExperiment(e, `study.experiments[${i}]`) : validateExperiment(e, `study.experiments[${i}]`);
     if (names.has(x.name)) fail(`study.experiments[${i}].name`, `repeats the arm name '${x.name}'`);
     names.add(x.name);
   });

@@ -18,7 +18,8 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { decodeState, encodeState } from '../io/codec.ts';
 import { traceToCsv, traceToJsonl } from '../io/trace.ts';
 import { type RunRecord, type RunState, type RunTraceRow, runExperiment } from './run.ts';
-import { configHash, METRICS, type MetricName, type StudySpec } from './spec.ts';
+import { checkGclExperiment, type GclRunState, runGclExperiment } from './gcl.ts';
+import { configHash, isGclExperiment, METRICS, type MetricName, type StudySpec } from './spec.ts';
 import { stats, stepsToThreshold, summariseTraces, type Stats } from './summary.ts';
 
 export interface StudyProgress {
@@ -41,7 +42,7 @@ export interface StudyOptions {
 interface Checkpoint {
   readonly version: 1;
   readonly studyHash: string;
-  readonly current: RunState | null;
+  readonly current: RunState | GclRunState | null;
 }
 
 /** Checkpoints of the run in progress are written at most this often (and at every run's end). */
@@ -73,6 +74,8 @@ export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
   const op = 'run';
   const { out } = opts;
   const studyHash = configHash(study);
+  // Configuration errors surface before anything is written (model/estimator pairing, batch sizes, ...).
+  for (const e of study.experiments) if (isGclExperiment(e)) checkGclExperiment(e);
   let ck: Checkpoint = { version: 1, studyHash, current: null };
   const runsDir = join(out, 'runs');
   if (opts.resume) {
@@ -118,15 +121,17 @@ export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
       continue;
     }
     const resume = ck.current && ck.current.arm === e.name && ck.current.seed === seed ? ck.current : undefined;
-    const rec = runExperiment(e, seed, {
+    const hooks = {
       backend: opts.backend,
-      resume,
-      onLog: (row, totalSteps) => opts.progress?.onLog?.({ arm: e.name, seed, runIndex: k, runCount: runs.length, row, totalSteps }),
-      onCheckpoint: (state) => {
+      onLog: (row: RunTraceRow, totalSteps: number) => opts.progress?.onLog?.({ arm: e.name, seed, runIndex: k, runCount: runs.length, row, totalSteps }),
+      onCheckpoint: (state: RunState | GclRunState) => {
         ck = { ...ck, current: state };
         save(false);
       },
-    });
+    };
+    const rec: RunRecord = isGclExperiment(e)
+      ? runGclExperiment(e, seed, { ...hooks, resume: resume as GclRunState | undefined })
+      : runExperiment(e, seed, { ...hooks, resume: resume as RunState | undefined });
     records.push(rec);
     writeFileAtomic(runFile(k), JSON.stringify(encodeState(rec)), { overwrite: true });
     ck = { ...ck, current: null };
@@ -142,7 +147,22 @@ function fmtStats(s: Stats | undefined, digits = 4): string {
   return `${f(s.mean)} ± ${f(s.sd)}`;
 }
 
-export function summariseStudy(study: StudySpec, records: RunRecord[], backend: Backend, out: string): StudyResult {
+/** objectiveGap = objective − the reference arm's final objective for the same seed (a derived column). */
+function withObjectiveGap(study: StudySpec, records: RunRecord[]): RunRecord[] {
+  const refArm = study.gapReference;
+  if (!refArm) return records;
+  const refFinal = new Map<number, number>();
+  for (const r of records) if (r.arm === refArm && r.final.objective !== undefined) refFinal.set(r.seed, r.final.objective);
+  return records.map((r) => {
+    const ref = refFinal.get(r.seed);
+    if (ref === undefined) return r;
+    const trace = r.trace.map((t) => (t.objective === undefined ? t : { ...t, objectiveGap: t.objective - ref }));
+    return { ...r, trace, final: trace[trace.length - 1]! };
+  });
+}
+
+export function summariseStudy(study: StudySpec, recordsIn: RunRecord[], backend: Backend, out: string): StudyResult {
+  const records = withObjectiveGap(study, recordsIn);
   const metrics = METRICS.filter((m) => records.some((r) => r.final[m] !== undefined));
   const arms: ArmSummary[] = study.experiments.map((e) => {
     const runs = records.filter((r) => r.arm === e.name);
@@ -185,6 +205,22 @@ export function summariseStudy(study: StudySpec, records: RunRecord[], backend: 
       lines.push(`| ${a.arm} | ${th.reached}/${th.of} | ${fmtStats(th.steps, 1)} | ${fmtStats(th.epochs, 2)} |`);
     }
   });
+  for (const sw of study.sweeps ?? []) {
+    const arms = Object.values(sw.series).flat();
+    const xs = [...new Set(arms.map((a) => a.x))].sort((a, b) => a - b);
+    lines.push('', `${sw.title}: final ${sw.metric}, mean ± sd over seeds.`, '');
+    lines.push(`| ${sw.xTitle} | ${Object.keys(sw.series).join(' | ')} |`, `|---|${Object.keys(sw.series).map(() => '---').join('|')}|`);
+    for (const x of xs) {
+      const cells = Object.values(sw.series).map((ser) => {
+        const a = ser.find((q) => q.x === x);
+        return a ? fmtStats(stats(records.filter((r) => r.arm === a.arm).map((r) => r.final[sw.metric]).filter((v): v is number => v !== undefined))) : '—';
+      });
+      lines.push(`| ${x} | ${cells.join(' | ')} |`);
+    }
+    if (sw.referenceArm) {
+      lines.push('', `Reference (${sw.referenceArm}): ${fmtStats(stats(records.filter((r) => r.arm === sw.referenceArm).map((r) => r.final[sw.metric]).filter((v): v is number => v !== undefined)))}.`);
+    }
+  }
   const fixed = records.filter((r) => r.partition);
   if (fixed.length) {
     lines.push('', 'Fixed-partition end points (CHO Thm 5): each batch against the B-point ETF, the partition objective against its closed-form minimum, and the full-batch gap to the ETF value.', '');
