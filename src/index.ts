@@ -60,3 +60,11 @@ export { makeFigures } from './experiments/figures.ts';
 export { encodeState, decodeState } from './io/codec.ts';
 
 export * from './plot/index.ts';
+
+export { makeEstimator, type Estimator, type EstimatorInput, type EstimatorOutput, type Modality } from './estimators/index.ts';
+export type { EstimatorSpec } from './estimators/spec.ts';
+export { freeEmbeddings, linearEncoder, mlpEncoder, type Model, type ModelOutput } from './models/index.ts';
+export { syntheticDataset, augment, twoViews, evalViews, type SyntheticSpec, type SyntheticDataset, type AugmentSpec } from './data/synthetic.ts';
+export { knnAccuracy, linearProbeAccuracy, twoViewRecallAt1, downstreamMetrics } from './analysis/downstream.ts';
+export { runGclExperiment, type GclExperimentSpec, type GclRunRecord, type GclRunState } from './experiments/gcl.ts';
+export { nesterov, isVectorShaped } from './optim/transforms.ts';
