@@ -4,6 +4,7 @@
  * message on stderr for any bad input (2), or an unexpected internal error (70).
  */
 import { ContrastlabError } from '../core/errors.ts';
+import { BIAS_HELP, biasCommand } from './commands/bias.ts';
 import { EVAL_HELP, evalCommand } from './commands/eval.ts';
 import { OPTIMUM_HELP, optimumCommand } from './commands/optimum.ts';
 import { RUN_HELP, runCommand } from './commands/run.ts';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   optimum: { run: optimumCommand, help: OPTIMUM_HELP, summary: 'write a known optimum (simplex ETF, cross-polytope) and its closed-form loss' },
   solve: { run: solveCommand, help: SOLVE_HELP, summary: 'exact full-batch solver on the sphere from a seeded start' },
   run: { run: runCommand, help: RUN_HELP, summary: 'run an experiment / study spec or a shipped preset (traces, summaries, figures, checkpoints)' },
+  bias: { run: biasCommand, help: BIAS_HELP, summary: 'bias and variance vs B of the plug-in and exact-u SogCLR gradient estimators' },
 };
 
 export const MAIN_HELP = `contrastlab — numerical checks of contrastive-learning optimisation theory
