@@ -58,6 +58,7 @@ const small = fc.record({
 describe('SogCLR with u = g is unbiased (THEORY 5)', () => {
   // Averaged over ALL C(N,B) batches (the uniform batch distribution), the scattered estimate equals
   // the exact ∇F of src/objectives/gcl.ts; rounding only: sums of ≤ 70 batches of O(1) terms.
+  // bRaw ∈ [2, 8] is folded into B ∈ [2, N] below (every batch size of the instance is reachable).
   test.prop([small, fc.integer({ min: 2, max: 8 }), fc.constantFrom(...MODS)], { seed: 11, numRuns: 40 })(
     'mean over all batches of the scattered estimate = ∇F', ({ n, d, tau, eps0, seed }, bRaw, modality) => {
       const B = 2 + (bRaw % (n - 1)); // B ∈ [2, N]
@@ -106,6 +107,7 @@ describe('SogCLR with u = g is unbiased (THEORY 5)', () => {
 });
 
 describe('plug-in estimators', () => {
+  // steps ∈ [1, 6]: from the first visit to repeated visits of most entries (B = N − 1 of N ≤ 8).
   test.prop([small, fc.constantFrom(...MODS), fc.integer({ min: 1, max: 6 })], { seed: 12, numRuns: 40 })(
     'γ = 1 gives the plug-in estimate bit for bit, at every step (first visit or not)', ({ n, d, tau, eps0, seed }, modality, steps) => {
       const rng = Rng.fromSeed(seed);
@@ -128,6 +130,7 @@ describe('plug-in estimators', () => {
       }
     });
 
+  // steps ∈ [1, 4]: plug-ins keep no state, a few steps show SogCLR's γ = 1 ignores its history.
   test.prop([small, fc.integer({ min: 1, max: 4 })], { seed: 13, numRuns: 30 })(
     'dcl / clip / simclr equal SogCLR at γ = 1 with ε₀ = 0, 1/(B−1), 1/(2B−2), bit for bit', ({ n, d, tau, seed }, steps) => {
       const rng = Rng.fromSeed(seed);
@@ -218,7 +221,7 @@ describe('SogCLR against an independent naive implementation (multi-step, all op
     fc.constantFrom(...MODS),
     fc.double({ min: 0.05, max: 1, noNaN: true }), // γ ∈ [0.05, 1]; below 1/2 the sum-storage pitfall grows as 2(1−γ) per visit, ≤ 1.9^10 here
     fc.record({ sharedU: fc.boolean(), sumStorage: fc.boolean(), batchFirstVisit: fc.boolean() }),
-    fc.integer({ min: 1, max: 10 }), // steps
+    fc.integer({ min: 1, max: 10 }), // steps: enough to revisit entries (N ≤ 8) and mix first and later visits
   ], { seed: 16, numRuns: 80 })('same u and same estimates step by step', ({ n, d, tau, eps0, seed }, modality, gamma, opt, steps) => {
     const sumStorage = opt.sharedU && opt.sumStorage;
     const spec: EstimatorSpec = {

@@ -94,6 +94,7 @@ describe('iSogCLR maths', () => {
     expect(Math.abs(robustDualTauGrad(h, D.tau, rho))).toBeLessThanOrEqual(1e-6);
   });
 
+  // τ ∈ [0.02, 5]: from h/τ up to 100 (the max shift matters) to nearly uniform softmaxes.
   test.prop([dro, fc.double({ min: 0.02, max: 5, noNaN: true })], { seed: 62, numRuns: 100 })(
     '∂/∂τ [τ·log mean e^{h/τ} + τρ] = ρ − KL(softmax(h/τ) ‖ uniform) (central differences)', ({ h, r }, tau) => {
       const rho = r;
