@@ -32,8 +32,8 @@ export type GclDataSpec =
 
 export type GclModelSpec =
   | { readonly kind: 'free'; readonly parametrisation?: 'projected' | 'reparam' }
-  | { readonly kind: 'linear'; readonly d: number }
-  | { readonly kind: 'mlp'; readonly hidden: number; readonly d: number };
+  | { readonly kind: 'linear'; readonly d: number; readonly trainViews?: 'fresh' | 'fixed' }
+  | { readonly kind: 'mlp'; readonly hidden: number; readonly d: number; readonly trainViews?: 'fresh' | 'fixed' };
 
 export const GCL_METRICS = ['objective', 'objectiveGradNorm', 'batchValue', 'knn', 'probe', 'retrieval'] as const;
 export type GclMetric = (typeof GCL_METRICS)[number];
@@ -115,15 +115,15 @@ function setup(spec: GclExperimentSpec, seed: number): Setup {
     model = freeEmbeddings(spec.data.n, spec.data.d, { parametrisation: spec.model.parametrisation ?? 'projected' });
   } else {
     data = syntheticDataset(spec.data, dataRng);
-    if (spec.model.kind === 'linear') model = linearEncoder(data, spec.model.d);
-    else if (spec.model.kind === 'mlp') model = mlpEncoder(data, spec.model.hidden, spec.model.d);
+    if (spec.model.kind === 'linear') model = linearEncoder(data, spec.model.d, { trainViews: spec.model.trainViews });
+    else if (spec.model.kind === 'mlp') model = mlpEncoder(data, spec.model.hidden, spec.model.d, { trainViews: spec.model.trainViews });
     else throw new ConfigError(op, "data 'synthetic-classes' needs an encoder model ('linear' or 'mlp')");
   }
   const n = model.n;
   if (spec.estimator.kind === 'full-batch') return { model, n, estimator: null, B: n, stepsPerEpoch: 1, data };
   const B = spec.batchSize;
   if (B === undefined || !Number.isInteger(B) || B < 2 || B > n) throw new ConfigError(op, `batchSize must be an integer in [2, N = ${n}], got ${B}`);
-  const estimator = makeEstimator(spec.estimator as EstimatorSpec);
+  const estimator = makeEstimator(spec.estimator as EstimatorSpec, { path: 'experiment.estimator' });
   if (estimator.modality !== model.modality) {
     throw new ConfigError(op, `the estimator is ${estimator.modality} but the model '${model.name}' is ${model.modality}`);
   }

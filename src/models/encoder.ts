@@ -26,7 +26,7 @@
  */
 import type { Backend } from '../backend/types.ts';
 import { ConfigError, ShapeError } from '../core/errors.ts';
-import { type Matrix64, shapeStr, zeros } from '../core/matrix.ts';
+import { gatherRows, type Matrix64, shapeStr, zeros } from '../core/matrix.ts';
 import type { Rng } from '../core/random.ts';
 import { assertPositiveInt } from '../core/validate.ts';
 import { evalViews, type SyntheticDataset, twoViews } from '../data/synthetic.ts';
@@ -42,6 +42,12 @@ export const NORMALIZE_EPS = 1e-12;
 export interface EncoderOptions {
   /** Views of the exact objective (`embedAll`): 'fixed' (default) or 'clean'. */
   readonly evalViews?: EvalViews;
+  /**
+   * Views seen in training (`forward`): 'fresh' (default) draws two new augmentations per example per
+   * visit; 'fixed' uses the same fixed views as `embedAll`, so training minimises exactly the F that
+   * is logged (no augmentation residual) and only the estimator's error separates the methods.
+   */
+  readonly trainViews?: 'fresh' | 'fixed';
 }
 
 /** A network z = f_θ(x) on rows: apply and its backward (parameter gradients, accumulated over calls). */
@@ -96,6 +102,10 @@ function encoderModel(data: SyntheticDataset, d: number, net: Net, opts: Encoder
       const o = `${op}.forward`;
       assertParams(o, params, net.shapes);
       assertIndex(o, index, data.n);
+      if (opts.trainViews === 'fixed') {
+        const all = views === 'clean' ? { X1: data.X, X2: data.X } : evalViews(data);
+        return embedPair(params, gatherRows(all.X1, index) as Matrix64, gatherRows(all.X2, index) as Matrix64, backend, o);
+      }
       const { X1, X2 } = twoViews(data.X, index, rng, data.augment);
       return embedPair(params, X1, X2, backend, o);
     },
