@@ -11,7 +11,7 @@ import { summariseTraces } from './summary.ts';
 
 const METRIC_TITLE: Record<string, string> = {
   loss: 'full-batch loss', gradNorm: '‖Riemannian gradient‖', distance: '‖UVᵀ − G*‖_F', gap: 'loss − optimum value', angleError: 'angle error (degrees)',
-  objective: 'exact F', objectiveGradNorm: '‖∇F‖ (exact)', objectiveGap: 'F − F(full-batch GD)', batchValue: 'mini-batch estimate of F',
+  objective: 'exact F', objectiveGradNorm: '‖∇F‖ (exact)', objectiveGap: 'F − F* (reference arm)', batchValue: 'mini-batch estimate of F',
   knn: 'k-NN accuracy', probe: 'linear-probe accuracy', retrieval: 'two-view R@1',
 };
 
