@@ -5,6 +5,7 @@
  */
 import { ContrastlabError } from '../core/errors.ts';
 import { BIAS_HELP, biasCommand } from './commands/bias.ts';
+import { CHECK_HELP, checkCommand } from './commands/check.ts';
 import { EVAL_HELP, evalCommand } from './commands/eval.ts';
 import { OPTIMUM_HELP, optimumCommand } from './commands/optimum.ts';
 import { RUN_HELP, runCommand } from './commands/run.ts';
@@ -14,6 +15,7 @@ import { type CommandIO, processIO } from './io.ts';
 type Command = (argv: string[], io: CommandIO) => number | Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string; summary: string }> = {
+  check: { run: checkCommand, help: CHECK_HELP, summary: 'run the claims catalogue (proofs-checks/): verdicts with signed margins, report.md / report.json' },
   eval: { run: evalCommand, help: EVAL_HELP, summary: 'value and gradient of an objective at U.npy / V.npy' },
   optimum: { run: optimumCommand, help: OPTIMUM_HELP, summary: 'write a known optimum (simplex ETF, cross-polytope) and its closed-form loss' },
   solve: { run: solveCommand, help: SOLVE_HELP, summary: 'exact full-batch solver on the sphere from a seeded start' },
@@ -28,7 +30,7 @@ Usage: contrastlab <command> [options]     (contrastlab <command> --help for its
 Commands:
 ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`).join('\n')}
 
-Exit status: 0 success, 2 bad input (message on stderr), 70 internal error.`;
+Exit status: 0 success, 1 a claim failed (check), 2 bad input (message on stderr), 70 internal error.`;
 
 export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
   const [name, ...rest] = argv;

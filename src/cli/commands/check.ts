@@ -1,0 +1,82 @@
+/** `contrastlab check`: run the claims catalogue (proofs-checks/) and report verdicts with margins. */
+import { CLAIMS } from '../../../proofs-checks/index.ts';
+import { createCpuBackend } from '../../backend/cpu/index.ts';
+import { reportJson, reportMarkdown, verdictTable, verdictWord } from '../../claims/report.ts';
+import { isFailure, runClaims } from '../../claims/run.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { StagedDir } from '../../io/atomic.ts';
+import { renderVegaLite } from '../../plot/index.ts';
+import { choiceFlag, numberFlag, parseFlags, stringFlag } from '../args.ts';
+import type { CommandIO } from '../io.ts';
+
+export const CHECK_HELP = `contrastlab check [ID...] [--size smoke|full] [--json] [--out DIR] [--list]
+
+Runs the claims of the catalogue (all by default, or those whose id starts with one of the IDs
+given), prints the verdict table (id, source, kind, verdict, signed margin, time) and, with --out,
+writes DIR/report.md, DIR/report.json and the claims' figures (SVG and PNG). Exits 1 if any claim
+fails (a finding: an unexpected verdict, or a check that threw), 0 otherwise.
+
+  --size smoke|full    instance sizes: smoke runs in seconds per claim (CI), full in minutes (default smoke)
+  --seed S             base seed of every claim's generators (default 0)
+  --json               print report.json's content on stdout instead of the table
+  --out DIR            write the report there (must not exist unless --force)
+  --force              replace DIR if it exists
+  --list               print every claim id with its source and statement, and exit`;
+
+export async function checkCommand(argv: string[], io: CommandIO): Promise<number> {
+  const cmd = 'check';
+  const { flags, positionals } = parseFlags(cmd, argv, {
+    size: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
+    force: { type: 'boolean' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  }, true);
+  if (flags.help) {
+    io.out(CHECK_HELP);
+    return 0;
+  }
+  if (flags.list) {
+    for (const c of CLAIMS) io.out(`${c.id}\t${c.source.paper} ${c.source.where} [${c.source.tag}]\t${c.statement}`);
+    return 0;
+  }
+  const size = choiceFlag(cmd, flags, 'size', ['smoke', 'full'] as const, 'smoke');
+  const seed = numberFlag(cmd, flags, 'seed', 0, { int: true, min: 0 });
+  const claims = positionals.length === 0 ? CLAIMS : CLAIMS.filter((c) => positionals.some((p) => c.id === p || c.id.startsWith(`${p}.`) || c.id.startsWith(p)));
+  for (const p of positionals) {
+    if (!CLAIMS.some((c) => c.id.startsWith(p))) throw new ConfigError('contrastlab check', `no claim id starts with '${p}' (see contrastlab check --list)`);
+  }
+  const out = stringFlag(flags, 'out');
+  const staged = out !== undefined ? new StagedDir(out, { overwrite: flags.force === true, op: 'contrastlab check' }) : null;
+  const backend = createCpuBackend({ dtype: 'f64' });
+  try {
+    const t0 = performance.now();
+    const results = await runClaims(claims, {
+      size, seed, backend,
+      onStart: (c, i, n) => { if (io.isTTY) process.stderr.write(`\r[${i + 1}/${n}] ${c.id}\x1b[K`); },
+      onProgress: (c, m) => { if (io.isTTY) process.stderr.write(`\r${c.id}: ${m}\x1b[K`); },
+      onDone: (r, i, n) => { if (!io.isTTY && !flags.json) io.err(`[${i + 1}/${n}] ${r.claim.id}: ${verdictWord(r)} (${r.seconds.toFixed(1)} s)`); },
+    });
+    if (io.isTTY) process.stderr.write('\r\x1b[K');
+    const meta = { size, seed, backend, seconds: (performance.now() - t0) / 1000 };
+    const failed = results.filter(isFailure).length;
+    if (staged) {
+      for (const r of results) {
+        for (const f of r.verdict.figures ?? []) {
+          const fig = await renderVegaLite(f.spec as never);
+          staged.write(`${f.name}.svg`, fig.svg);
+          staged.write(`${f.name}.png`, fig.png);
+        }
+      }
+      staged.write('report.md', reportMarkdown(results, meta));
+      staged.write('report.json', reportJson(results, meta));
+      staged.commit();
+    }
+    if (flags.json) io.out(reportJson(results, meta).trimEnd());
+    else {
+      io.out(verdictTable(results));
+      io.out(`\n${results.length} claims, ${results.length - failed} as expected, ${failed} failing (${meta.seconds.toFixed(1)} s, size ${size})${out ? `; report in ${out}` : ''}`);
+    }
+    return failed > 0 ? 1 : 0;
+  } finally {
+    staged?.abort();
+    backend.dispose();
+  }
+}
