@@ -6,79 +6,24 @@
  * Oracles: a naive triple loop in float64 for gemm; the materialised reference backend
  * (src/backend/reference.ts) for the pair softmax.
  *
- * Tolerances.
- *  - Error measures are normwise: for a vector or matrix X against an oracle R,
- *      err(X, R) = max_i |X_i − R_i| / scale,
- *    with scale = max(1, max_i |R_i|) for log-sum-exps and positives (absolute error of a log is a
- *    relative error of the sum) and scale = max_i |R_i| for gradients and gemm results
- *    (an exact-zero oracle requires an exact-zero result). Matching infinities count as equal.
- *  - float64: err(backend_f64, ref_f64) ≤ 16·ε64·(1 + max|S|) for the pair softmax. Rounding a
- *    logit S_ij (a dot product divided by τ) perturbs it by ~ε·|S|, and exp turns that absolute
- *    error into a relative error of every softmax entry of the same size: ε·max|S| is the
- *    conditioning floor of the problem. The factor 16 leaves room for the exp / log / scaling
- *    roundings and for the reordered sums (measured worst over 1500 random cases: 1.1·ε64·(1 + max|S|)).
- *    At τ = 1 with unit rows this is 7e-15; at τ = 0.01, 1.6e-12.
- *    For gemm: the classical elementwise bound
- *      |C − C_exact| ≤ (k + 2)·ε64·(|α|·|A||B| + |β|·|C₀|).
- *  - float32 (flash-attention's rule): the backend in float32 against the float64 oracle may err at
- *    most twice as much as the same maths done naively in float32 (the reference backend with
- *    dtype 'f32', every operation rounded), plus a floor:
- *      err(backend_f32, ref_f64) ≤ 2·err(ref_f32, ref_f64) + floor,
- *      floor = 4·ε32·(1 + max|S|)                                      (pair softmax)
- *      floor = 4·ε32·(k + 2)·max_ij(|α|·|A||B| + |β|·|C₀|)_ij / scale     (gemm)
- *    Pair softmax: representing S in float32 at all (and rounding 1/τ or dividing by τ) moves every
- *    exp(S_ij − lse) by up to ~ε32·max|S| relative — an error any float32 algorithm has, but
- *    one the naive float32 computation can happen to dodge on a tiny instance; four such ulps
- *    are the floor. The reduction lengths (d in S, n in the sums) enter through 2·err(ref_f32),
- *    since the naive computation does the same reductions. (Measured: the blocked float32 kernels
- *    stay below 0.54 of the bound with a floor of one ulp; a floor of 4·ε32·(d + n) without the
- *    max|S| factor is not enough: 1.7x over, at τ = 0.01.)
- *    gemm: the floor is the worst-case bound of float32 dot products of length k in any
- *    summation order, so every correct float32 GEMM passes; 2·err(ref_f32) adds nothing then.
- *    All three computations see identical input values (float32 numbers held in float64 for the
- *    float64 oracle), so input rounding is not counted against anyone.
+ * Tolerances: src/backend/tolerance.ts (normwise errors; float64 16·ε64·(1 + max|S|) for the pair
+ * softmax and the classical (k + 2)·ε64 bound for gemm; float32 by flash-attention's rule
+ * err(backend_f32, ref_f64) ≤ 2·err(ref_f32, ref_f64) + floor, with the floors derived there).
  */
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import type { Backend } from '../../src/backend/types.ts';
 import type { PairExclusion, PairGradCoefficients, PairSpec } from '../../src/backend/types.ts';
 import { createReferenceBackend } from '../../src/backend/reference.ts';
+import {
+  EPS, f32RuleBound, gemmFloorF32, maxAbsFinite as maxAbs, maxAbsLogit, normwiseError as err, pairFloorF32, pairToleranceF64,
+} from '../../src/backend/tolerance.ts';
 import { type DType, type FloatArray, type Matrix, allocArray, block, matrix, rowRange, transpose, zeros } from '../../src/core/matrix.ts';
 import { Rng } from '../../src/core/random.ts';
 
-const EPS: Record<DType, number> = { f64: 2 ** -52, f32: 2 ** -23 };
 const EXCLUDES: PairExclusion[] = ['none', 'positive', 'self-and-positive'];
 
 // ------------------------------------------------------------------ helpers
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]!)) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-
-/** max |x − r| with equal infinities counted as 0 and any other non-finite mismatch as Infinity. */
-function maxDiff(x: ArrayLike<number>, r: ArrayLike<number>): number {
-  expect(x.length).toBe(r.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) {
-    const a = x[i]!;
-    const b = r[i]!;
-    if (a === b) continue;
-    const diff = Math.abs(a - b);
-    if (!Number.isFinite(diff)) return Infinity;
-    m = Math.max(m, diff);
-  }
-  return m;
-}
-
-/** Normwise error; scaleFloor = 1 for lse/positives, 0 for gradients (then a zero oracle needs a zero result). */
-function err(x: ArrayLike<number>, r: ArrayLike<number>, scaleFloor: number): number {
-  const d = maxDiff(x, r);
-  if (d === 0) return 0;
-  const s = Math.max(scaleFloor, maxAbs(r));
-  return s === 0 ? Infinity : d / s;
-}
 
 function toF64(m: Matrix): Matrix {
   const out = zeros(m.rows, m.cols, 'f64');
@@ -98,18 +43,6 @@ function randomMatrix(rng: Rng, n: number, d: number, dtype: DType, kind: 'unit'
     }
     const f = kind === 'unit' ? 1 / Math.sqrt(s || 1) : scale;
     for (let j = 0; j < d; j++) m.data[i * d + j] = m.data[i * d + j]! * f;
-  }
-  return m;
-}
-
-function maxAbsLogit(U: Matrix, V: Matrix, tau: number): number {
-  let m = 0;
-  for (let i = 0; i < U.rows; i++) {
-    for (let j = 0; j < V.rows; j++) {
-      let s = 0;
-      for (let k = 0; k < U.cols; k++) s += U.data[i * U.cols + k]! * V.data[j * V.cols + k]!;
-      m = Math.max(m, Math.abs(s / tau));
-    }
   }
   return m;
 }
@@ -288,8 +221,7 @@ export function runBackendContract(label: string, make: (dtype: DType) => Backen
             ref32.kernels.gemm(g.alpha, A.M, B.M, g.beta, Cr);
             const scale = maxAbs(exact);
             const e32 = err(Array.from(Cr.data), exact, 0);
-            const floor = scale === 0 ? 0 : (4 * EPS.f32 * (g.k + 2) * bound) / scale;
-            expect(err(cand, exact, 0)).toBeLessThanOrEqual(2 * e32 + floor);
+            expect(err(cand, exact, 0)).toBeLessThanOrEqual(f32RuleBound(e32, gemmFloorF32(g.k, bound, scale)));
           }
         });
 
@@ -351,15 +283,15 @@ export function runBackendContract(label: string, make: (dtype: DType) => Backen
             ['gradV', gg.gradV.data, g64.gradV.data, 0],
           ];
           if (dtype === 'f64') {
-            const tol = 16 * EPS.f64 * (1 + S);
+            const tol = pairToleranceF64(S);
             for (const [name, x, r, sf] of pairs) expect(err(x, r, sf), name).toBeLessThanOrEqual(tol);
           } else {
             const r32 = ref32.kernels.pairLse(c.U, c.V, c.spec, want);
             const g32 = ref32.kernels.pairSoftmaxGrad(c.U, c.V, c.spec, coef);
             const naive = [r32.lseRow!, r32.lseCol!, r32.positive, g32.gradU.data, g32.gradV.data];
-            const floor = 4 * EPS.f32 * (1 + S);
+            const floor = pairFloorF32(S);
             pairs.forEach(([name, x, r, sf], q) => {
-              expect(err(x, r, sf), name).toBeLessThanOrEqual(2 * err(naive[q]!, r, sf) + floor);
+              expect(err(x, r, sf), name).toBeLessThanOrEqual(f32RuleBound(err(naive[q]!, r, sf), floor));
             });
           }
         };
