@@ -1,4 +1,8 @@
 /** The SOG claims, in catalogue order. Each file exports `claim`. */
 import type { Claim } from '../../src/claims/types.ts';
+import { claim as pluginBiased } from './plugin-biased.ts';
+import { claim as sogclrUnbiased } from './sogclr-unbiased.ts';
+import { claim as ntxentIdentity } from './ntxent-identity.ts';
+import { claim as gammaOne } from './gamma-one.ts';
 
-export const SOG_CLAIMS: readonly Claim[] = [];
+export const SOG_CLAIMS: readonly Claim[] = [pluginBiased, sogclrUnbiased, ntxentIdentity, gammaOne];

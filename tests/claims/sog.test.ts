@@ -1,0 +1,33 @@
+/** The SOG claims at smoke size: each must hold, with a finite positive margin and an id of its folder. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { SOG_CLAIMS } from '../../proofs-checks/sog/index.ts';
+import { createCpuBackend } from '../../src/backend/cpu/index.ts';
+import { runClaims } from '../../src/claims/run.ts';
+
+const backend = createCpuBackend({ dtype: 'f64' });
+afterAll(() => backend.dispose());
+
+describe('SOG claims (smoke size)', () => {
+  it('are listed, with unique sog.* ids', () => {
+    expect(SOG_CLAIMS.length).toBeGreaterThanOrEqual(4);
+    const ids = SOG_CLAIMS.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const c of SOG_CLAIMS) {
+      expect(c.id).toMatch(/^sog\.[a-z0-9-]+(\.[a-z0-9-]+)*$/);
+      expect(c.source.paper).toBe('SOG');
+    }
+  });
+
+  for (const claim of SOG_CLAIMS) {
+    it(`${claim.id} holds with a finite margin`, async () => {
+      const [r] = await runClaims([claim], { size: 'smoke', backend });
+      expect(r!.error, r!.error).toBeUndefined();
+      expect(r!.verdict.pass, r!.verdict.summary).toBe(true);
+      expect(Number.isFinite(r!.verdict.margin), `margin ${r!.verdict.margin}`).toBe(true);
+      expect(r!.verdict.margin).toBeGreaterThan(0);
+      expect(r!.verdict.marginUnit.length).toBeGreaterThan(0);
+      // The verdict is JSON-serialisable (the report writes it).
+      expect(() => JSON.stringify(r!.verdict.numbers)).not.toThrow();
+    }, 60_000);
+  }
+});
