@@ -1,4 +1,9 @@
 /** The CHO claims, in catalogue order. Each file exports `claim`. */
 import type { Claim } from '../../src/claims/types.ts';
+import { claim as closedForms } from './closed-forms.ts';
+import { claim as etfOptimal } from './etf-optimal.ts';
+import { claim as prop1 } from './prop1-minibatch-differs.ts';
+import { claim as thm4 } from './thm4-all-batches.ts';
+import { claim as thm5 } from './thm5-partition.ts';
 
-export const CHO_CLAIMS: readonly Claim[] = [];
+export const CHO_CLAIMS: readonly Claim[] = [etfOptimal, closedForms, prop1, thm4, thm5];
