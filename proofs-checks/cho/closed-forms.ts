@@ -206,7 +206,7 @@ export const claim: Claim = {
     return {
       pass: margin > 0,
       margin,
-      marginUnit: 'decades: min over rows of log10(tolerance / error), for evaluation-vs-closed-form (absolute) and float64-vs-BigNumber (relative)',
+      marginUnit: 'decades below the rounding tolerance (min over rows; evaluation vs closed form and float64 vs BigNumber)',
       numbers: {
         rows: rows.length, byKind, worst,
         tau001: rows.filter((r) => r.tau === 0.01).map((r) => ({ kind: r.kind, n: r.n, B: r.B, evaluated: r.evaluated, closedForm: r.closedForm, bigRelError: r.bigRelError })),

@@ -400,7 +400,7 @@ export const claim: Claim = {
     return {
       pass,
       margin,
-      marginUnit: 'dimensionless: min of the smallest relative excess (L − L*)/L* + rounding allowance over the samples, and the fraction of each bound left (1 − observed/bound) in the solver checks (gap, Gram distance; convergence to g ≤ 1e-9 is a gate that counts only when it fails) and the Hessian checks',
+      marginUnit: 'min of (L − L*)/L* + rounding allowance over the samples and of 1 − observed/bound over the solver and Hessian checks (dimensionless)',
       numbers: {
         samples: total, sampleMargin, worstSample: worst, perSetting,
         hessians, hessianRoom: hessRoom,

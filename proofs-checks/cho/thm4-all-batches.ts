@@ -101,7 +101,7 @@ export const claim: Claim = {
     return {
       pass: margin > 0,
       margin,
-      marginUnit: 'decades: min over runs of log10(bound / observed) for the Gram distance and the |gap| to the closed form; −(unconverged runs + degenerate Hessians) if any',
+      marginUnit: 'decades below the quadratic-model bounds (min over runs; distance and gap); −(failed gates) if any',
       numbers: { tol: TOL, seedsPerSetting: cfg.seeds, unconverged, hessianFailures, hessians, worstRun, runs },
       summary: `${runs.length} GD runs on minibatch(all C(N,B)) over ${cfg.settings.length} (N, B, τ): ${unconverged === 0 ? 'all converged' : `${unconverged} did NOT converge`}, max Gram distance to the ETF ${maxDist.toExponential(2)}, max |gap| to log(1+(B−1)e^{−N/((N−1)τ)}) ${maxGap.toExponential(2)}, all within the quadratic-model bounds `
         + `(tightest ${worst.toFixed(2)} decades).`,
