@@ -252,7 +252,7 @@ export function randomInstance(rng: Rng, mMax: number): { h: Float64Array; rho: 
   return { h, rho: 0.02 + rng.uniform() * (ceil - 0.02), kind };
 }
 
-const SIZES = { smoke: { instances: 1500, mMax: 64 }, full: { instances: 20000, mMax: 1024 } } as const;
+const SIZES = { smoke: { instances: 1500, mMax: 64 }, full: { instances: 10000, mMax: 1024 } } as const;
 
 export const claim: Claim = {
   id: 'isogclr.dro-duality',

@@ -158,7 +158,7 @@ export function blockedVsReference(rng: Rng, p: PairInstanceParams, blockSize: n
 
 const SIZES = {
   smoke: { ns: [1, 2, 3, 5, 9, 17, 23, 33, 47, 70, 131], blockSizes: [8, 16, 24, 64, 128], perCell: 4, dMax: 13 },
-  full: { ns: [1, 2, 3, 5, 7, 9, 15, 17, 23, 31, 33, 47, 63, 65, 70, 97, 129, 131, 200, 257, 300], blockSizes: [8, 16, 24, 64, 128, 256], perCell: 6, dMax: 13 },
+  full: { ns: [1, 2, 3, 5, 7, 9, 15, 17, 23, 31, 33, 47, 63, 65, 70, 97, 129, 131, 200, 257, 300], blockSizes: [8, 16, 24, 64, 128, 256], perCell: 10, dMax: 13 },
 } as const;
 
 export const claim: Claim = {

@@ -195,7 +195,7 @@ function gaussian(rng: Rng, n: number, d: number, scale = 1): Matrix64 {
 
 const SIZES = {
   smoke: { instances: 60, nMax: 9, dMax: 6, maxAllBatches: 40 },
-  full: { instances: 160, nMax: 24, dMax: 16, maxAllBatches: 2000 },
+  full: { instances: 400, nMax: 32, dMax: 16, maxAllBatches: 2000 },
 } as const;
 
 export const claim: Claim = {
@@ -205,7 +205,7 @@ export const claim: Claim = {
     'For every objective (infonce, infonce-uv, minibatch over all batches and over a list, gcl-bimodal and gcl-unimodal with ε₀ = 0 and ε₀ > 0), the analytic gradient agrees with central differences along random directions within the derived finite-difference error bound.',
   assumptions: [
     'blocked CPU backend, float64 (block size 128 and 8, alternating)',
-    'N from 2 to 9 (smoke) or 24 (full), d from 1 to 6 or 16; τ log-uniform in [0.05, 2]; rows unit or Gaussian (sd 0.7); directions Gaussian',
+    'N from 2 to 9 (smoke) or 32 (full), d from 1 to 6 or 16; τ log-uniform in [0.05, 2]; rows unit or Gaussian (sd 0.7); directions Gaussian',
     'bound: step-size truncation from a bound on the third derivative along the line, plus forward rounding bounds (derived in the file header)',
   ],
   kind: 'identity',
