@@ -29,6 +29,7 @@ import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import { decadesBelow } from '../../src/claims/types.ts';
 import { robustDual, robustDualTauGrad } from '../../src/estimators/index.ts';
 import { type Rng, scatterChart } from '../../src/index.ts';
+import { ratioDomain } from '../numerics/gradients.ts';
 import { dualRoundingBound, gibbs, klRoundingBound, maxOf, minOf, randomH } from './dro-duality.ts';
 
 const EPS64 = 2 ** -52;
@@ -132,7 +133,7 @@ export const claim: Claim = {
           title: '∂τ of the robust term: central difference vs ρ − KL',
           subtitle: 'error / derived bound per instance (below 1 = within the bound)',
           x: { field: 'tau', title: 'τ', scale: 'log' },
-          y: { field: 'ratio', title: '|FD − (ρ − KL)| / bound', scale: 'log' },
+          y: { field: 'ratio', title: '|FD − (ρ − KL)| / bound', scale: 'log', domain: ratioDomain(rows.map((r) => r.ratio as number)) },
           series: 'kind', rows,
         }),
       }],

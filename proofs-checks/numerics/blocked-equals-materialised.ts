@@ -28,6 +28,7 @@ import { decadesBelow } from '../../src/claims/types.ts';
 import { type DType, type Matrix, zeros } from '../../src/core/matrix.ts';
 import type { Rng } from '../../src/core/random.ts';
 import { scatterChart } from '../../src/plot/index.ts';
+import { ratioDomain } from './gradients.ts';
 
 export const EXCLUDES: readonly PairExclusion[] = ['none', 'positive', 'self-and-positive'];
 export type Layout = 'pairs' | 'shifted' | 'stacked';
@@ -214,7 +215,7 @@ export const claim: Claim = {
           title: 'Blocked CPU pair softmax vs materialised reference (float64)',
           subtitle: 'normwise error / contract tolerance 16·ε·(1 + max|S|); exact matches drawn at 1e-20',
           x: { field: 'blockSize', title: 'block size', type: 'ordinal', order: blockSizes.map(String) },
-          y: { field: 'ratio', title: 'error / tolerance', scale: 'log' },
+          y: { field: 'ratio', title: 'error / tolerance', scale: 'log', domain: ratioDomain(rows.map((r) => r.ratio)) },
           series: 'output', rows,
         }),
       }],

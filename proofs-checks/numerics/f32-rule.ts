@@ -114,7 +114,7 @@ export const claim: Claim = {
           title: 'float32 CPU backend against the float32 rule',
           subtitle: 'err(cpu_f32, ref_f64) / (2·err(ref_f32, ref_f64) + 4·ε32·(1 + max|S|)); below 1 = within the rule',
           x: { field: 'tau', title: 'τ', type: 'ordinal', order: ['1', '0.1', '0.01'] },
-          y: { field: 'used', title: 'error / bound' },
+          y: { field: 'used', title: 'error / bound', domain: [0, Math.max(1, 1 - margin)] },
           series: 'output', rows,
         }),
       }],
