@@ -21,19 +21,28 @@
  *   |φ'''| ≤ B3 = max(1, τ)·(4.3·M1³ + 6·M1·M2),
  * and the central difference is off by at most k²·B3/6.
  *
- * Rounding (forward error, unit roundoff u = ε/2). A logit fl(z_a·z_z)·fl(1/τ) is off by at most
- * (d + 2)u·σ with σ = max_{a,z} Σ_k |z_ak z_zk| / τ. A max-shifted, tiled log-sum-exp over n terms
- * adds u·(3σ + 2n + 8 + 3 log n) (the shift, exp to 2 ulp, the sum and its rescalings, the log and
- * the final add); a term lse − s_pos (or log(ε₀ + g), whose extra log1p/exp cost u·(|y| + 4)) is
- * then off by at most u·[(2d + 7)σ + 2n + 10 + 3 log n + 2|term|] with |term| ≤ 2σ + log n, and the
- * compensated average adds u·|f|. All of this is at most
- *   δf = (2d + n + 8)·ε·(1 + σ)·max(1, τ)       (`valueRoundingBound`; n the largest softmax length)
- * (coefficient of σ: 2(2d + n + 8) ≥ 2d + 7 + 4; constants: 2(2d + n + 8) ≥ 2n + 10 + 5 log n).
+ * Rounding (forward error, unit roundoff u = ε/2; counts in units of u). With σ = max_{a,z} Σ_k |z_ak z_zk|/τ
+ * (≥ every |logit|), n the softmax length and K ≤ n the number of tiles a row or column is streamed in,
+ * one term lse − s_pos of InfoNCE is off by at most
+ *   (2d + 4)σ   both logits: a d-term dot product (γ_d) times fl(1/τ) (2 roundings), lse 1-Lipschitz
+ *   + 4σ + 9    the shifted exponents S − M and M − m (tile max M, running max m: u·2σ each), their two
+ *               exps (2 ulp ≤ 4u relative each) and the product (the kernels' one-exp-per-element path)
+ *   + n + K     the n-term sum and the K tile merges
+ *   + K(5 + 2σ) each merge's rescaling exp(m_old − m_new) (argument u·2σ, exp 4u, product u)
+ *   + 4 log n + σ + 2σ   the log (relative 2u of log s ≤ log n), m + log s (u·|lse|), − s_pos (u·|term|)
+ * and the compensated average adds u·|f| ≤ u·(2σ + log n): in all (2d + 13 + 2K)σ + n + 6K + 9 + 5 log n.
+ * A GCL term log(ε₀ + e^y), y = lse' − s_pos − log M, adds u·log M and logEpsPlusExp's
+ * u·(2σ + 2 log n + 4), and carries the factor τ. With K ≤ n, all of it is at most
+ * u·[(2d + 2n + 15)σ + 7n + 13 + 7 log n]·max(1, τ) ≤
+ *   δf = (2d + 4n + 16)·ε·(1 + σ)·max(1, τ)      (`valueRoundingBound`)
+ * (σ: 2(2d + 4n + 16) ≥ 2d + 2n + 15; constants: 4d + 8n + 32 ≥ 7n + 13 + 7 log n for every n ≥ 1).
+ * The same model with ε32 bounds the float32 backend, which accumulates in float32.
  * The central difference then carries (δf₊ + δf₋)/(2k) (σ taken at X ± kD), ε·|fd| for the
  * subtraction, and the rounding of the perturbed inputs fl(x ± kD) (each entry off by u·|x ± kD|),
- * worth, to first order, Σ_i |g_i|·u·(|x_i| + k|D_i|)·2/(2k); the analytic side ⟨∇f, D⟩, a sum of
- * softmax-weighted s₁ terms each ≤ 2M1 in size, is good to
- *   δan = (2d + 2n + 16)·ε·(1 + σ)·2M1·max(1, τ) + (2nd)·u·Σ|g_i D_i|.
+ * worth, to first order, Σ_i |g_i|·u·(|x_i| + k|D_i|)·2/(2k); the analytic side ⟨∇f, D⟩ = φ'(0), a
+ * softmax-weighted average of s₁ terms each ≤ 2M1 in size whose weights carry the relative error
+ * of the log-sum-exps above, is good to
+ *   δan = δf·2M1 + (2nd)·u·Σ|g_i D_i|       (the second part: the final n·d-term dot product).
  * The step k minimises k²B3/6 + (2δf + u·Σ|g||x|)/k: k = (3(2δf + u·Σ|g||x|)/B3)^{1/3} (at most 1e-3).
  *   bound = k²·B3/6 + (δf₊ + δf₋)/(2k) + ε·|fd| + u·Σ|g|(|x| + k|D|)/k + δan.
  */
@@ -73,11 +82,11 @@ export function absLogitScale(Z: Matrix64, tau: number): number {
 }
 
 /**
- * Forward rounding bound of one objective value (header): (2d + n + 8)·ε·(1 + σ)·max(1, τ), with n the
+ * Forward rounding bound of one objective value (header): (2d + 4n + 16)·ε·(1 + σ)·max(1, τ), with n the
  * longest softmax (2N for unimodal GCL), d the dimension and σ from `absLogitScale`; ε the dtype's epsilon.
  */
 export function valueRoundingBound(d: number, n: number, sigma: number, tau: number, eps = EPS64): number {
-  return (2 * d + n + 8) * eps * (1 + sigma) * Math.max(1, tau);
+  return (2 * d + 4 * n + 16) * eps * (1 + sigma) * Math.max(1, tau);
 }
 
 /** The specs checked on an N-row instance: every name of OBJECTIVE_NAMES, GCL with ε₀ = 0 and > 0, minibatch all and list. */
@@ -183,7 +192,7 @@ export function checkGradient(spec: ObjectiveSpec, U: Matrix64, V: Matrix64, DU:
   const bound = (k * k * B3) / 6
     + (p.df + m.df) / (2 * k) + EPS64 * Math.abs(fd)
     + (U64 * (gx + k * gD)) / k
-    + (2 * d + 2 * softmaxLen + 16) * EPS64 * (1 + sigma) * 2 * M1 * t + 2 * n * d * U64 * gd;
+    + df * 2 * M1 + 2 * n * d * U64 * gd;
   return { spec: specLabel(spec), n, d, tau, analytic, fd, error: Math.abs(analytic - fd), bound, step: k };
 }
 

@@ -17,7 +17,7 @@
  *    lse − S_ii, so its value is unchanged; the computed values may differ by rounding only. With
  *    a² ∈ {1, 8}: c ∈ {±100, ±800}. The tolerance is the sum of the two evaluations' forward
  *    rounding bounds (`valueRoundingBound` in gradients.ts, derived there):
- *      (2d' + n + 8)·ε·(1 + σ')·max(1, τ) + (2d + n + 8)·ε·(1 + σ)·max(1, τ),
+ *      (2d' + 4n + 16)·ε·(1 + σ')·max(1, τ) + (2d + 4n + 16)·ε·(1 + σ)·max(1, τ),
  *    d' = d + 1 and σ' the shifted logit scale, ε of the backend's dtype (the float32 backend
  *    accumulates in float32: the same model with ε32). Float32 instances are rounded to float32
  *    first so that both evaluations see the same inputs (and a common shift of them).
@@ -26,7 +26,7 @@
  *    objective evaluated from its THEORY 2 definition in mathjs BigNumber arithmetic (120
  *    significant digits, log-sum-exp, exp and ln in decimal), from the exact decimal values of the
  *    float64 inputs and of the double nearest 0.01. The reference is exact far beyond float64, so
- *    the float64 value must lie within its forward rounding bound (2d + n + 8)·ε64·(1 + σ)·max(1, τ).
+ *    the float64 value must lie within its forward rounding bound (2d + 4n + 16)·ε64·(1 + σ)·max(1, τ).
  */
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import type { Backend } from '../../src/backend/types.ts';
