@@ -4,5 +4,8 @@ import { claim as pluginBiased } from './plugin-biased.ts';
 import { claim as sogclrUnbiased } from './sogclr-unbiased.ts';
 import { claim as ntxentIdentity } from './ntxent-identity.ts';
 import { claim as gammaOne } from './gamma-one.ts';
+import { claim as movingAverage } from './moving-average.ts';
+import { claim as smallBatch } from './small-batch.ts';
+import { claim as sumStorage } from './sum-storage.ts';
 
-export const SOG_CLAIMS: readonly Claim[] = [pluginBiased, sogclrUnbiased, ntxentIdentity, gammaOne];
+export const SOG_CLAIMS: readonly Claim[] = [pluginBiased, sogclrUnbiased, ntxentIdentity, gammaOne, movingAverage, smallBatch, sumStorage];
