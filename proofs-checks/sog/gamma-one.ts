@@ -159,7 +159,7 @@ export const claim: Claim = {
         worstRelDiffVsPlugin: worstRelVsPlugin, worstRelDiffVsGclBatchGradient: worstRelVsGcl, tolerance: TOL,
       },
       summary: `${bitIdentical}/${comparisons} SogCLR(γ = 1) steps are bit-identical to the plug-in estimator of the same ε₀ (DCL, SimCLR, CLIP), `
-        + `across per-anchor, shared-u and pitfall variants; worst relative difference to gcl.ts's batch gradient ${worstRelVsGcl.toExponential(2)}.`,
+        + `across per-anchor, shared-u and pitfall variants; worst relative difference ${worst.toExponential(2)} (tolerance ${TOL}; to gcl.ts's batch gradient ${worstRelVsGcl.toExponential(2)}).`,
     };
   },
 };

@@ -156,7 +156,7 @@ export const claim: Claim = {
         }),
       }],
       summary: `${judged.length} simulated checks of E[u_k] (k = 1..5, γ = 0.3, 0.7) and of the stationary variance γσ²/(2−γ) and mean g (γ = 0.5, 0.9), both modalities, `
-        + `all within ${Z} SE (worst: ${worst.check} ${worst.modality} γ = ${worst.gamma}, ${(worst.z as number).toFixed(2)} SE).`,
+        + `${pass ? 'all within' : 'NOT all within'} ${Z} SE (worst: ${worst.check} ${worst.modality} γ = ${worst.gamma}, ${(worst.z as number).toFixed(2)} SE).`,
     };
   },
 };

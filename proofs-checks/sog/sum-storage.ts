@@ -231,9 +231,9 @@ export const claim: Claim = {
     return {
       pass, margin, marginUnit: 'decades below the bound (rounding bound for the deterministic checks, 4 standard errors for the random batches); worst check',
       numbers: { checks: out, fixedPoint, randomBatches: randomRows, worst },
-      summary: `Through the estimator's own state update: the stored sum settles at 2γ/(2γ−1)·ḡ (γ = 0.55–0.9), the used u's average γ/(2γ−1)·ḡ = [2γ(1−γ)/(2γ−1) + γ]·ḡ `
+      summary: `${pass ? '' : 'NOT HELD (see the worst check). '}Through the estimator's own state update: the stored sum settles at 2γ/(2γ−1)·ḡ (γ = 0.55–0.9), the used u's average γ/(2γ−1)·ḡ = [2γ(1−γ)/(2γ−1) + γ]·ḡ `
         + `(e.g. ×${(0.9 / 0.8).toFixed(3)} at γ = 0.9, ×3 at γ = 0.6), the estimate is the surrogate at those u's; for γ ≤ 1/2 it follows the diverging closed form; `
-        + `random batches agree within ${Z} SE. Worst check: ${worst.check} (${(worst.decades as number).toFixed(2)} decades).`,
+        + `random batches ${randomRows.length && out.filter((c) => String(c.check).startsWith('random')).every((c) => (c.decades as number) > 0) ? 'agree' : 'do NOT agree'} within ${Z} SE. Worst check: ${worst.check} (${(worst.decades as number).toFixed(2)} decades).`,
     };
   },
 };

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { claim as balancedDesign, AG23, balancedPairSets, FANO, FANO_COMPLEMENT, pairCounts } from '../../proofs-checks/cho/balanced-design.ts';
 import { claim as lowDimension, angularClusters, regularPolygon } from '../../proofs-checks/cho/low-dimension.ts';
 import { claim as osgdFaster, mannWhitneyLess } from '../../proofs-checks/cho/osgd-faster.ts';
+import { claim as osgdTrap } from '../../proofs-checks/cho/osgd-trap.ts';
 import { claim as spectralBound, type InstanceKind, lowerBoundCase, makeInstance, RANDOM_KINDS } from '../../proofs-checks/cho/spectral-lower-bound.ts';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import { isFailure, runClaims } from '../../src/claims/run.ts';
@@ -17,7 +18,7 @@ import { Rng } from '../../src/core/random.ts';
 const backend = createCpuBackend();
 
 describe('CHO part 2 claims at smoke size', () => {
-  for (const claim of [balancedDesign, lowDimension, spectralBound, osgdFaster]) {
+  for (const claim of [balancedDesign, lowDimension, spectralBound, osgdFaster, osgdTrap]) {
     it(`${claim.id} holds with a finite margin`, async () => {
       const [r] = await runClaims([claim], { size: 'smoke', backend });
       expect(r!.error, r!.error).toBeUndefined();

@@ -1,0 +1,64 @@
+/**
+ * CHO's OSGD speed-up at the grid setting (N, d) = (4, 2): refuted here.
+ *
+ * Mechanism (measured, see `explanation`): when two rows coincide in U and in V, the batch {i, j}
+ * has loss log 2 — the largest any two-point batch can have at a stationary configuration — and zero
+ * gradient (∂L/∂u_i ∝ v_i − v_j = 0). Exhaustive OSGD then picks that batch at every step and the run
+ * freezes far from the optimum; projected GD on the pair contracts towards such configurations in
+ * d = 2. Reshuffled SGD visits every pair each epoch and cannot freeze this way.
+ *
+ * Judge (refutation reproduced): the exact one-sided Mann–Whitney test of "OSGD needs fewer epochs"
+ * does NOT reject at α = 0.01, and at least one OSGD run ends frozen with a coincident pair.
+ * Signed margin: log10(p / α) (> 0 when the speed-up is not significant), −∞ if no frozen run is seen.
+ */
+import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
+import { runExperiment } from '../../src/experiments/run.ts';
+import type { ExperimentSpec } from '../../src/experiments/spec.ts';
+import { stepsToThreshold } from '../../src/experiments/summary.ts';
+import { ALPHA, ARMS, grid, hasCoincidentPair, mannWhitneyLess, median } from './osgd-faster.ts';
+
+const SEEDS = { smoke: 10, full: 30 } as const;
+
+export const claim: Claim = {
+  id: 'cho.osgd.coincident-row-trap',
+  source: { paper: 'CHO', where: 'Sec. 4 (OSGD), synthetic grid setting (N, d) = (4, 2)', tag: 'derived' },
+  statement: 'At CHO\'s grid setting (N, d) = (4, 2) (B = 2, τ = 1, lr 1 in the averaged convention, 500 epochs), ordered SGD reaches distance ≤ 1 to the optimal Gram matrix in fewer epochs than reshuffled SGD (exact one-sided Mann–Whitney, α = 0.01).',
+  assumptions: ['projected SGD with a constant step, random Gaussian starts on the sphere', 'runs that never reach distance ≤ 1 within 500 epochs are censored at +∞', 'independent seeds per arm'],
+  kind: 'counterexample',
+  expected: 'refuted',
+  explanation: 'Measured: a sizeable fraction of OSGD runs (3–4 in 10 at full size in the first measurement) never get within distance 1: each ends with two rows coinciding in both U and V '
+    + 'to ~1e-16. That pair\'s loss (log 2) stays the largest batch loss while its gradient is exactly zero, so the exhaustive max-loss rule picks the same stationary batch at every '
+    + 'step and the run freezes. The speed-up of OSGD that holds at the other settings (claim cho.osgd.fewer-epochs-than-reshuffled) is therefore not significant here. This is the '
+    + 'sampler following its rule on correct code; the statement, as reconstructed for this setting, does not hold.',
+  check(ctx: ClaimContext): Verdict {
+    const s = grid(4, 2);
+    const rng = ctx.rng('seeds');
+    const epochs: Record<string, number[]> = { OSGD: [], reshuffled: [] };
+    let frozen = 0;
+    for (const arm of ARMS) {
+      ctx.progress(`(4,2): ${arm.label}`);
+      for (let k = 0; k < SEEDS[ctx.size]; k++) {
+        const seed = rng.nextU32();
+        const r = runExperiment({ ...s.base, name: arm.label, sampler: arm.sampler, seeds: [seed] } as ExperimentSpec, seed, { backend: ctx.backend });
+        epochs[arm.label]!.push(stepsToThreshold(r, s.metric, s.below)?.epoch ?? Infinity);
+        if (arm.label === 'OSGD' && !r.stoppedEarly && hasCoincidentPair(r.U, r.V)) frozen++;
+      }
+    }
+    const test = mannWhitneyLess(epochs.OSGD!, epochs.reshuffled!);
+    const notSignificant = test.p > ALPHA;
+    const margin = frozen === 0 ? -Infinity : Math.log10(test.p / ALPHA);
+    const reached = (xs: number[]) => xs.filter(Number.isFinite).length;
+    return {
+      pass: notSignificant && frozen > 0,
+      margin,
+      marginUnit: 'decades: log10(p / α) of the speed-up test (> 0: not significant, the refutation holds)',
+      numbers: {
+        seedsPerArm: SEEDS[ctx.size], alpha: ALPHA, p: test.p, U: test.U,
+        osgd: { epochs: epochs.OSGD, reached: reached(epochs.OSGD!), median: median(epochs.OSGD!), frozenWithCoincidentRows: frozen },
+        reshuffled: { epochs: epochs.reshuffled, reached: reached(epochs.reshuffled!), median: median(epochs.reshuffled!) },
+      },
+      summary: `OSGD reached distance ≤ 1 in ${reached(epochs.OSGD!)}/${SEEDS[ctx.size]} runs (${frozen} frozen with two coincident rows), reshuffled SGD in `
+        + `${reached(epochs.reshuffled!)}/${SEEDS[ctx.size]}; one-sided Mann–Whitney p = ${test.p.toExponential(2)} (α = ${ALPHA}): the speed-up is ${notSignificant ? 'not significant' : 'significant'} here.`,
+    };
+  },
+};
