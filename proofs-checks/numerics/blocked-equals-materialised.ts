@@ -22,7 +22,9 @@
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import { createReferenceBackend } from '../../src/backend/reference.ts';
 import { maxAbsLogit, normwiseError, pairToleranceF64 } from '../../src/backend/tolerance.ts';
-import type { Kernels, PairExclusion, PairGradCoefficients, PairSpec } from '../../src/backend/types.ts';
+import { pairInstance as basePairInstance, type PairInstance as BaseInstance, type PairInstanceParams } from '../../src/backend/instances.ts';
+import type { Kernels, PairExclusion, PairGradCoefficients } from '../../src/backend/types.ts';
+export type { PairInstanceParams } from '../../src/backend/instances.ts';
 import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import { decadesBelow } from '../../src/claims/types.ts';
 import { type DType, type Matrix, zeros } from '../../src/core/matrix.ts';
@@ -35,41 +37,10 @@ export type Layout = 'pairs' | 'shifted' | 'stacked';
 export const LAYOUTS: readonly Layout[] = ['pairs', 'shifted', 'stacked'];
 export const TAUS = [1, 0.1, 0.01] as const;
 
-export interface PairInstanceParams {
-  readonly n: number;
-  readonly d: number;
-  readonly tau: number;
-  readonly exclude: PairExclusion;
-  readonly layout: Layout;
-  readonly kind: 'unit' | 'gauss';
-  /** Bit b set: coefficient vector b (row, col, pos) is random, else null. */
-  readonly coefMask: number;
-}
-
-export interface PairInstance {
-  /** In the requested dtype (float32 values held in a Float32Array for 'f32'). */
-  readonly U: Matrix;
-  readonly V: Matrix;
+export interface PairInstance extends BaseInstance {
   /** The same values in float64. */
   readonly U64: Matrix;
   readonly V64: Matrix;
-  readonly spec: PairSpec;
-  readonly coef: Omit<PairGradCoefficients, 'lseRow' | 'lseCol'>;
-}
-
-function randomMatrix(rng: Rng, n: number, d: number, dtype: DType, kind: 'unit' | 'gauss'): Matrix {
-  const m = zeros(n, d, dtype);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const row = new Float64Array(d);
-    for (let j = 0; j < d; j++) {
-      row[j] = rng.normal();
-      s += row[j]! * row[j]!;
-    }
-    const f = kind === 'unit' ? 1 / Math.sqrt(s || 1) : 1;
-    for (let j = 0; j < d; j++) m.data[i * d + j] = row[j]! * f;
-  }
-  return m;
 }
 
 function toF64(m: Matrix): Matrix {
@@ -78,29 +49,10 @@ function toF64(m: Matrix): Matrix {
   return out;
 }
 
-/** A pair-softmax instance in `dtype` (the contract's layouts; 'stacked' makes n even). */
+/** A pair-softmax instance in `dtype` (the contract's layouts, src/backend/instances.ts), with float64 copies. */
 export function pairInstance(rng: Rng, dtype: DType, p: PairInstanceParams): PairInstance {
-  let n = p.n;
-  let U: Matrix;
-  let V: Matrix;
-  let shift = 0;
-  if (p.layout === 'stacked') {
-    const m = Math.max(1, Math.floor(n / 2));
-    n = 2 * m;
-    U = randomMatrix(rng, n, p.d, dtype, p.kind);
-    V = U;
-    shift = m;
-  } else {
-    U = randomMatrix(rng, n, p.d, dtype, p.kind);
-    V = randomMatrix(rng, n, p.d, dtype, p.kind);
-    shift = p.layout === 'shifted' ? Math.floor(n / 2) : 0;
-  }
-  const vec = (bit: number) => ((p.coefMask >> bit) & 1 ? Float64Array.from({ length: n }, () => rng.normal() / n) : null);
-  return {
-    U, V, U64: toF64(U), V64: p.layout === 'stacked' ? toF64(U) : toF64(V),
-    spec: { tau: p.tau, positiveShift: shift, exclude: p.exclude },
-    coef: { rowCoef: vec(0), colCoef: vec(1), posCoef: vec(2) },
-  };
+  const b = basePairInstance(rng, dtype, p);
+  return { ...b, U64: toF64(b.U), V64: p.layout === 'stacked' ? toF64(b.U) : toF64(b.V) };
 }
 
 /** Random instance parameters with n drawn from `ns`. */

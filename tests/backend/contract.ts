@@ -15,6 +15,7 @@ import { fc, test } from '@fast-check/vitest';
 import type { Backend } from '../../src/backend/types.ts';
 import type { PairExclusion, PairGradCoefficients, PairSpec } from '../../src/backend/types.ts';
 import { createReferenceBackend } from '../../src/backend/reference.ts';
+import { pairInstance, type PairInstanceParams, randomMatrix } from '../../src/backend/instances.ts';
 import {
   EPS, f32RuleBound, gemmFloorF32, maxAbsFinite as maxAbs, maxAbsLogit, normwiseError as err, pairFloorF32, pairToleranceF64,
 } from '../../src/backend/tolerance.ts';
@@ -31,22 +32,6 @@ function toF64(m: Matrix): Matrix {
   return out;
 }
 
-/** n x d matrix in `dtype`: unit rows, or Gaussian entries of standard deviation `scale`. */
-function randomMatrix(rng: Rng, n: number, d: number, dtype: DType, kind: 'unit' | 'gauss', scale = 1): Matrix {
-  const m = zeros(n, d, dtype);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) {
-      const x = rng.normal();
-      m.data[i * d + j] = x;
-      s += x * x;
-    }
-    const f = kind === 'unit' ? 1 / Math.sqrt(s || 1) : scale;
-    for (let j = 0; j < d; j++) m.data[i * d + j] = m.data[i * d + j]! * f;
-  }
-  return m;
-}
-
 interface PairCase {
   U: Matrix; // in the backend dtype
   V: Matrix;
@@ -59,28 +44,8 @@ interface PairCase {
  * 'shifted': independent U, V, shift ⌊n/2⌋; 'stacked': n = 2m, U = V = [X; Y] and shift m (the
  * unimodal GCL layout, where (i, i) is the huge self-similarity and (i, i+m) the positive).
  */
-function makePairCase(
-  dtype: DType,
-  p: { n: number; d: number; tau: number; exclude: PairExclusion; layout: 'pairs' | 'shifted' | 'stacked'; kind: 'unit' | 'gauss'; seed: number; coefMask: number },
-): PairCase {
-  const rng = Rng.fromSeed(p.seed);
-  let n = p.n;
-  let U: Matrix;
-  let V: Matrix;
-  let shift = 0;
-  if (p.layout === 'stacked') {
-    const m = Math.max(1, Math.floor(n / 2));
-    n = 2 * m;
-    U = randomMatrix(rng, n, p.d, dtype, p.kind);
-    V = U;
-    shift = m;
-  } else {
-    U = randomMatrix(rng, n, p.d, dtype, p.kind);
-    V = randomMatrix(rng, n, p.d, dtype, p.kind);
-    shift = p.layout === 'shifted' ? Math.floor(n / 2) : 0;
-  }
-  const vec = (bit: number) => ((p.coefMask >> bit) & 1 ? Float64Array.from({ length: n }, () => rng.normal() / n) : null);
-  return { U, V, spec: { tau: p.tau, positiveShift: shift, exclude: p.exclude }, coef: { rowCoef: vec(0), colCoef: vec(1), posCoef: vec(2) } };
+function makePairCase(dtype: DType, p: PairInstanceParams & { seed: number }): PairCase {
+  return pairInstance(Rng.fromSeed(p.seed), dtype, p);
 }
 
 // ------------------------------------------------------------------ arbitraries
