@@ -57,6 +57,7 @@ export { runStudy, summariseStudy, type StudyOptions, type StudyResult } from '.
 export { stats, summariseTraces, stepsToThreshold, type Stats } from './experiments/summary.ts';
 export { PRESETS, findPreset, type PresetInfo } from './experiments/presets.ts';
 export { makeFigures } from './experiments/figures.ts';
+export { buildReport, writeReport, reportKind, type ReportKind, type ReportOptions, type ReportPage, type ReportFigureInfo } from './report/html.ts';
 export { encodeState, decodeState } from './io/codec.ts';
 
 export * from './plot/index.ts';

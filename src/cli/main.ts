@@ -8,6 +8,7 @@ import { BIAS_HELP, biasCommand } from './commands/bias.ts';
 import { CHECK_HELP, checkCommand } from './commands/check.ts';
 import { EVAL_HELP, evalCommand } from './commands/eval.ts';
 import { OPTIMUM_HELP, optimumCommand } from './commands/optimum.ts';
+import { REPORT_HELP, reportCommand } from './commands/report.ts';
 import { RUN_HELP, runCommand } from './commands/run.ts';
 import { SOLVE_HELP, solveCommand } from './commands/solve.ts';
 import { type CommandIO, processIO } from './io.ts';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   solve: { run: solveCommand, help: SOLVE_HELP, summary: 'exact full-batch solver on the sphere from a seeded start' },
   run: { run: runCommand, help: RUN_HELP, summary: 'run an experiment / study spec or a shipped preset (traces, summaries, figures, checkpoints)' },
   bias: { run: biasCommand, help: BIAS_HELP, summary: 'bias and variance vs B of the plug-in and exact-u SogCLR gradient estimators' },
+  report: { run: reportCommand, help: REPORT_HELP, summary: 'one self-contained HTML page from a run or check output folder (figures, tables, config)' },
 };
 
 export const MAIN_HELP = `contrastlab — numerical checks of contrastive-learning optimisation theory

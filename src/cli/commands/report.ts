@@ -1,0 +1,33 @@
+/** `contrastlab report`: one self-contained HTML page from a run or check output folder. */
+import { ConfigError } from '../../core/errors.ts';
+import { writeReport } from '../../report/html.ts';
+import { parseFlags, stringFlag } from '../args.ts';
+import type { CommandIO } from '../io.ts';
+
+export const REPORT_HELP = `contrastlab report DIR [--out FILE] [--force]
+
+Turns the output folder of \`contrastlab run --out DIR\` (final.json, summary.md, figures, ...) or of
+\`contrastlab check --out DIR\` (report.json, figures) into one self-contained HTML page: figures
+inline, the verdict table or the summary tables, the configuration and the environment. The page
+loads nothing from the network or from other files. Prints {"kind", "out", "figures", "bytes"}.
+
+  DIR                  a run or check output folder
+  --out FILE           where to write the page (default DIR/report.html; must not exist unless --force)
+  --force              replace FILE if it exists`;
+
+export function reportCommand(argv: string[], io: CommandIO): number {
+  const cmd = 'report';
+  const { flags, positionals } = parseFlags(cmd, argv, {
+    out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  }, true);
+  if (flags.help) {
+    io.out(REPORT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new ConfigError('contrastlab report', `give exactly one folder, got ${positionals.length} (see contrastlab report --help)`);
+  const out = stringFlag(flags, 'out');
+  if (out === '') throw new ConfigError('contrastlab report', '--out must not be empty');
+  const page = writeReport(positionals[0]!, { op: 'contrastlab report', overwrite: flags.force === true, ...(out !== undefined ? { out } : {}) });
+  io.out(JSON.stringify({ kind: page.kind, out: page.path, figures: page.figures.length, bytes: page.bytes }));
+  return 0;
+}
