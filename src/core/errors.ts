@@ -37,3 +37,6 @@ export class ConfigError extends ContrastlabError {}
 export function fmt(x: number): string {
   return Number.isFinite(x) ? String(x) : String(x);
 }
+
+/** A backend that cannot run here (a missing optional package, no WebGL context, an unsupported mode). */
+export class BackendUnavailableError extends ContrastlabError {}

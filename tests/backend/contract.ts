@@ -123,9 +123,14 @@ function viewIndices(M: Matrix): Set<number> {
 
 // ------------------------------------------------------------------ the contract
 
-export function runBackendContract(label: string, make: (dtype: DType) => Backend): void {
+export interface ContractOptions {
+  /** The dtypes the backend provides (default both; the gpujs backend is float32 only). */
+  dtypes?: readonly DType[];
+}
+
+export function runBackendContract(label: string, make: (dtype: DType) => Backend, opts: ContractOptions = {}): void {
   describe(`backend contract: ${label}`, () => {
-    for (const dtype of ['f64', 'f32'] as const) {
+    for (const dtype of opts.dtypes ?? (['f64', 'f32'] as const)) {
       describe(dtype, () => {
         const be = make(dtype);
         const ref64 = createReferenceBackend({ dtype: 'f64' });

@@ -1,0 +1,472 @@
+/**
+ * The gpujs backend: the kernel table of ../types.ts on gpu.js (float32 only).
+ *
+ * Kernels (./kernels.ts), for S = U Vᵀ / τ:
+ *  - pairLse: per column tile an online max-shifted (m, s) pair for every row, merged per row on the
+ *    device; columns by the same kernel on (V, U) with the positive shift reversed. Two passes over
+ *    S, n·⌈n/C⌉ threads each.
+ *  - pairSoftmaxGrad: over R x C tiles, G tile on the device, then gradU tile rows += G·V and
+ *    gradV tile rows += Gᵀ·U, accumulated in device textures across tiles (pipeline mode); one
+ *    readback of gradU and gradV at the end. Memory on the device: U, V, coefficients, one R x C tile
+ *    and the n x d accumulators; never n x n unless R = C = n.
+ *  - gemm: C tile rows = A tile · B on the device, α and β applied on the host in float32.
+ * U and V are uploaded once and kept resident: a call whose U / V have the same contents as a
+ * recent call's reuses their textures (pairLse then pairSoftmaxGrad on the same step uploads once).
+ * Kernels are compiled once per shape class (d, tile widths, exclusion; sizes and offsets are
+ * arguments) and reused.
+ *
+ * Modes (gpu.js 2.24): 'headlessgl' (WebGL 1 through the `gl` package: GLSL fragment shaders; needs
+ * an X display, e.g. `xvfb-run -a`), 'webasm' (WebAssembly SIMD on the CPU), 'cpu' (JavaScript),
+ * 'auto' (gpu.js's own choice, which silently falls back to webasm without a WebGL context: the
+ * backend detects the mode it got from the compiled kernel's class and reports it in `info.mode`
+ * and `info.fallback`). Not provided: 'webgpu' (its kernels return Promises; this kernel table is
+ * synchronous), float64 (WebGL 1 has no double precision), 'unsigned' precision (lossy 8-bit packing).
+ * Shapes beyond the device's texture capacity run on the CPU backend in float32 with a one-time notice.
+ *
+ * gpu.js is loaded on construction (createRequire), so nothing else in the library depends on it.
+ */
+import { createRequire } from 'node:module';
+import { BackendUnavailableError, ConfigError, DomainError, ShapeError } from '../../core/errors.ts';
+import { type Matrix, zeros } from '../../core/matrix.ts';
+import { createCpuBackend } from '../cpu/index.ts';
+import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairLseResult, PairSpec } from '../types.ts';
+import * as K from './kernels.ts';
+
+export type GpujsMode = 'headlessgl' | 'auto' | 'webasm' | 'cpu' | 'webgpu';
+export const GPUJS_MODES: readonly GpujsMode[] = ['headlessgl', 'auto', 'webasm', 'cpu', 'webgpu'];
+
+export interface GpujsBackendOptions {
+  /** gpu.js mode (default 'headlessgl': the WebGL shader path; an explicit mode that gpu.js cannot give is an error). */
+  mode?: GpujsMode;
+  /** Only 'f32' (the default). */
+  dtype?: 'f32' | 'f64';
+  /** Row / column tile of the gradient pass (default 4096; smaller values exercise the tiling). */
+  tile?: number;
+  /** Column tile of the log-sum-exp pass (default 1024). */
+  lseTile?: number;
+  /** Receives one-time notices (fallbacks); default: a line on stderr. */
+  notice?: (message: string) => void;
+}
+
+/** The gpujs backend with its counters (for tests and benchmarks). */
+export interface GpujsBackend extends Backend {
+  /** Matrices uploaded to the device so far (a resident hit does not count), kernels compiled, host↔device milliseconds. */
+  stats(): { matrixUploads: number; compiledKernels: number; uploadMs: number; readbackMs: number };
+}
+
+/** Defaults: an R x C = 4096² tile of G is 64 MiB of float32; a 1024-column lse tile gives n·⌈n/1024⌉ threads. */
+export const GPUJS_DEFAULT_TILE = 4096;
+export const GPUJS_DEFAULT_LSE_TILE = 1024;
+
+// Minimal structural types of the parts of gpu.js used here.
+interface GpuTexture { delete(): void; toArray(): unknown }
+interface GpuKernel {
+  (...args: unknown[]): unknown;
+  setOutput(output: number[]): void;
+  destroy(removeCanvas?: boolean): void;
+  kernel?: { constructor: { name: string }; fallbackReason?: string | null; context?: WebGLLike | null };
+  constructor: { name: string };
+  context?: WebGLLike | null;
+}
+interface WebGLLike {
+  getParameter(p: number): unknown;
+  getExtension(name: string): Record<string, number> | null;
+  RENDERER: number;
+  VENDOR: number;
+  VERSION: number;
+  MAX_TEXTURE_SIZE: number;
+}
+interface GpuInstance {
+  mode: string;
+  createKernel(fn: string, settings: Record<string, unknown>): GpuKernel;
+  destroy(): unknown;
+}
+interface GpuModule {
+  GPU: { new (settings?: Record<string, unknown>): GpuInstance; isHeadlessGLSupported: boolean; features?: Record<string, unknown> };
+  input(value: Float32Array, size: number[]): unknown;
+}
+
+/** Which backend a compiled kernel runs on, from its class (gpu.js's `gpu.mode` says 'gpu' in auto mode). */
+function kernelMode(k: GpuKernel): string {
+  const cls = (k.kernel?.constructor.name ?? k.constructor.name) || '';
+  if (/HeadlessGL/.test(cls)) return 'headlessgl';
+  if (/WebGL2/.test(cls)) return 'webgl2';
+  if (/WebGL/.test(cls)) return 'webgl';
+  if (/WebGPU/.test(cls)) return 'webgpu';
+  if (/WebAssembly/.test(cls)) return 'webasm';
+  if (/CPU/.test(cls)) return 'cpu';
+  return cls || 'unknown';
+}
+
+function loadGpujs(require: NodeRequire): GpuModule {
+  try {
+    return require('gpu.js') as GpuModule;
+  } catch (e) {
+    throw new BackendUnavailableError('gpujs', `the gpu.js package could not be loaded (${(e as Error).message.split('\n')[0]}); install it with npm install gpu.js`);
+  }
+}
+
+/** Why headless-gl cannot give a WebGL context here (called only when gpu.js says it cannot). */
+function headlessGlDiagnosis(require: NodeRequire): string {
+  let gl: ((w: number, h: number) => unknown) | null = null;
+  try {
+    gl = require('gl') as (w: number, h: number) => unknown;
+  } catch (e) {
+    return (
+      `the optional package 'gl' is not installed or did not build (${(e as Error).message.split('\n')[0]}). ` +
+      `It builds from source: install Debian's libxi-dev, pkg-config and the X / GL headers, keep "allowScripts": {"gl": true} in package.json, then JOBS=2 npm ci`
+    );
+  }
+  let ctx: unknown = null;
+  try {
+    ctx = gl(1, 1);
+  } catch {
+    ctx = null;
+  }
+  if (ctx === null) {
+    return process.env.DISPLAY
+      ? `headless-gl could not create a WebGL context on DISPLAY=${process.env.DISPLAY} (is the X server running and does it offer GLX?)`
+      : `headless-gl needs an X display and DISPLAY is unset: run the command under xvfb-run -a (Debian xvfb, xauth)`;
+  }
+  return 'gpu.js reports headless-gl unsupported although a context was created';
+}
+
+function rendererOf(ctx: WebGLLike | null | undefined): { renderer: string; vendor: string; glVersion: string; maxTextureSize: number } | null {
+  if (!ctx || typeof ctx.getParameter !== 'function') return null;
+  const dbg = ctx.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(dbg ? ctx.getParameter(dbg.UNMASKED_RENDERER_WEBGL!) : ctx.getParameter(ctx.RENDERER));
+  const vendor = String(dbg ? ctx.getParameter(dbg.UNMASKED_VENDOR_WEBGL!) : ctx.getParameter(ctx.VENDOR));
+  return { renderer, vendor, glVersion: String(ctx.getParameter(ctx.VERSION)), maxTextureSize: Number(ctx.getParameter(ctx.MAX_TEXTURE_SIZE)) };
+}
+
+const EXCL: Record<PairExclusion, number> = { none: 0, positive: 1, 'self-and-positive': 2 };
+
+/** Float32 contiguous copy (or view) of a matrix's values. */
+function packF32(M: Matrix): Float32Array {
+  const { rows, cols, rowStride: rs, colStride: cs, offset } = M;
+  if (M.data instanceof Float32Array && cs === 1 && rs === cols) return M.data.subarray(offset, offset + rows * cols);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = M.data[offset + i * rs + j * cs]!;
+  return out;
+}
+
+function sameBytes(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Rows of a 2D readback (Array of Float32Array) or a flat 1D one into a flat Float32Array. */
+function flatten(out: unknown, rows: number, cols: number): Float32Array {
+  if (out instanceof Float32Array) return out;
+  const arr = out as ArrayLike<Float32Array>;
+  const flat = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) flat.set(arr[i]!.subarray(0, cols), i * cols);
+  return flat;
+}
+
+export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend {
+  const op = 'createGpujsBackend';
+  const dtype = opts.dtype ?? 'f32';
+  if (dtype !== 'f32') throw new ConfigError(op, `the gpujs backend computes in float32 only (WebGL 1 has no float64), got dtype '${String(dtype)}'; use dtype 'f32' or the cpu backend`);
+  const requested: GpujsMode = opts.mode ?? 'headlessgl';
+  if (!GPUJS_MODES.includes(requested)) throw new ConfigError(op, `mode must be one of ${GPUJS_MODES.join(', ')}, got '${String(requested)}'`);
+  if (requested === 'webgpu') {
+    throw new BackendUnavailableError(op, `gpu.js's webgpu mode returns a Promise from every kernel call, and the kernel table is synchronous; use mode 'headlessgl'`);
+  }
+  const tile = opts.tile ?? GPUJS_DEFAULT_TILE;
+  const lseTile = opts.lseTile ?? GPUJS_DEFAULT_LSE_TILE;
+  for (const [name, v] of [['tile', tile], ['lseTile', lseTile]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 16384) throw new DomainError(op, `${name} must be an integer in [1, 16384], got ${v}`);
+  }
+  const notice = opts.notice ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const noticed = new Set<string>();
+  const noticeOnce = (key: string, m: string) => {
+    if (!noticed.has(key)) {
+      noticed.add(key);
+      notice(m);
+    }
+  };
+
+  const require = createRequire(import.meta.url);
+  const gpujs = loadGpujs(require);
+  if (requested === 'headlessgl' && !gpujs.GPU.isHeadlessGLSupported) {
+    throw new BackendUnavailableError(op, `mode 'headlessgl' is not available: ${headlessGlDiagnosis(require)}`);
+  }
+  let gpu: GpuInstance | null = new gpujs.GPU(requested === 'auto' ? {} : { mode: requested });
+
+  // ---------------------------------------------------------------- kernels, cached by shape class
+
+  const kernels = new Map<string, GpuKernel>();
+  const counters = { matrixUploads: 0, compiledKernels: 0, uploadMs: 0, readbackMs: 0 };
+  let mode = '';
+  let fallback = '';
+  function kernel(name: string, source: string, settings: { constants?: Record<string, number>; pipeline?: boolean; returnArray2?: boolean }): GpuKernel {
+    const key = `${name}:${JSON.stringify(settings.constants ?? {})}`;
+    let k = kernels.get(key);
+    if (k) return k;
+    if (gpu === null) throw new ConfigError('gpujs', 'the gpujs backend has been disposed');
+    k = gpu.createKernel(source, {
+      output: [1],
+      constants: settings.constants ?? {},
+      precision: 'single',
+      tactic: 'precision',
+      dynamicOutput: true,
+      dynamicArguments: true,
+      pipeline: settings.pipeline ?? false,
+      immutable: true,
+      loopMaxIterations: 1 << 20,
+      ...(settings.returnArray2 ? { returnType: 'Array(2)' } : {}),
+    });
+    kernels.set(key, k);
+    counters.compiledKernels++;
+    return k;
+  }
+  /** Runs a kernel, then checks which backend gpu.js actually used (it may degrade a kernel silently). */
+  function run(k: GpuKernel, output: number[], ...args: unknown[]): unknown {
+    k.setOutput(output);
+    const out = k(...args);
+    const got = kernelMode(k);
+    if (got !== mode) {
+      const why = k.kernel?.fallbackReason ? `: ${k.kernel.fallbackReason}` : '';
+      noticeOnce(`kernel-mode:${got}`, `gpujs: a kernel ran in gpu.js mode '${got}' instead of '${mode}'${why}`);
+    }
+    return out;
+  }
+
+  // Probe: compile one kernel to learn the mode gpu.js gave, the renderer and the texture limit.
+  const probe = kernel('upload', K.UPLOAD, { pipeline: true });
+  probe.setOutput([1, 1]);
+  const probeTex = probe(gpujs.input(new Float32Array([1]), [1, 1])) as GpuTexture;
+  mode = kernelMode(probe);
+  probeTex.delete?.();
+  if (requested !== 'auto' && mode !== requested) {
+    gpu.destroy();
+    throw new BackendUnavailableError(op, `asked for gpu.js mode '${requested}' but gpu.js compiled a '${mode}' kernel`);
+  }
+  if (requested === 'auto' && mode !== 'headlessgl') {
+    fallback = `no WebGL context (${headlessGlDiagnosis(require)}), so gpu.js chose '${mode}'`;
+  }
+  const gl = rendererOf(probe.kernel?.context ?? probe.context ?? null);
+  const maxTex = gl?.maxTextureSize ?? 16384;
+  if (mode === 'headlessgl' && gpujs.GPU.features && gpujs.GPU.features.isTextureFloat === false) {
+    gpu.destroy();
+    throw new BackendUnavailableError(op, 'the WebGL context has no float textures (OES_texture_float), so single precision is unavailable');
+  }
+  // Texture capacity in float32 elements (gpu.js packs any output shape into a near-square texture).
+  const capacity = maxTex * maxTex;
+
+  let cpuFallback: Backend | null = null;
+  const onCpu = (opName: string, reason: string): Kernels => {
+    noticeOnce(`fallback:${opName}:${reason}`, `gpujs: ${opName} ${reason}; running it on the cpu backend (float32)`);
+    cpuFallback ??= createCpuBackend({ dtype: 'f32' });
+    return cpuFallback.kernels;
+  };
+
+  // ---------------------------------------------------------------- resident inputs
+
+  interface Resident { data: Float32Array; tex: GpuTexture; rows: number; cols: number }
+  const resident: Resident[] = [];
+  const RESIDENT_MAX = 4;
+  function upload(M: Matrix): GpuTexture {
+    const data = packF32(M);
+    const hit = resident.findIndex((r) => r.rows === M.rows && r.cols === M.cols && sameBytes(r.data, data));
+    if (hit >= 0) {
+      const [r] = resident.splice(hit, 1);
+      resident.unshift(r!);
+      return r!.tex;
+    }
+    const k = kernel('upload', K.UPLOAD, { pipeline: true });
+    const t0 = performance.now();
+    const tex = run(k, [M.cols, M.rows], gpujs.input(data, [M.cols, M.rows])) as GpuTexture;
+    counters.uploadMs += performance.now() - t0;
+    counters.matrixUploads++;
+    resident.unshift({ data: data.slice(), tex, rows: M.rows, cols: M.cols });
+    while (resident.length > RESIDENT_MAX) resident.pop()!.tex.delete();
+    return tex;
+  }
+
+  const live = (opName: string) => {
+    if (gpu === null) throw new ConfigError(opName, 'the gpujs backend has been disposed');
+  };
+
+  /** Row log-sum-exps of A Bᵀ/τ with pos(i) = (i + shift) mod n (float64 out, −∞ where nothing is kept). */
+  function lseRows(At: GpuTexture, Bt: GpuTexture, n: number, d: number, shift: number, invTau: number, excl: number): Float64Array {
+    // The tile width is a compile-time loop bound (one kernel for every n); loops stop at n.
+    const C = lseTile;
+    const nT = Math.ceil(n / C);
+    const part = kernel('lsePartial', K.LSE_PARTIAL, {
+      constants: { d, C, excl }, pipeline: true, returnArray2: true,
+    });
+    const P = run(part, [nT, n], At, Bt, n, shift, invTau) as GpuTexture;
+    const comb = kernel('lseCombine', K.LSE_COMBINE, {});
+    const out = run(comb, [n], P, nT) as Float32Array;
+    P.delete();
+    const lse = new Float64Array(n);
+    for (let i = 0; i < n; i++) lse[i] = out[i]! <= -1e38 ? -Infinity : out[i]!;
+    return lse;
+  }
+
+  const kernelsTable: Kernels = {
+    gemm(alpha, A, B, beta, C) {
+      live('gemm');
+      const m = A.rows;
+      const k = A.cols;
+      const nn = B.cols;
+      if (m === 0 || nn === 0) return;
+      const f = Math.fround;
+      const setC = (i: number, j: number, s: number) => {
+        const idx = C.offset + i * C.rowStride + j * C.colStride;
+        const prev = beta === 0 ? 0 : f(beta * C.data[idx]!);
+        C.data[idx] = f(f(alpha * s) + prev);
+      };
+      if (k === 0 || alpha === 0) {
+        for (let i = 0; i < m; i++) for (let j = 0; j < nn; j++) setC(i, j, 0);
+        return;
+      }
+      if (k * nn > capacity || m * k > capacity) {
+        onCpu('gemm', `with ${m}x${k} · ${k}x${nn} exceeds the texture capacity ${maxTex}²`).gemm(alpha, A, B, beta, C);
+        return;
+      }
+      const Bt = upload(B);
+      // Row tiles of C: at most `capacity` outputs and `capacity` A elements per call.
+      const mt = Math.max(1, Math.min(m, Math.floor(capacity / Math.max(nn, k)), 1 << 16));
+      const g = kernel('gemm', K.GEMM, { constants: { k } });
+      const a = packF32(A);
+      for (let r0 = 0; r0 < m; r0 += mt) {
+        const rows = Math.min(mt, m - r0);
+        const out = flatten(run(g, [nn, rows], gpujs.input(a.subarray(r0 * k, (r0 + rows) * k), [k, rows]), Bt), rows, nn);
+        for (let i = 0; i < rows; i++) for (let j = 0; j < nn; j++) setC(r0 + i, j, out[i * nn + j]!);
+      }
+    },
+
+    pairLse(U, V, spec, want): PairLseResult {
+      live('pairLse');
+      const n = U.rows;
+      const d = U.cols;
+      if (n === 0) return { lseRow: want.row ? new Float64Array(0) : null, lseCol: want.col ? new Float64Array(0) : null, positive: new Float64Array(0) };
+      if (n * d > capacity || n * Math.ceil(n / lseTile) > capacity) {
+        return onCpu('pairLse', `at n = ${n}, d = ${d} exceeds the texture capacity ${maxTex}²`).pairLse(U, V, spec, want);
+      }
+      const shift = ((spec.positiveShift % n) + n) % n;
+      const invTau = Math.fround(1 / spec.tau);
+      const excl = EXCL[spec.exclude];
+      const Ut = upload(U);
+      const Vt = upload(V);
+      const lseRow = want.row ? lseRows(Ut, Vt, n, d, shift, invTau, excl) : null;
+      // Columns: the rows of S' = V Uᵀ/τ, where column j's positive row is (j − shift) mod n.
+      const lseCol = want.col ? lseRows(Vt, Ut, n, d, (n - shift) % n, invTau, excl) : null;
+      const pk = kernel('positive', K.POSITIVE, { constants: { d } });
+      const pos = run(pk, [n], Ut, Vt, n, shift, invTau) as Float32Array;
+      return { lseRow, lseCol, positive: Float64Array.from(pos) };
+    },
+
+    pairSoftmaxGrad(U, V, spec, coef: PairGradCoefficients) {
+      live('pairSoftmaxGrad');
+      const n = U.rows;
+      const d = U.cols;
+      const gradU = zeros(n, d, 'f32');
+      const gradV = zeros(n, d, 'f32');
+      if (coef.rowCoef && !coef.lseRow) throw new ShapeError('pairSoftmaxGrad', 'rowCoef is given without lseRow');
+      if (coef.colCoef && !coef.lseCol) throw new ShapeError('pairSoftmaxGrad', 'colCoef is given without lseCol');
+      if (n === 0 || d === 0 || (!coef.rowCoef && !coef.colCoef && !coef.posCoef)) return { gradU, gradV };
+      // Tile widths are compile-time loop bounds (one kernel for every n); loops stop at n.
+      const R = tile;
+      const C = tile;
+      if (n * d > capacity || R * C > capacity) {
+        return onCpu('pairSoftmaxGrad', `at n = ${n}, d = ${d} exceeds the texture capacity ${maxTex}²`).pairSoftmaxGrad(U, V, spec, coef);
+      }
+      const shift = ((spec.positiveShift % n) + n) % n;
+      const invTau = Math.fround(1 / spec.tau);
+      const excl = EXCL[spec.exclude];
+      const Ut = upload(U);
+      const Vt = upload(V);
+      // Coefficients as one n x 5 texture: [rowCoef, lseRow, colCoef, lseCol, posCoef]; −∞ lse → 0
+      // (such a row has no kept entry, so the value is never used).
+      const cm = new Float32Array(n * 5);
+      const put = (col: number, v: Float64Array | null) => {
+        if (v) for (let i = 0; i < n; i++) cm[i * 5 + col] = Number.isFinite(v[i]!) ? v[i]! : 0;
+      };
+      put(0, coef.rowCoef);
+      put(1, coef.lseRow);
+      put(2, coef.colCoef);
+      put(3, coef.lseCol);
+      put(4, coef.posCoef);
+      const coefT = run(kernel('upload', K.UPLOAD, { pipeline: true }), [5, n], gpujs.input(cm, [5, n])) as GpuTexture;
+
+      const gk = kernel('gTile', K.G_TILE, { constants: { d, excl }, pipeline: true });
+      const gu0 = kernel('guFirst', K.GU_FIRST, { constants: { C }, pipeline: true });
+      const gu1 = kernel('guAcc', K.GU_ACC, { constants: { C }, pipeline: true });
+      const gv0 = kernel('gvFirst', K.GV_FIRST, { constants: { R }, pipeline: true });
+      const gv1 = kernel('gvAcc', K.GV_ACC, { constants: { R }, pipeline: true });
+
+      const accV: (GpuTexture | null)[] = [];
+      const tauF = Math.fround(spec.tau);
+      const unload = (t: GpuTexture, rows: number, dst: Float32Array, row0: number) => {
+        const t0 = performance.now();
+        const flat = flatten(t.toArray(), rows, d);
+        counters.readbackMs += performance.now() - t0;
+        for (let q = 0; q < rows * d; q++) dst[row0 * d + q] = Math.fround(flat[q]! / tauF);
+        t.delete();
+      };
+      for (let r0 = 0, rt = 0; r0 < n; r0 += R, rt++) {
+        const rows = Math.min(R, n - r0);
+        let accU: GpuTexture | null = null;
+        for (let c0 = 0, ct = 0; c0 < n; c0 += C, ct++) {
+          const cols = Math.min(C, n - c0);
+          const G = run(gk, [cols, rows], Ut, Vt, coefT, n, shift, invTau, r0, c0) as GpuTexture;
+          const nu = (accU ? run(gu1, [d, rows], accU, G, Vt, n, c0) : run(gu0, [d, rows], G, Vt, n, c0)) as GpuTexture;
+          accU?.delete();
+          accU = nu;
+          const pv = accV[ct] ?? null;
+          const nv = (pv ? run(gv1, [d, cols], pv, G, Ut, n, r0) : run(gv0, [d, cols], G, Ut, n, r0)) as GpuTexture;
+          pv?.delete();
+          accV[ct] = nv;
+          G.delete();
+        }
+        unload(accU!, rows, gradU.data as Float32Array, r0);
+      }
+      for (let c0 = 0, ct = 0; c0 < n; c0 += C, ct++) unload(accV[ct]!, Math.min(C, n - c0), gradV.data as Float32Array, c0);
+      coefT.delete();
+      return { gradU, gradV };
+    },
+  };
+
+  const info: Record<string, string | number | boolean> = {
+    impl: 'gpu.js',
+    mode,
+    requestedMode: requested,
+    precision: 'single',
+    tile,
+    lseTile,
+    maxTextureSize: maxTex,
+    unsupported: 'float64; webgpu mode (asynchronous); shapes beyond the texture capacity (cpu fallback)',
+  };
+  if (gl) Object.assign(info, { renderer: gl.renderer, vendor: gl.vendor, glVersion: gl.glVersion });
+  if (fallback) info.fallback = fallback;
+
+  return {
+    stats: () => ({ ...counters }),
+    name: 'gpujs',
+    dtype: 'f32',
+    blockSize: tile,
+    kernels: kernelsTable,
+    info,
+    dispose() {
+      if (gpu === null) return;
+      for (const r of resident) r.tex.delete();
+      resident.length = 0;
+      for (const k of kernels.values()) k.destroy();
+      kernels.clear();
+      gpu.destroy();
+      gpu = null;
+      cpuFallback?.dispose();
+    },
+  };
+}
+
+/** One line describing a gpujs backend (the CLI prints it). */
+export function describeGpujs(be: Backend): string {
+  const i = be.info;
+  const where = i.renderer ? `, renderer ${i.renderer}` : '';
+  const fb = i.fallback ? ` (fallback: ${i.fallback})` : '';
+  return `backend gpujs: gpu.js mode ${i.mode}, precision ${i.precision}${where}${fb}`;
+}
