@@ -69,3 +69,11 @@ export { syntheticDataset, augment, twoViews, evalViews, type SyntheticSpec, typ
 export { knnAccuracy, linearProbeAccuracy, twoViewRecallAt1, downstreamMetrics } from './analysis/downstream.ts';
 export { runGclExperiment, type GclExperimentSpec, type GclRunRecord, type GclRunState } from './experiments/gcl.ts';
 export { nesterov, isVectorShaped } from './optim/transforms.ts';
+export { regularPolygon, gramMatrix, lossAlongRotation, minimiserEndPoints, type LabelledObjective, type RotationSliceOptions, type RotationSliceRow, type EndPointOptions, type EndPoint } from './analysis/choFigure1.ts';
+export { sweepRows, sweepChart, biasCurveRows, biasCurveChart, BIAS_ESTIMATOR_LABELS, type SweepRow, type SweepOptions, type BiasCurveRow } from './analysis/curves.ts';
+export { estimatorBias, fitPowerLaw, type BiasOptions, type BiasReport, type BiasRow, type BiasEstimate, type PowerLawFit } from './analysis/bias.ts';
+export { scatter3dChart, projectPoint, type Scatter3dOptions, type ProjectedPoint } from './plot/scatter3d.ts';
+export { runClaims, isFailure, type ClaimResult, type RunClaimsOptions } from './claims/run.ts';
+export { verdictTable, verdictWord, reportMarkdown, reportJson } from './claims/report.ts';
+export type { Claim, ClaimContext, ClaimSize, ClaimKind, ClaimSource, Verdict, ClaimFigure } from './claims/types.ts';
+export { CLAIMS } from '../proofs-checks/index.ts';

@@ -386,7 +386,9 @@ export function heatmap(o: HeatmapOptions): VegaLiteSpec {
     return out;
   };
   const notes: string[] = [];
-  const outside = values.filter((c) => c.v < domain[0] || c.v > domain[1]).length;
+  // Rounding past the range (e.g. a unit-row Gram diagonal at 1 + 2e-16 with range [-1, 1]) is not 'outside'.
+  const slack = 1e-9 * (domain[1] - domain[0]);
+  const outside = values.filter((c) => c.v < domain[0] - slack || c.v > domain[1] + slack).length;
   if (outside > 0) {
     notes.push(`${outside} ${outside === 1 ? 'entry' : 'entries'} outside the colour range [${fmtNum(domain[0])}, ${fmtNum(domain[1])}] shown in its end colours`);
   }

@@ -1,0 +1,130 @@
+/**
+ * Curves against a swept parameter, as rows and ready-made figures (the notebooks only plot them):
+ *
+ * - `sweepRows` / `sweepChart`: a study's final metric against the swept x of one of its `sweeps`
+ *   (e.g. the final exact F gap against the batch size B), one line per series through the means
+ *   over seeds with a min–max band, and a reference arm (e.g. full-batch GD) drawn as a flat line.
+ * - `biasCurveRows` / `biasCurveChart`: the `estimatorBias` report as the bias of the plug-in and
+ *   the exact-u SogCLR estimators against B, with ± z standard-error bands.
+ *
+ * @example
+ *   const res = runStudy(study, { out, backend, force: true });
+ *   const spec = sweepChart(study, res, 'final-gap-vs-B', { referenceArm: 'full-batch GD' });
+ */
+import { ConfigError, DomainError } from '../core/errors.ts';
+import type { StudySpec } from '../experiments/spec.ts';
+import type { StudyResult } from '../experiments/study.ts';
+import { lineChartWithBands } from '../plot/charts.ts';
+import type { VegaLiteSpec } from '../plot/render.ts';
+import type { BiasReport } from './bias.ts';
+
+export type SweepRow = {
+  readonly series: string;
+  readonly x: number;
+  /** Mean, sd, min and max of the arm's final metric over its seeds, and the seed count. */
+  readonly mean: number;
+  readonly sd: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly seeds: number;
+  readonly arm: string;
+};
+
+export interface SweepOptions {
+  /** The arm drawn as a flat reference line at every x (default: the sweep's own referenceArm, if any). */
+  readonly referenceArm?: string;
+  /** Series name of the reference line (default: the arm's name). */
+  readonly referenceLabel?: string;
+}
+
+/** One row per (series, x) of the named sweep, plus the reference arm at every x (see the module comment). */
+export function sweepRows(study: StudySpec, result: StudyResult, sweepName: string, o: SweepOptions = {}): SweepRow[] {
+  const op = 'sweepRows';
+  const sw = (study.sweeps ?? []).find((s) => s.name === sweepName);
+  if (!sw) throw new ConfigError(op, `study '${study.name}' has no sweep '${sweepName}'; it has ${(study.sweeps ?? []).map((s) => `'${s.name}'`).join(', ') || 'none'}`);
+  const byArm = new Map(result.arms.map((a) => [a.arm, a]));
+  const rowOf = (series: string, x: number, arm: string): SweepRow | null => {
+    const a = byArm.get(arm);
+    if (!a) throw new ConfigError(op, `arm '${arm}' of sweep '${sweepName}' is not in the study result`);
+    const s = a.final[sw.metric];
+    if (!s || s.count === 0) return null;
+    return { series, x, mean: s.mean, sd: s.sd, lo: s.min, hi: s.max, seeds: s.count, arm };
+  };
+  const rows: SweepRow[] = [];
+  for (const [series, arms] of Object.entries(sw.series)) {
+    for (const a of arms) {
+      const r = rowOf(series, a.x, a.arm);
+      if (r) rows.push(r);
+    }
+  }
+  const ref = o.referenceArm ?? sw.referenceArm;
+  if (ref !== undefined) {
+    const xs = [...new Set(Object.values(sw.series).flat().map((a) => a.x))].sort((p, q) => p - q);
+    for (const x of xs) {
+      const r = rowOf(o.referenceLabel ?? ref, x, ref);
+      if (r) rows.push(r);
+    }
+  }
+  if (rows.length === 0) throw new ConfigError(op, `sweep '${sweepName}': no arm has a final '${sw.metric}'`);
+  return rows;
+}
+
+const METRIC_TITLE: Record<string, string> = {
+  objectiveGap: 'F − F* (reference arm)', objective: 'exact F', objectiveGradNorm: '‖∇F‖ (exact)',
+  probe: 'linear-probe accuracy', knn: 'k-NN accuracy', retrieval: 'two-view R@1', distance: '‖UVᵀ − G*‖_F', gap: 'loss − optimum value', loss: 'full-batch loss',
+};
+
+/** The sweep as a line chart: means over seeds with min–max bands, points at each x. */
+export function sweepChart(study: StudySpec, result: StudyResult, sweepName: string, o: SweepOptions & { readonly title?: string; readonly subtitle?: string | readonly string[] } = {}): VegaLiteSpec {
+  const sw = (study.sweeps ?? []).find((s) => s.name === sweepName)!;
+  const rows = sweepRows(study, result, sweepName, o);
+  const seeds = Math.max(...rows.map((r) => r.seeds));
+  const order = [...new Set(rows.map((r) => r.series))];
+  return lineChartWithBands({
+    title: o.title ?? sw.title,
+    subtitle: o.subtitle ?? `mean over ${seeds} seed(s); band: min–max over seeds`,
+    rows, series: 'series', seriesTitle: 'method', seriesOrder: order, points: true,
+    x: { field: 'x', title: sw.xTitle, scale: sw.logX ? 'log2' : 'linear' },
+    y: { field: 'mean', title: METRIC_TITLE[sw.metric] ?? sw.metric, scale: sw.logY ? 'log' : 'linear' },
+  });
+}
+
+export type BiasCurveRow = {
+  readonly B: number;
+  readonly estimator: string;
+  /** Noise-corrected bias ‖E[m] − ∇F‖ and the band bias ± z·SE (the lower end at least 0). */
+  readonly bias: number;
+  readonly se: number;
+  readonly lo: number;
+  readonly hi: number;
+  /** Bias relative to ‖∇F‖. */
+  readonly relative: number;
+};
+
+export const BIAS_ESTIMATOR_LABELS = { plugin: 'plug-in (u = ĝ, in-batch)', sogclr: 'SogCLR (u = g, exact)' } as const;
+
+/** The report's rows for a plot: one per (B, estimator); band ± z standard errors (default z = 2). */
+export function biasCurveRows(report: BiasReport, z = 2): BiasCurveRow[] {
+  if (!(Number.isFinite(z) && z >= 0)) throw new DomainError('biasCurveRows', `z must be finite and >= 0, got ${z}`);
+  return report.rows.flatMap((r) => (['plugin', 'sogclr'] as const).map((k) => {
+    const e = r[k];
+    return { B: r.B, estimator: BIAS_ESTIMATOR_LABELS[k], bias: e.bias, se: e.biasSE, lo: Math.max(0, e.bias - z * e.biasSE), hi: e.bias + z * e.biasSE, relative: e.bias / report.gradNorm };
+  }));
+}
+
+/** Bias against B (log₂ x, linear y so a zero bias is in view), bands ± z SE, the power-law slope in the subtitle. */
+export function biasCurveChart(report: BiasReport, o: { readonly z?: number; readonly title?: string } = {}): VegaLiteSpec {
+  const z = o.z ?? 2;
+  const fit = report.fit === null ? 'no power law fitted'
+    : `plug-in bias ∝ B^${report.fit.slope.toFixed(2)}${report.fit.slopeSE === null ? '' : ` ± ${report.fit.slopeSE.toFixed(2)}`}`;
+  return lineChartWithBands({
+    title: o.title ?? `Gradient-estimator bias against B (${report.modality} GCL)`,
+    subtitle: [
+      `N = ${report.n}, d = ${report.d}, τ = ${report.tau}, ε₀ = ${report.eps0}, ${report.draws} batch draws per B; ‖∇F‖ = ${report.gradNorm.toExponential(2)}`,
+      `band: ± ${z} SE; ${fit}`,
+    ],
+    rows: biasCurveRows(report, z), series: 'estimator', seriesTitle: 'estimator', seriesOrder: Object.values(BIAS_ESTIMATOR_LABELS), points: true,
+    x: { field: 'B', title: 'batch size B', scale: 'log2' },
+    y: { field: 'bias', title: '‖E[m] − ∇F‖' },
+  });
+}

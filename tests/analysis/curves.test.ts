@@ -1,0 +1,74 @@
+/**
+ * Curves against a swept parameter: sweepRows takes the per-arm final statistics of the named sweep
+ * (and a reference arm at every x); biasCurveRows turns an estimatorBias report into bands; both
+ * charts render.
+ */
+import { describe, expect, it } from 'vitest';
+import { estimatorBias } from '../../src/analysis/bias.ts';
+import { BIAS_ESTIMATOR_LABELS, biasCurveChart, biasCurveRows, sweepChart, sweepRows } from '../../src/analysis/curves.ts';
+import { ConfigError, DomainError } from '../../src/core/errors.ts';
+import type { StudySpec } from '../../src/experiments/spec.ts';
+import type { StudyResult } from '../../src/experiments/study.ts';
+import { stats } from '../../src/experiments/summary.ts';
+import { renderVegaLite } from '../../src/plot/index.ts';
+
+const study = {
+  name: 'toy', description: '', experiments: [],
+  sweeps: [{
+    name: 'gap-vs-B', title: 'gap against B', metric: 'objectiveGap', xTitle: 'B', logX: true, logY: true,
+    series: { A: [{ arm: 'A B=8', x: 8 }, { arm: 'A B=32', x: 32 }], C: [{ arm: 'C B=8', x: 8 }, { arm: 'C B=32', x: 32 }] },
+  }],
+} as unknown as StudySpec;
+
+const arm = (name: string, values: number[]) => ({ arm: name, configHash: '', thresholds: [], final: { objectiveGap: stats(values) } });
+const result = {
+  records: [], finalJson: {},
+  arms: [arm('A B=8', [0.04, 0.06]), arm('A B=32', [0.02, 0.03]), arm('C B=8', [0.01, 0.02]), arm('C B=32', [0.01, 0.01]), arm('GD', [0.5, 0.7])],
+} as unknown as StudyResult;
+
+describe('sweepRows / sweepChart', () => {
+  it('gives one row per (series, x) with the mean and min–max over seeds', () => {
+    const rows = sweepRows(study, result, 'gap-vs-B');
+    expect(rows.map((r) => [r.series, r.x])).toEqual([['A', 8], ['A', 32], ['C', 8], ['C', 32]]);
+    expect(rows[0]).toMatchObject({ mean: 0.05, lo: 0.04, hi: 0.06, seeds: 2, arm: 'A B=8' });
+  });
+
+  it('adds the reference arm as a flat line at every x', () => {
+    const rows = sweepRows(study, result, 'gap-vs-B', { referenceArm: 'GD', referenceLabel: 'full-batch GD' });
+    const ref = rows.filter((r) => r.series === 'full-batch GD');
+    expect(ref.map((r) => [r.x, r.mean])).toEqual([[8, 0.6], [32, 0.6]]);
+  });
+
+  it('names what is missing', () => {
+    expect(() => sweepRows(study, result, 'nope')).toThrow(/has no sweep 'nope'; it has 'gap-vs-B'/);
+    expect(() => sweepRows(study, result, 'gap-vs-B', { referenceArm: 'missing' })).toThrow(ConfigError);
+  });
+
+  it('renders with the series in the legend', async () => {
+    const fig = await renderVegaLite(sweepChart(study, result, 'gap-vs-B', { referenceArm: 'GD' }));
+    for (const s of ['gap against B', 'mean over 2 seed(s)', '>GD<']) expect(fig.svg).toContain(s);
+  });
+});
+
+describe('biasCurveRows / biasCurveChart', () => {
+  const report = estimatorBias({ modality: 'bimodal', n: 24, d: 4, tau: 0.5, batchSizes: [2, 4, 8], draws: 60, seed: 1 });
+
+  it('gives a row per (B, estimator) with a band of ± z SE (not below 0)', () => {
+    const rows = biasCurveRows(report, 2);
+    expect(rows).toHaveLength(6);
+    expect(rows.map((r) => r.estimator)).toEqual([2, 4, 8].flatMap(() => Object.values(BIAS_ESTIMATOR_LABELS)));
+    for (const r of rows) {
+      expect(r.lo).toBe(Math.max(0, r.bias - 2 * r.se));
+      expect(r.hi).toBe(r.bias + 2 * r.se);
+      expect(r.relative).toBeCloseTo(r.bias / report.gradNorm, 15);
+    }
+    expect(rows[0]!.bias).toBe(report.rows[0]!.plugin.bias);
+    expect(() => biasCurveRows(report, -1)).toThrow(DomainError);
+  });
+
+  it('renders with the slope in the subtitle', async () => {
+    const fig = await renderVegaLite(biasCurveChart(report));
+    expect(fig.svg).toContain('band: ± 2 SE');
+    expect(fig.svg).toContain('plug-in (u = ĝ, in-batch)');
+  });
+});
