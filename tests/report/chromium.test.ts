@@ -1,0 +1,65 @@
+/**
+ * The generated pages loaded in headless Chromium (Debian's `chromium`): the DOM after load has the
+ * figures (each rendered with a non-empty box, images decoded — marked by the page's own script) and
+ * the tables; text from the folder cannot inject markup or script. In CI chromium must be installed.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeReport } from '../../src/index.ts';
+import { CHECK_IDS, chromiumOrSkip, dumpDom, folder, PNG_1X1, realOutputs, SIMPLE_SVG, tmpDir } from './fixtures.ts';
+
+const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;
+
+describe('report pages in headless Chromium', () => {
+  let out: { check: string; run: string };
+  beforeAll(async () => {
+    out = await realOutputs();
+  }, 60_000);
+
+  it('check page: every figure rendered, one verdict row per claim, the expected-refuted mark', (ctx) => {
+    const bin = chromiumOrSkip((note) => ctx.skip(note));
+    const page = writeReport(out.check, { out: join(tmpDir(), 'check.html') });
+    const dom = dumpDom(bin!, page.path);
+    const k = page.figures.length;
+    expect(k).toBeGreaterThan(0);
+    expect(dom).toContain(`data-figures-rendered="${k}/${k}"`);
+    expect(count(dom, /<figure class="figure"[^>]*data-rendered="yes"/g)).toBe(k);
+    expect(count(dom, /<figure class="figure"[^>]*data-format="svg"[^>]*><svg /g)).toBe(page.figures.filter((f) => f.format === 'svg').length);
+    const table = /<table class="data" id="verdicts">(.*?)<\/table>/s.exec(dom)![1]!;
+    const rows = table.match(/<tr class="claim [^"]*"[^>]*>/g)!;
+    expect(rows.map((r) => /data-claim="([^"]+)"/.exec(r)![1]).sort()).toEqual([...CHECK_IDS].sort());
+    expect(rows.filter((r) => r.includes('data-expected="refuted"'))).toHaveLength(1);
+    expect(table).toContain('refuted (as expected)');
+  }, 60_000);
+
+  it('run page: the three figures rendered, the summary and runs tables', (ctx) => {
+    const bin = chromiumOrSkip((note) => ctx.skip(note));
+    const page = writeReport(out.run, { out: join(tmpDir(), 'run.html') });
+    const dom = dumpDom(bin!, page.path);
+    expect(page.figures.map((f) => f.name).sort()).toEqual(['distance', 'gap', 'gram']);
+    expect(dom).toContain('data-figures-rendered="3/3"');
+    const runs = /<table class="data" id="runs-table">(.*?)<\/table>/s.exec(dom)![1]!;
+    expect(count(runs, /<tbody>|<tr>/g) - 1).toBe(1 + 6); // header row + 3 arms × 2 seeds
+    expect(count(/<div id="summary-tables">(.*?)<\/div>/s.exec(dom)![1]!, /<table/g)).toBe(2);
+    expect(dom).toContain('<pre id="spec">');
+  }, 60_000);
+
+  it('hostile folder contents: no injected script runs, PNG and image-embedded SVG decode', (ctx) => {
+    const bin = chromiumOrSkip((note) => ctx.skip(note));
+    const inject = `<script>document.body.setAttribute('data-pwned','1')</script><img src=x onerror="document.body.setAttribute('data-pwned','2')">`;
+    const evilSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="30" height="10" onload="document.body.setAttribute('data-pwned','3')"><rect width="30" height="10"/><script>document.body.setAttribute('data-pwned','4')</script></svg>`;
+    const dir = folder({
+      'report.json': { claims: [{ id: `x${inject}`, statement: inject, summary: inject, pass: true, margin: 1, marginUnit: inject, figures: ['evil', 'png', 'ok'] }] },
+      'evil.svg': evilSvg, 'png.png': PNG_1X1, 'ok.svg': SIMPLE_SVG,
+    });
+    const page = writeReport(dir);
+    expect(page.figures).toEqual([{ name: 'evil', format: 'svg-image' }, { name: 'png', format: 'png' }, { name: 'ok', format: 'svg' }]);
+    const dom = dumpDom(bin!, page.path);
+    // The page's script ran (so scripts are not simply disabled) and no injected one did.
+    expect(dom).toContain('data-figures-rendered="3/3"');
+    expect(/<body[^>]*>/.exec(dom)![0]).not.toContain('data-pwned');
+    expect(dom).not.toMatch(/data-pwned="/);
+    expect(count(dom, /<script/g)).toBe(1);
+    expect(count(dom, /<img /g)).toBe(2);
+  }, 60_000);
+});
