@@ -17,6 +17,8 @@ export {
   type Backend, type Kernels, type PairSpec, type PairExclusion, type PairLseResult, type PairGradCoefficients, type PairGradResult,
   createCpuBackend, createReferenceBackend, defaultBackend, type CpuBackendOptions,
 } from './backend/index.ts';
+// gpu.js is loaded only when a gpujs backend is created.
+export { createGpujsBackend, describeGpujs, GPUJS_MODES, type GpujsBackend, type GpujsBackendOptions, type GpujsMode } from './backend/gpujs/index.ts';
 
 export {
   type LossAndGrad, type MatrixLike, asMatrix, type ObjectiveOptions, type ObjectiveName, type ObjectiveSpec, type BatchSet, type MinibatchOptions, type GclOptions,

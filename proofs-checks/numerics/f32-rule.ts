@@ -79,7 +79,14 @@ export const claim: Claim = {
     const { ns, blockSizes, perCell, dMax } = SIZES[ctx.size];
     const rng = ctx.rng('instances');
     const cases: F32Case[] = [];
-    for (const blockSize of blockSizes) {
+    const under = ctx.f32Backend;
+    if (under) {
+      // A backend under test (check --backend): its own tiling, the same instances.
+      if (under.dtype !== 'f32') throw new Error(`the backend under test computes in ${under.dtype}, not float32`);
+      ctx.progress(`${under.name} backend`);
+      for (const n of ns) for (let q = 0; q < perCell * blockSizes.length; q++) cases.push(...f32RuleCase(rng, randomParams(rng, [n], dMax), under.blockSize, under));
+    }
+    for (const blockSize of under ? [] : blockSizes) {
       const cpu32 = createCpuBackend({ dtype: 'f32', blockSize });
       try {
         ctx.progress(`block size ${blockSize}`);
@@ -88,6 +95,7 @@ export const claim: Claim = {
         cpu32.dispose();
       }
     }
+    const who = under ? `${under.name} backend${under.info.mode ? ` (${String(under.info.mode)}${under.info.glDriver ? `, ${String(under.info.glDriver)}` : ''})` : ''}` : 'float32 CPU backend';
     let margin = Infinity;
     let worst: F32Case | null = null;
     const perOutput: Record<string, number> = {};
@@ -111,7 +119,7 @@ export const claim: Claim = {
       figures: [{
         name: 'numerics-f32-rule',
         spec: scatterChart({
-          title: 'float32 CPU backend against the float32 rule',
+          title: `${who} against the float32 rule`,
           subtitle: 'err(cpu_f32, ref_f64) / (2·err(ref_f32, ref_f64) + 4·ε32·(1 + max|S|)); below 1 = within the rule',
           x: { field: 'tau', title: 'τ', type: 'ordinal', order: ['1', '0.1', '0.01'] },
           y: { field: 'used', title: 'error / bound', domain: [0, Math.max(1, 1 - margin)] },
@@ -119,8 +127,8 @@ export const claim: Claim = {
         }),
       }],
       summary: pass
-        ? `${cases.length / OUTPUTS.length} float32 instances × 5 outputs: all within the rule; the worst used ${(100 * (1 - margin)).toFixed(1)}% of its bound (${worst!.output}, N = ${worst!.n}, T = ${worst!.blockSize}, τ = ${worst!.tau}).`
-        : `Rule violated: ${worst!.output} at N = ${worst!.n}, d = ${worst!.d}, T = ${worst!.blockSize}, τ = ${worst!.tau}: error ${worst!.error.toExponential(2)} > bound ${worst!.bound.toExponential(2)}.`,
+        ? `${who}: ${cases.length / OUTPUTS.length} float32 instances × 5 outputs, all within the rule; the worst used ${(100 * (1 - margin)).toFixed(1)}% of its bound (${worst!.output}, N = ${worst!.n}, T = ${worst!.blockSize}, τ = ${worst!.tau}).`
+        : `${who}: rule violated: ${worst!.output} at N = ${worst!.n}, d = ${worst!.d}, T = ${worst!.blockSize}, τ = ${worst!.tau}: error ${worst!.error.toExponential(2)} > bound ${worst!.bound.toExponential(2)}.`,
     };
   },
 };

@@ -31,7 +31,9 @@ export function verdictTable(results: readonly ClaimResult[]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((c) => `| ${c.join(' | ')} |`)].join('\n');
 }
 
-export function reportMarkdown(results: readonly ClaimResult[], meta: { size: string; seed: number; backend: Backend; seconds: number }): string {
+export interface ReportMeta { size: string; seed: number; backend: Backend; f32Backend?: Backend; seconds: number }
+
+export function reportMarkdown(results: readonly ClaimResult[], meta: ReportMeta): string {
   const failed = results.filter(isFailure).length;
   const lines = [
     '# contrastlab claims report', '',
@@ -49,12 +51,14 @@ export function reportMarkdown(results: readonly ClaimResult[], meta: { size: st
     lines.push('<details><summary>numbers</summary>', '', '```json', JSON.stringify(r.verdict.numbers, null, 2), '```', '', '</details>', '');
   }
   lines.push(`Environment: ${JSON.stringify(environment(meta.backend))}`, '');
+  if (meta.f32Backend) lines.push(`Float32 backend under test (numerics.f32-within-rule): ${JSON.stringify({ name: meta.f32Backend.name, ...meta.f32Backend.info })}`, '');
   return lines.join('\n');
 }
 
-export function reportJson(results: readonly ClaimResult[], meta: { size: string; seed: number; backend: Backend; seconds: number }): string {
+export function reportJson(results: readonly ClaimResult[], meta: ReportMeta): string {
   return JSON.stringify({
     size: meta.size, seed: meta.seed, seconds: meta.seconds, environment: environment(meta.backend),
+    ...(meta.f32Backend ? { f32Backend: { name: meta.f32Backend.name, ...meta.f32Backend.info } } : {}),
     passed: results.filter((r) => !isFailure(r)).length, failed: results.filter(isFailure).length,
     claims: results.map((r) => ({
       id: r.claim.id, source: r.claim.source, statement: r.claim.statement, assumptions: r.claim.assumptions, kind: r.claim.kind,

@@ -14,6 +14,8 @@ export interface ClaimResult {
 export interface RunClaimsOptions {
   readonly size: ClaimSize;
   readonly backend: Backend;
+  /** A float32 backend under test (see ClaimContext.f32Backend). */
+  readonly f32Backend?: Backend;
   /** Base seed; each claim derives its generators from (seed, claim id, label). Default 0. */
   readonly seed?: number;
   readonly onStart?: (claim: Claim, index: number, count: number) => void;
@@ -36,6 +38,7 @@ export async function runClaims(claims: readonly Claim[], opts: RunClaimsOptions
       const verdict = await claim.check({
         size: opts.size,
         backend: opts.backend,
+        ...(opts.f32Backend ? { f32Backend: opts.f32Backend } : {}),
         rng: (label) => Rng.fromSeed(`${opts.seed ?? 0}:${claim.id}:${label}`),
         progress: (m) => opts.onProgress?.(claim, m),
       });

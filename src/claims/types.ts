@@ -34,6 +34,8 @@ export interface ClaimContext {
   readonly size: ClaimSize;
   /** The float64 CPU backend (claims that need another make their own). */
   readonly backend: Backend;
+  /** A float32 backend under test (`check --backend`): the float32-rule claim checks it instead of the CPU backend. */
+  readonly f32Backend?: Backend;
   /** A generator for a named purpose, derived from the run's seed: `ctx.rng('instances')`. */
   rng(label: string): Rng;
   /** Progress text for long checks (shown on a terminal). */

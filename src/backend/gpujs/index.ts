@@ -25,6 +25,7 @@
  *
  * gpu.js is loaded on construction (createRequire), so nothing else in the library depends on it.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { BackendUnavailableError, ConfigError, DomainError, ShapeError } from '../../core/errors.ts';
 import { type Matrix, zeros } from '../../core/matrix.ts';
@@ -137,6 +138,25 @@ function rendererOf(ctx: WebGLLike | null | undefined): { renderer: string; vend
   const renderer = String(dbg ? ctx.getParameter(dbg.UNMASKED_RENDERER_WEBGL!) : ctx.getParameter(ctx.RENDERER));
   const vendor = String(dbg ? ctx.getParameter(dbg.UNMASKED_VENDOR_WEBGL!) : ctx.getParameter(ctx.VENDOR));
   return { renderer, vendor, glVersion: String(ctx.getParameter(ctx.VERSION)), maxTextureSize: Number(ctx.getParameter(ctx.MAX_TEXTURE_SIZE)) };
+}
+
+/**
+ * The OpenGL driver behind headless-gl's ANGLE (which reports only 'ANGLE'): read from the shared
+ * objects mapped into this process (Linux), e.g. 'nvidia (libGLX_nvidia)' or 'mesa swrast (llvmpipe)'.
+ */
+function glDriverFromMaps(): string | null {
+  let maps: string;
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return null;
+  }
+  const libs = new Set(maps.split('\n').map((l) => l.trim().split(/\s+/)[5] ?? '').filter((p) => p.includes('.so')).map((p) => p.slice(p.lastIndexOf('/') + 1)));
+  const has = (re: RegExp) => [...libs].some((l) => re.test(l));
+  if (has(/^libGLX_nvidia/) || has(/^libnvidia-glcore/)) return 'nvidia (libGLX_nvidia)';
+  if (has(/^swrast_dri/) || has(/^libgallium/)) return has(/^libLLVM/) ? 'mesa swrast (llvmpipe)' : 'mesa swrast (softpipe)';
+  if (has(/^libGLX_mesa/)) return 'mesa';
+  return null;
 }
 
 const EXCL: Record<PairExclusion, number> = { none: 0, positive: 1, 'self-and-positive': 2 };
@@ -441,6 +461,8 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     unsupported: 'float64; webgpu mode (asynchronous); shapes beyond the texture capacity (cpu fallback)',
   };
   if (gl) Object.assign(info, { renderer: gl.renderer, vendor: gl.vendor, glVersion: gl.glVersion });
+  const driver = mode === 'headlessgl' ? glDriverFromMaps() : null;
+  if (driver) info.glDriver = driver;
   if (fallback) info.fallback = fallback;
 
   return {
@@ -466,7 +488,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
 /** One line describing a gpujs backend (the CLI prints it). */
 export function describeGpujs(be: Backend): string {
   const i = be.info;
-  const where = i.renderer ? `, renderer ${i.renderer}` : '';
+  const where = i.glDriver ? `, OpenGL ${i.glDriver}` : i.renderer ? `, renderer ${i.renderer}` : '';
   const fb = i.fallback ? ` (fallback: ${i.fallback})` : '';
   return `backend gpujs: gpu.js mode ${i.mode}, precision ${i.precision}${where}${fb}`;
 }

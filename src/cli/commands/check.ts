@@ -1,12 +1,14 @@
 /** `contrastlab check`: run the claims catalogue (proofs-checks/) and report verdicts with margins. */
 import { CLAIMS } from '../../../proofs-checks/index.ts';
 import { createCpuBackend } from '../../backend/cpu/index.ts';
+import type { Backend } from '../../backend/types.ts';
 import { reportJson, reportMarkdown, verdictTable, verdictWord } from '../../claims/report.ts';
 import { isFailure, runClaims } from '../../claims/run.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { StagedDir } from '../../io/atomic.ts';
 import { renderVegaLite } from '../../plot/index.ts';
 import { choiceFlag, numberFlag, parseFlags, stringFlag } from '../args.ts';
+import { makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
 
 export const CHECK_HELP = `contrastlab check [ID...] [--size smoke|full] [--json] [--out DIR] [--list]
@@ -21,13 +23,15 @@ fails (a finding: an unexpected verdict, or a check that threw), 0 otherwise.
   --json               print report.json's content on stdout instead of the table
   --out DIR            write the report there (must not exist unless --force)
   --force              replace DIR if it exists
+  --backend NAME       a float32 backend to put under test (cpu, gpujs[:MODE]): numerics.f32-within-rule
+                       checks it; the theory claims always run on the float64 CPU backend
   --list               print every claim id with its source and statement, and exit`;
 
 export async function checkCommand(argv: string[], io: CommandIO): Promise<number> {
   const cmd = 'check';
   const { flags, positionals } = parseFlags(cmd, argv, {
     size: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
-    force: { type: 'boolean' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    force: { type: 'boolean' }, list: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, true);
   if (flags.help) {
     io.out(CHECK_HELP);
@@ -45,17 +49,19 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
   }
   const out = stringFlag(flags, 'out');
   const staged = out !== undefined ? new StagedDir(out, { overwrite: flags.force === true, op: 'contrastlab check' }) : null;
+  const underTest = stringFlag(flags, 'backend');
+  const f32Backend: Backend | undefined = underTest !== undefined ? makeBackend(cmd, underTest, 'f32', (l) => io.err(l)) : undefined;
   const backend = createCpuBackend({ dtype: 'f64' });
   try {
     const t0 = performance.now();
     const results = await runClaims(claims, {
-      size, seed, backend,
+      size, seed, backend, ...(f32Backend ? { f32Backend } : {}),
       onStart: (c, i, n) => { if (io.isTTY) process.stderr.write(`\r[${i + 1}/${n}] ${c.id}\x1b[K`); },
       onProgress: (c, m) => { if (io.isTTY) process.stderr.write(`\r${c.id}: ${m}\x1b[K`); },
       onDone: (r, i, n) => { if (!io.isTTY && !flags.json) io.err(`[${i + 1}/${n}] ${r.claim.id}: ${verdictWord(r)} (${r.seconds.toFixed(1)} s)`); },
     });
     if (io.isTTY) process.stderr.write('\r\x1b[K');
-    const meta = { size, seed, backend, seconds: (performance.now() - t0) / 1000 };
+    const meta = { size, seed, backend, ...(f32Backend ? { f32Backend } : {}), seconds: (performance.now() - t0) / 1000 };
     const failed = results.filter(isFailure).length;
     if (staged) {
       for (const r of results) {
@@ -78,5 +84,6 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
   } finally {
     staged?.abort();
     backend.dispose();
+    f32Backend?.dispose();
   }
 }

@@ -8,7 +8,7 @@ import { StagedDir } from '../../io/atomic.ts';
 import { matrixToNpy, npyToMatrix, readNpyFile, serializeNpy } from '../../io/npy.ts';
 import { type BatchSet, evaluateObjective, OBJECTIVE_NAMES, type ObjectiveSpec } from '../../objectives/index.ts';
 import { choiceFlag, numberFlag, parseFlags, requireFlag, stringFlag } from '../args.ts';
-import { makeBackend } from '../backendChoice.ts';
+import { defaultDtype, makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
 
 export const EVAL_HELP = `contrastlab eval --objective <infonce|infonce-uv|minibatch|gcl-bimodal|gcl-unimodal> --u U.npy [options]
@@ -24,7 +24,9 @@ as given (not normalised), and prints one JSON object: objective, n, d, tau, val
   --batches FILE       minibatch: JSON array of batches, each an array of 0-based row indices
   --all-batches B      minibatch: all C(N,B) batches of size B (enumerated lazily)
   --max-batches K      cap on C(N,B) (default 1000000)
-  --dtype f64|f32      kernel precision (default f64)
+  --dtype f64|f32      kernel precision (default f64; f32 with gpujs)
+  --backend NAME       cpu (default), reference, or gpujs[:headlessgl|auto|webasm|cpu]: gpu.js,
+                       float32; headlessgl needs an X display (xvfb-run -a); prints the mode it got
   --grad-out DIR       write gradU.npy and gradV.npy (float64) into DIR (a new folder)
   --force              replace DIR if it exists`;
 
@@ -76,7 +78,7 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
   const uPath = requireFlag(cmd, flags, 'u');
   const tau = numberFlag(cmd, flags, 'tau', 1, { gt: 0 });
   const eps0 = numberFlag(cmd, flags, 'eps0', undefined, { min: 0 });
-  const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, 'f64');
+  const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, defaultDtype(stringFlag(flags, 'backend')));
   const maxBatches = numberFlag(cmd, flags, 'max-batches', 1_000_000, { int: true, min: 1 });
   const gradOut = stringFlag(flags, 'grad-out');
   const batchesPath = stringFlag(flags, 'batches');
@@ -101,7 +103,7 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
     if (batchesPath !== undefined) batches = { kind: 'list', batches: readBatches(batchesPath) };
     if (allB !== undefined) batches = { kind: 'all', B: allB };
     const spec: ObjectiveSpec = { name: objective, tau, eps0, batches, maxBatches };
-    backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype);
+    backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype, (l) => io.err(l));
     const r = evaluateObjective(spec, U, V, { backend, grad: true });
     const result: Record<string, unknown> = {
       objective, n: U.rows, d: U.cols, tau, ...(objective.startsWith('gcl') ? { eps0: eps0 ?? 0 } : {}),

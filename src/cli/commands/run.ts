@@ -6,7 +6,7 @@ import { findPreset, PRESETS } from '../../experiments/presets.ts';
 import { validateStudy, type StudySpec } from '../../experiments/spec.ts';
 import { runStudy } from '../../experiments/study.ts';
 import { choiceFlag, parseFlags, stringFlag } from '../args.ts';
-import { makeBackend } from '../backendChoice.ts';
+import { defaultDtype, makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
 import { progressBar } from '../progress.ts';
 
@@ -24,7 +24,9 @@ checkpoint.json. A run is a pure function of (spec, seed, backend): same seed, s
   --out DIR            results folder (must not exist unless --force or --resume)
   --resume             continue the study in DIR from its checkpoint (same numbers as uninterrupted)
   --force              replace DIR if it exists
-  --dtype f64|f32      kernel precision (default f64)
+  --dtype f64|f32      kernel precision (default f64; f32 with gpujs)
+  --backend NAME       cpu (default), reference, or gpujs[:headlessgl|auto|webasm|cpu]: gpu.js,
+                       float32; headlessgl needs an X display (xvfb-run -a); prints the mode it got
   --list               print every preset: name, then a short description
   --print-spec         print the preset's spec as JSON and exit`;
 
@@ -77,8 +79,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const out = stringFlag(flags, 'out');
   if (!out) throw new ConfigError('contrastlab run', '--out DIR is required');
   if (flags.resume && flags.force) throw new ConfigError('contrastlab run', '--resume and --force cannot be combined');
-  const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, 'f64');
-  const backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype);
+  const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, defaultDtype(stringFlag(flags, 'backend')));
+  const backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype, (l) => io.err(l));
   try {
     const runCount = study.experiments.reduce((a, e) => a + e.seeds.length, 0);
     const bar = progressBar(io, `run ${study.name}`, runCount);

@@ -5,7 +5,7 @@ import { matrixToNpy, serializeNpy } from '../../io/npy.ts';
 import { traceToCsv, traceToJsonl } from '../../io/trace.ts';
 import { solveExact, type TraceRow } from '../../solver/exact.ts';
 import { choiceFlag, numberFlag, parseFlags, requireFlag, stringFlag } from '../args.ts';
-import { makeBackend } from '../backendChoice.ts';
+import { defaultDtype, makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
 import { progressBar } from '../progress.ts';
 
@@ -24,7 +24,9 @@ d >= N-1, cross-polytope for N = 2d) the gap to its closed-form value and the di
   --lr ETA             step size > 0 (default 1)
   --mode projected|reparam   normalise after each step, or normalise inside the forward pass
   --tol T              stop when the Riemannian gradient norm <= T (default 1e-9)
-  --dtype f64|f32      kernel precision (default f64)
+  --dtype f64|f32      kernel precision (default f64; f32 with gpujs)
+  --backend NAME       cpu (default), reference, or gpujs[:headlessgl|auto|webasm|cpu]: gpu.js,
+                       float32; headlessgl needs an X display (xvfb-run -a); prints the mode it got
   --out DIR            results folder (must not exist unless --force)
   --force              replace DIR if it exists`;
 
@@ -49,10 +51,10 @@ export function solveCommand(argv: string[], io: CommandIO): number {
   const lr = numberFlag(cmd, flags, 'lr', 1, { gt: 0 });
   const tol = numberFlag(cmd, flags, 'tol', 1e-9, { min: 0 });
   const mode = choiceFlag(cmd, flags, 'mode', ['projected', 'reparam'] as const, 'projected');
-  const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, 'f64');
+  const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, defaultDtype(stringFlag(flags, 'backend')));
   const out = requireFlag(cmd, flags, 'out');
   const staged = new StagedDir(out, { overwrite: flags.force === true, op: 'contrastlab solve' });
-  const backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype);
+  const backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype, (l) => io.err(l));
   try {
     const bar = progressBar(io, 'solve', steps);
     const res = solveExact({
