@@ -7,6 +7,7 @@
  * In CI (CI set) a missing WebGL context fails this file; locally it skips with the reason.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
@@ -19,6 +20,8 @@ import { BackendUnavailableError, ConfigError } from '../../src/core/errors.ts';
 import { type Matrix, zeros } from '../../src/core/matrix.ts';
 import { Rng } from '../../src/core/random.ts';
 import { runBackendContract } from './contract.ts';
+import { cli, tmp, writeMatrix } from '../cli/harness.ts';
+import { randomMatrix } from '../../src/backend/instances.ts';
 
 // Shader compilation (one program per shape class: d, exclusion) dominates the property runs.
 vi.setConfig({ testTimeout: 60_000 });
@@ -91,6 +94,53 @@ if (unavailable !== null) {
         for (const [name, x, base, ref, sf] of cases) expect(err(x, ref, sf), name).toBeLessThanOrEqual(f32RuleBound(err(base, ref, sf), floor));
       });
     }
+  });
+
+  describe('gpujs: the CLI with --backend gpujs (no other change)', () => {
+    it('eval: every objective agrees with the float32 cpu backend within float32 rounding, and the mode is printed', async () => {
+      const dir = tmp();
+      const rng = Rng.fromSeed(5);
+      const u = writeMatrix(join(dir, 'U.npy'), randomMatrix(rng, 40, 6, 'f64', 'unit'));
+      const v = writeMatrix(join(dir, 'V.npy'), randomMatrix(rng, 40, 6, 'f64', 'unit'));
+      for (const objective of ['infonce', 'infonce-uv', 'gcl-bimodal', 'gcl-unimodal']) {
+        const g = await cli('eval', '--objective', objective, '--u', u, '--v', v, '--tau', '0.1', '--backend', 'gpujs');
+        expect(g.code, g.stderr).toBe(0);
+        expect(g.stderr).toMatch(/backend gpujs: gpu\.js mode headlessgl, precision single/);
+        const c = await cli('eval', '--objective', objective, '--u', u, '--v', v, '--tau', '0.1', '--dtype', 'f32');
+        const [a, b] = [g.json(), c.json()];
+        expect(a.dtype).toBe('f32');
+        expect(a.backend).toBe('gpujs');
+        expect(Math.abs((a.value as number) - (b.value as number))).toBeLessThan(1e-5 * Math.max(1, Math.abs(b.value as number)));
+        expect(Math.abs((a.gradNorm as number) - (b.gradNorm as number))).toBeLessThan(1e-4 * (b.gradNorm as number));
+      }
+      const mb = await cli('eval', '--objective', 'minibatch', '--u', u, '--all-batches', '2', '--max-batches', '1000', '--backend', 'gpujs');
+      expect(mb.code, mb.stderr).toBe(0);
+    });
+
+    it('refuses --dtype f64 and unknown modes with exit 2', async () => {
+      const dir = tmp();
+      const u = writeMatrix(join(dir, 'U.npy'), randomMatrix(Rng.fromSeed(6), 4, 3, 'f64', 'unit'));
+      const a = await cli('eval', '--objective', 'infonce', '--u', u, '--backend', 'gpujs', '--dtype', 'f64');
+      expect(a.code).toBe(2);
+      expect(a.stderr).toMatch(/float32 only/);
+      const b = await cli('eval', '--objective', 'infonce', '--u', u, '--backend', 'gpujs:opengl');
+      expect(b.code).toBe(2);
+      expect(b.stderr).toMatch(/gpujs:MODE/);
+    });
+
+    it('run: the SogCLR preset, cut to one seed, two experiments and 2 epochs, on the gpujs backend', async () => {
+      const dir = tmp();
+      const spec = (await cli('run', '--preset', 'sogclr-small-batch', '--size', 'smoke', '--print-spec')).json() as { experiments: Record<string, unknown>[] };
+      const keep = spec.experiments.filter((e) => /reference|SogCLR/.test(String(e.name))).slice(0, 2);
+      expect(keep.length).toBe(2);
+      for (const e of keep) Object.assign(e, { seeds: [0], budget: { epochs: 2 }, logEveryEpochs: 1 });
+      writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, name: 'gpujs-sogclr', experiments: keep }));
+      const out = join(dir, 'run');
+      const r = await cli('run', join(dir, 'spec.json'), '--out', out, '--backend', 'gpujs');
+      expect(r.code, r.stderr).toBe(0);
+      const fin = JSON.parse(readFileSync(join(out, 'final.json'), 'utf8')) as Record<string, unknown>;
+      expect(JSON.stringify(fin)).toMatch(/gpujs/);
+    });
   });
 
   describe('gpujs: resident inputs, kernel cache, info', () => {
