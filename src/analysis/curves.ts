@@ -5,7 +5,7 @@
  *   (e.g. the final exact F gap against the batch size B), one line per series through the means
  *   over seeds with a min–max band, and a reference arm (e.g. full-batch GD) drawn as a flat line.
  * - `biasCurveRows` / `biasCurveChart`: the `estimatorBias` report as the bias of the plug-in and
- *   the exact-u SogCLR estimators against B, with ± z standard-error bands.
+ *   the exact-u SogCLR estimators against B, with bands of ± z standard errors of the squared bias.
  *
  * @example
  *   const res = runStudy(study, { out, backend, force: true });
@@ -92,36 +92,48 @@ export function sweepChart(study: StudySpec, result: StudyResult, sweepName: str
 export type BiasCurveRow = {
   readonly B: number;
   readonly estimator: string;
-  /** Noise-corrected bias ‖E[m] − ∇F‖ and the band bias ± z·SE (the lower end at least 0). */
+  /** Noise-corrected bias ‖E[m] − ∇F‖ (√max(D̂, 0)) and its standard error, as in the report. */
   readonly bias: number;
   readonly se: number;
+  /**
+   * Band from D̂ ± z·se(D̂) on the squared scale: lo = √max(D̂ − z·se, 0), hi = √(max(D̂, 0) + z·se).
+   * (The delta-method SE understates the spread when D̂ is near 0; this band does not.)
+   */
   readonly lo: number;
   readonly hi: number;
+  /** |D̂| ≤ z·se(D̂): no bias resolved at this B. */
+  readonly withinNoise: boolean;
   /** Bias relative to ‖∇F‖. */
   readonly relative: number;
 };
 
-export const BIAS_ESTIMATOR_LABELS = { plugin: 'plug-in (u = ĝ, in-batch)', sogclr: 'SogCLR (u = g, exact)' } as const;
+/** Series names: the plug-in estimator (u = the in-batch ĝ) and SogCLR with u at the exact g. */
+export const BIAS_ESTIMATOR_LABELS = { plugin: 'plug-in (u = ĝ)', sogclr: 'SogCLR (u = g)' } as const;
 
-/** The report's rows for a plot: one per (B, estimator); band ± z standard errors (default z = 2). */
+/** The report's rows for a plot: one per (B, estimator), with a band of z standard errors of D̂ (default z = 2). */
 export function biasCurveRows(report: BiasReport, z = 2): BiasCurveRow[] {
   if (!(Number.isFinite(z) && z >= 0)) throw new DomainError('biasCurveRows', `z must be finite and >= 0, got ${z}`);
   return report.rows.flatMap((r) => (['plugin', 'sogclr'] as const).map((k) => {
     const e = r[k];
-    return { B: r.B, estimator: BIAS_ESTIMATOR_LABELS[k], bias: e.bias, se: e.biasSE, lo: Math.max(0, e.bias - z * e.biasSE), hi: e.bias + z * e.biasSE, relative: e.bias / report.gradNorm };
+    const D = e.biasSq;
+    const s = z * e.biasSqSE;
+    return {
+      B: r.B, estimator: BIAS_ESTIMATOR_LABELS[k], bias: e.bias, se: e.biasSE,
+      lo: Math.sqrt(Math.max(D - s, 0)), hi: Math.sqrt(Math.max(D, 0) + s), withinNoise: Math.abs(D) <= s, relative: e.bias / report.gradNorm,
+    };
   }));
 }
 
-/** Bias against B (log₂ x, linear y so a zero bias is in view), bands ± z SE, the power-law slope in the subtitle. */
+/** Bias against B (log₂ x, linear y so a zero bias is in view), bands of z SE of D̂, the power-law slope in the subtitle. */
 export function biasCurveChart(report: BiasReport, o: { readonly z?: number; readonly title?: string } = {}): VegaLiteSpec {
   const z = o.z ?? 2;
   const fit = report.fit === null ? 'no power law fitted'
-    : `plug-in bias ∝ B^${report.fit.slope.toFixed(2)}${report.fit.slopeSE === null ? '' : ` ± ${report.fit.slopeSE.toFixed(2)}`}`;
+    : `plug-in ∝ B^${report.fit.slope.toFixed(2)}${report.fit.slopeSE === null ? '' : ` ± ${report.fit.slopeSE.toFixed(2)}`}`;
   return lineChartWithBands({
     title: o.title ?? `Gradient-estimator bias against B (${report.modality} GCL)`,
     subtitle: [
-      `N = ${report.n}, d = ${report.d}, τ = ${report.tau}, ε₀ = ${report.eps0}, ${report.draws} batch draws per B; ‖∇F‖ = ${report.gradNorm.toExponential(2)}`,
-      `band: ± ${z} SE; ${fit}`,
+      `N = ${report.n}, d = ${report.d}, τ = ${report.tau}, ε₀ = ${report.eps0}, ${report.draws} draws per B`,
+      `band: D̂ ± ${z} SE (√); ${fit}`,
     ],
     rows: biasCurveRows(report, z), series: 'estimator', seriesTitle: 'estimator', seriesOrder: Object.values(BIAS_ESTIMATOR_LABELS), points: true,
     x: { field: 'B', title: 'batch size B', scale: 'log2' },

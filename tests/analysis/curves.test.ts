@@ -51,24 +51,32 @@ describe('sweepRows / sweepChart', () => {
 });
 
 describe('biasCurveRows / biasCurveChart', () => {
-  const report = estimatorBias({ modality: 'bimodal', n: 24, d: 4, tau: 0.5, batchSizes: [2, 4, 8], draws: 60, seed: 1 });
+  const report = estimatorBias({ modality: 'bimodal', n: 16, d: 4, tau: 0.1, batchSizes: [2, 4, 8], draws: 400, seed: 1 });
 
-  it('gives a row per (B, estimator) with a band of ± z SE (not below 0)', () => {
+  it('gives a row per (B, estimator) with a band of ± z SE of the squared bias (square-rooted, not below 0)', () => {
     const rows = biasCurveRows(report, 2);
     expect(rows).toHaveLength(6);
     expect(rows.map((r) => r.estimator)).toEqual([2, 4, 8].flatMap(() => Object.values(BIAS_ESTIMATOR_LABELS)));
-    for (const r of rows) {
-      expect(r.lo).toBe(Math.max(0, r.bias - 2 * r.se));
-      expect(r.hi).toBe(r.bias + 2 * r.se);
+    rows.forEach((r, k) => {
+      const e = report.rows[Math.floor(k / 2)]![k % 2 === 0 ? 'plugin' : 'sogclr'];
+      expect(r.bias).toBe(e.bias);
+      expect(r.lo).toBeCloseTo(Math.sqrt(Math.max(e.biasSq - 2 * e.biasSqSE, 0)), 15);
+      expect(r.hi).toBeCloseTo(Math.sqrt(Math.max(e.biasSq, 0) + 2 * e.biasSqSE), 15);
+      expect(r.lo).toBeLessThanOrEqual(r.bias);
+      expect(r.hi).toBeGreaterThanOrEqual(r.bias);
+      expect(r.withinNoise).toBe(Math.abs(e.biasSq) <= 2 * e.biasSqSE);
       expect(r.relative).toBeCloseTo(r.bias / report.gradNorm, 15);
-    }
-    expect(rows[0]!.bias).toBe(report.rows[0]!.plugin.bias);
+    });
+    // The plug-in bias is resolved at every B here (D̂ ≥ 10 SE); SogCLR's is not (|D̂| < 1 SE); a band of 0 SE collapses onto the estimate.
+    expect(rows.map((r) => r.withinNoise)).toEqual([false, true, false, true, false, true]);
+    for (const r of biasCurveRows(report, 0)) if (r.bias > 0) expect([r.lo, r.hi]).toEqual([r.bias, r.bias]);
     expect(() => biasCurveRows(report, -1)).toThrow(DomainError);
   });
 
   it('renders with the slope in the subtitle', async () => {
     const fig = await renderVegaLite(biasCurveChart(report));
-    expect(fig.svg).toContain('band: ± 2 SE');
-    expect(fig.svg).toContain('plug-in (u = ĝ, in-batch)');
+    expect(fig.svg).toContain('D̂ ± 2 SE');
+    expect(fig.svg).toMatch(/plug-in ∝ B\^-?\d\.\d\d/);
+    expect(fig.svg).toContain('plug-in (u = ĝ)');
   });
 });
