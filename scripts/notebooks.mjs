@@ -8,6 +8,7 @@
  *   npm run notebooks -- cho-figure1 claims    only these (file names without .ipynb)
  *   npm run notebooks -- --update-docs         also copy the main figures' PNGs into docs/figures/
  *   npm run notebooks -- --no-build            skip `npm run build` (the notebooks import dist/)
+ *   npm run notebooks -- --out DIR             write there instead of results/notebooks/
  *   node scripts/notebooks.mjs --kernel        only register the kernel; prints the JUPYTER_PATH to export
  *
  * Needs Debian's jupyter-nbconvert and python3-ipykernel (or any Python with nbconvert and
@@ -22,7 +23,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const nbDir = join(root, 'notebooks');
-const outDir = join(root, 'results', 'notebooks');
 const jupyterDir = join(nbDir, '.jupyter');
 
 /** The figures the README shows: results/notebooks/<from> → docs/figures/<to>. */
@@ -42,11 +42,12 @@ function fail(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { size: process.env.CONTRASTLAB_SIZE || 'smoke', build: true, docs: false, kernelOnly: false, only: [] };
+  const o = { size: process.env.CONTRASTLAB_SIZE || 'smoke', out: join(root, 'results', 'notebooks'), build: true, docs: false, kernelOnly: false, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--size') o.size = argv[++i];
     else if (a.startsWith('--size=')) o.size = a.slice(7);
+    else if (a === '--out') o.out = resolve(argv[++i] ?? fail('--out needs a folder'));
     else if (a === '--no-build') o.build = false;
     else if (a === '--update-docs') o.docs = true;
     else if (a === '--kernel') o.kernelOnly = true;
@@ -61,7 +62,7 @@ function parseArgs(argv) {
 }
 
 function readHelp() {
-  return 'node scripts/notebooks.mjs [NAME...] [--size smoke|full] [--update-docs] [--no-build] [--kernel]';
+  return 'node scripts/notebooks.mjs [NAME...] [--size smoke|full] [--out DIR] [--update-docs] [--no-build] [--kernel]';
 }
 
 function run(cmd, args, opts = {}) {
@@ -116,6 +117,7 @@ function main() {
   const all = readdirSync(nbDir).filter((f) => f.endsWith('.ipynb')).sort().map((f) => f.slice(0, -6));
   for (const n of o.only) if (!all.includes(n)) fail(`no notebook '${n}' in notebooks/ (have: ${all.join(', ')})`);
   const names = o.only.length > 0 ? all.filter((n) => o.only.includes(n)) : all;
+  const outDir = o.out;
   mkdirSync(outDir, { recursive: true });
   const env = {
     ...process.env,
