@@ -17,7 +17,7 @@
  * global Jupyter state is read or written. Exits 1 if any notebook fails (a cell error or a type error).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -100,6 +100,21 @@ function registerKernel() {
   return jupyterDir;
 }
 
+/** The stderr and error outputs of an executed notebook's code cells, for the log. */
+function cellErrors(path) {
+  if (!existsSync(path)) return `(no executed copy at ${path})\n`;
+  const nb = JSON.parse(readFileSync(path, 'utf8'));
+  const lines = [];
+  nb.cells.forEach((c, i) => {
+    for (const o of c.outputs ?? []) {
+      const text = o.output_type === 'error' ? [o.ename, o.evalue, ...(o.traceback ?? [])].join('\n')
+        : o.output_type === 'stream' && o.name === 'stderr' ? [].concat(o.text).join('') : null;
+      if (text) lines.push(`--- cell ${i} ---\n${text.trimEnd()}`);
+    }
+  });
+  return `${lines.length > 0 ? lines.join('\n') : '(no error output recorded)'}\nexecuted copy with the errors: ${path}\n`;
+}
+
 function main() {
   const o = parseArgs(process.argv.slice(2));
   const jupyterPath = registerKernel();
@@ -132,14 +147,22 @@ function main() {
   for (const name of names) {
     process.stdout.write(`notebooks: ${name} (size ${o.size}) ...\n`);
     const t = performance.now();
-    const r = spawnSync(python, [
+    const execute = (output, extra) => spawnSync(python, [
       '-m', 'nbconvert', '--to', 'notebook', '--execute', join(nbDir, `${name}.ipynb`),
-      '--output-dir', outDir, '--output', name,
-      '--ExecutePreprocessor.kernel_name=tslab', '--ExecutePreprocessor.timeout=1800',
+      '--output-dir', outDir, '--output', output,
+      '--ExecutePreprocessor.kernel_name=tslab', '--ExecutePreprocessor.timeout=1800', ...extra,
     ], { cwd: nbDir, env, encoding: 'utf8' });
+    const r = execute(name, []);
     const seconds = (performance.now() - t) / 1000;
     const ok = r.status === 0;
-    if (!ok) process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}\n`);
+    if (!ok) {
+      process.stderr.write(`${r.stderr ?? ''}\n`);
+      // tslab's error replies carry no message (nbconvert prints an empty '<Error>'): run again keeping
+      // the errors, and print the cells' stderr (type errors, stack traces).
+      execute(`${name}.failed`, ['--allow-errors']);
+      process.stderr.write(cellErrors(join(outDir, `${name}.failed.ipynb`)));
+    }
+    if (ok) rmSync(join(outDir, `${name}.failed.ipynb`), { force: true });
     results.push({ name, ok, seconds });
     process.stdout.write(`notebooks: ${name} ${ok ? 'ok' : 'FAILED'} in ${seconds.toFixed(1)} s\n`);
   }
