@@ -4,6 +4,7 @@
  *
  *   node --import tsx benchmarks/gpujs.ts [--sizes 1024,4096] [--d 128] [--reps 3]
  *        [--backends cpu-f64,cpu-f32,gpujs] [--json FILE] [--readme [--section NAME]]
+ *        [--max-n-software 2048]   (gpujs sizes above this are skipped on a software OpenGL driver)
  *   node --import tsx benchmarks/gpujs.ts --render FILE.json --readme --section NAME
  *
  * Kernels: 'infonce' = the fused two-sided InfoNCE value and both gradients (pairLse with rows and
@@ -85,7 +86,7 @@ function median(xs: number[]): number {
 }
 
 /** Child: one backend, every size and kernel. */
-function child(name: string, sizes: number[], d: number, reps: number): ChildOut {
+function child(name: string, sizes: number[], d: number, reps: number, maxSoftN: number): ChildOut {
   const rows: Row[] = [];
   let info: Record<string, unknown> = {};
   for (const kernel of ['infonce', 'gemm'] as const) {
@@ -95,6 +96,12 @@ function child(name: string, sizes: number[], d: number, reps: number): ChildOut
       const be = makeBackend(name);
       const setupMs = performance.now() - t0;
       info = { ...be.info };
+      if (n > maxSoftN && /swrast|llvmpipe/.test(String(be.info.glDriver ?? ''))) {
+        // Mesa's software rasteriser: hours at large N; say so instead.
+        process.stderr.write(`  ${name} ${kernel} n=${n}: skipped (software OpenGL, --max-n-software ${maxSoftN})\n`);
+        be.dispose();
+        continue;
+      }
       const rng = Rng.fromSeed(n + d);
       const U = unitRows(rng, n, d, be.dtype);
       const V = unitRows(rng, n, d, be.dtype);
@@ -186,7 +193,7 @@ function main(): void {
   const d = Number(arg(argv, 'd') ?? 128);
   const reps = Number(arg(argv, 'reps') ?? 3);
   if (argv.includes('--child')) {
-    console.log(JSON.stringify(child(arg(argv, 'child')!, sizes, d, reps)));
+    console.log(JSON.stringify(child(arg(argv, 'child')!, sizes, d, reps, Number(arg(argv, 'max-n-software') ?? 2048))));
     return;
   }
   const section = arg(argv, 'section') ?? 'gpujs';
@@ -198,7 +205,7 @@ function main(): void {
     const backends = (arg(argv, 'backends') ?? 'cpu-f64,cpu-f32,gpujs').split(',');
     const outs = backends.map((b) => {
       process.stderr.write(`${b}\n`);
-      const text = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', b, '--sizes', sizes.join(','), '--d', String(d), '--reps', String(reps)], {
+      const text = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', b, '--sizes', sizes.join(','), '--d', String(d), '--reps', String(reps), '--max-n-software', arg(argv, 'max-n-software') ?? '2048'], {
         encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
       });
       return { name: b, out: JSON.parse(text.trim().split('\n').pop()!) as ChildOut };

@@ -82,6 +82,7 @@ for entry in "$@"; do
   say "esbuild $entry -> .devbundle/app/$name.mjs"
   "$ESBUILD" "$entry" --bundle --platform=node --format=esm --target=node20 --log-level=warning \
     --external:gpu.js --external:gl --external:webgpu --external:@resvg/resvg-js \
+    --alias:vitest="$ROOT/scripts/device/mini-vitest.ts" --alias:@fast-check/vitest="$ROOT/scripts/device/mini-vitest.ts" \
     "--banner:js=import { createRequire as __devbundleCreateRequire } from 'node:module'; const require = __devbundleCreateRequire(import.meta.url);" \
     --outfile="$OUT/app/$name.mjs"
 done

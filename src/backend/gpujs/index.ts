@@ -47,12 +47,16 @@ export interface GpujsBackendOptions {
   lseTile?: number;
   /** Receives one-time notices (fallbacks); default: a line on stderr. */
   notice?: (message: string) => void;
+  /** Finish the GL queue after every kernel and time it per kernel (stats().kernelMs); for profiling only. */
+  profile?: boolean;
+  /** gpu.js optimizeFloatMemory: four float32 values per RGBA texel in intermediate textures (default false). */
+  packTextures?: boolean;
 }
 
 /** The gpujs backend with its counters (for tests and benchmarks). */
 export interface GpujsBackend extends Backend {
   /** Matrices uploaded to the device so far (a resident hit does not count), kernels compiled, host↔device milliseconds. */
-  stats(): { matrixUploads: number; compiledKernels: number; uploadMs: number; readbackMs: number };
+  stats(): { matrixUploads: number; compiledKernels: number; uploadMs: number; readbackMs: number; kernelMs: Record<string, number>; setOutputMs: number };
 }
 
 /** Defaults: an R x C = 4096² tile of G is 64 MiB of float32; a 1024-column lse tile gives n·⌈n/1024⌉ threads. */
@@ -216,7 +220,9 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
   // ---------------------------------------------------------------- kernels, cached by shape class
 
   const kernels = new Map<string, GpuKernel>();
-  const counters = { matrixUploads: 0, compiledKernels: 0, uploadMs: 0, readbackMs: 0 };
+  const counters = { matrixUploads: 0, compiledKernels: 0, uploadMs: 0, readbackMs: 0, setOutputMs: 0 };
+  const kernelMs: Record<string, number> = {};
+  const names = new Map<GpuKernel, string>();
   let mode = '';
   let fallback = '';
   function kernel(name: string, source: string, settings: { constants?: Record<string, number>; pipeline?: boolean; returnArray2?: boolean }): GpuKernel {
@@ -234,16 +240,27 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
       pipeline: settings.pipeline ?? false,
       immutable: true,
       loopMaxIterations: 1 << 20,
+      ...(opts.packTextures && !settings.returnArray2 ? { optimizeFloatMemory: true } : {}),
       ...(settings.returnArray2 ? { returnType: 'Array(2)' } : {}),
     });
     kernels.set(key, k);
+    names.set(k, name);
     counters.compiledKernels++;
     return k;
   }
   /** Runs a kernel, then checks which backend gpu.js actually used (it may degrade a kernel silently). */
   function run(k: GpuKernel, output: number[], ...args: unknown[]): unknown {
+    const t0 = performance.now();
     k.setOutput(output);
+    const t1 = performance.now();
     const out = k(...args);
+    if (opts.profile) {
+      const ctx = k.kernel?.context as { finish?: () => void } | null | undefined;
+      ctx?.finish?.();
+      const name = names.get(k) ?? '?';
+      kernelMs[name] = (kernelMs[name] ?? 0) + performance.now() - t1;
+    }
+    counters.setOutputMs += t1 - t0;
     const got = kernelMode(k);
     if (got !== mode) {
       const why = k.kernel?.fallbackReason ? `: ${k.kernel.fallbackReason}` : '';
@@ -466,7 +483,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
   if (fallback) info.fallback = fallback;
 
   return {
-    stats: () => ({ ...counters }),
+    stats: () => ({ ...counters, kernelMs: { ...kernelMs } }),
     name: 'gpujs',
     dtype: 'f32',
     blockSize: tile,
