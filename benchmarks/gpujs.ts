@@ -4,7 +4,7 @@
  *
  *   node --import tsx benchmarks/gpujs.ts [--sizes 1024,4096] [--d 128] [--reps 3]
  *        [--backends cpu-f64,cpu-f32,gpujs] [--json FILE] [--readme [--section NAME]]
- *        [--max-n-software 2048]   (gpujs sizes above this are skipped on a software OpenGL driver)
+ *        [--kernels infonce,gemm] [--max-n-software 2048]   (gpujs sizes above this are skipped on a software OpenGL driver)
  *   node --import tsx benchmarks/gpujs.ts --render FILE.json --readme --section NAME
  *
  * Kernels: 'infonce' = the fused two-sided InfoNCE value and both gradients (pairLse with rows and
@@ -86,10 +86,10 @@ function median(xs: number[]): number {
 }
 
 /** Child: one backend, every size and kernel. */
-function child(name: string, sizes: number[], d: number, reps: number, maxSoftN: number): ChildOut {
+function child(name: string, sizes: number[], d: number, reps: number, maxSoftN: number, kernelsToRun: ('infonce' | 'gemm')[]): ChildOut {
   const rows: Row[] = [];
   let info: Record<string, unknown> = {};
-  for (const kernel of ['infonce', 'gemm'] as const) {
+  for (const kernel of kernelsToRun) {
     for (const n of sizes) {
       // A fresh backend per (kernel, size): 'first' includes compilation.
       const t0 = performance.now();
@@ -157,7 +157,7 @@ function render(r: Report, section: string): string {
   const base = new Map(r.rows.filter((x) => x.backend === 'cpu-f64').map((x) => [`${x.kernel}:${x.n}`, x.steadyMs]));
   const lines = [
     `Machine: ${r.machine.cpu} (${r.machine.cores} cores, load ${r.machine.load}), Node ${r.machine.node}${r.machine.gpu ? `, GPU ${r.machine.gpu}` : ', no GPU'}; ${r.date}.`,
-    `Command: \`node --import tsx benchmarks/gpujs.ts --sizes ${[...new Set(r.rows.map((x) => x.n))].join(',')} --d ${r.d} --reps ${r.reps} --backends ${r.backends.map((b) => b.name).join(',')}\`${section !== 'gpujs' ? ' (on the device; rendered here from its JSON)' : ''}.`,
+    `Command: \`node --import tsx benchmarks/gpujs.ts --sizes ${[...new Set(r.rows.map((x) => x.n))].join(',')} --d ${r.d} --reps ${r.reps}${[...new Set(r.rows.map((x) => x.kernel))].length === 1 ? ` --kernels ${r.rows[0]!.kernel}` : ''} --backends ${r.backends.map((b) => b.name).join(',')}\`${section !== 'gpujs' ? ' (on the device; rendered here from its JSON)' : ''}.`,
     '',
     ...r.backends.map((b) => `- **${b.name}**: peak RSS ${b.maxRssMiB.toFixed(0)} MiB; ${Object.entries(b.info).filter(([k]) => ['impl', 'simd', 'mode', 'precision', 'glDriver', 'glVersion', 'tile', 'lseTile'].includes(k)).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`),
     '',
@@ -193,7 +193,7 @@ function main(): void {
   const d = Number(arg(argv, 'd') ?? 128);
   const reps = Number(arg(argv, 'reps') ?? 3);
   if (argv.includes('--child')) {
-    console.log(JSON.stringify(child(arg(argv, 'child')!, sizes, d, reps, Number(arg(argv, 'max-n-software') ?? 2048))));
+    console.log(JSON.stringify(child(arg(argv, 'child')!, sizes, d, reps, Number(arg(argv, 'max-n-software') ?? 2048), (arg(argv, 'kernels') ?? 'infonce,gemm').split(',') as ('infonce' | 'gemm')[])));
     return;
   }
   const section = arg(argv, 'section') ?? 'gpujs';
@@ -205,7 +205,7 @@ function main(): void {
     const backends = (arg(argv, 'backends') ?? 'cpu-f64,cpu-f32,gpujs').split(',');
     const outs = backends.map((b) => {
       process.stderr.write(`${b}\n`);
-      const text = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', b, '--sizes', sizes.join(','), '--d', String(d), '--reps', String(reps), '--max-n-software', arg(argv, 'max-n-software') ?? '2048'], {
+      const text = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', b, '--sizes', sizes.join(','), '--d', String(d), '--reps', String(reps), '--max-n-software', arg(argv, 'max-n-software') ?? '2048', '--kernels', arg(argv, 'kernels') ?? 'infonce,gemm'], {
         encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
       });
       return { name: b, out: JSON.parse(text.trim().split('\n').pop()!) as ChildOut };

@@ -13,5 +13,6 @@ console.log(describeGpujs(probe), JSON.stringify(probe.info));
 probe.dispose();
 runBackendContract('gpujs default tiles', () => createGpujsBackend(), { dtypes: ['f32'] });
 runBackendContract('gpujs tile=16 lseTile=7', () => createGpujsBackend({ tile: 16, lseTile: 7 }), { dtypes: ['f32'] });
+runBackendContract('gpujs vec4: false tile=16 lseTile=7', () => createGpujsBackend({ vec4: false, tile: 16, lseTile: 7 }), { dtypes: ['f32'] });
 const [, failed] = await runCollected();
 process.exitCode = failed > 0 ? 1 : 0;

@@ -52,6 +52,7 @@ if (unavailable !== null) {
   // same shapes as one tile.
   runBackendContract('gpujs headlessgl tile=16 lseTile=7', () => createGpujsBackend({ tile: 16, lseTile: 7 }), { dtypes: ['f32'] });
   runBackendContract('gpujs headlessgl default tiles', () => createGpujsBackend(), { dtypes: ['f32'] });
+  runBackendContract('gpujs headlessgl one value per fetch (vec4: false) tile=16 lseTile=7', () => createGpujsBackend({ vec4: false, tile: 16, lseTile: 7 }), { dtypes: ['f32'] });
 
   describe('gpujs: the float32 rule against the float64 cpu backend at larger n', () => {
     const gpu = createGpujsBackend({ tile: 192, lseTile: 100 });
@@ -155,7 +156,9 @@ if (unavailable !== null) {
       step(100, 1);
       const s1 = be.stats();
       expect(s1.matrixUploads).toBe(2); // U and V, once each, for both kernels
-      step(150, 2); // same shape class (d, tiles, exclusion): new data, no new kernels
+      // Same shape class (d, tiles, exclusion) and the same last-tile size (164 = 2·64 + 36, as
+      // 100 = 64 + 36; accumulator kernels are per output size): new data, no new kernels.
+      step(164, 2);
       const s2 = be.stats();
       expect(s2.matrixUploads).toBe(4);
       expect(s2.compiledKernels).toBe(s1.compiledKernels);

@@ -212,3 +212,203 @@ export const GEMM = `function (A, B) {
   }
   return s;
 }`;
+
+// ------------------------------------------------------------------ vec4 kernels
+// U and V live in RGBA textures, four consecutive columns per texel (Array(4) outputs of
+// UPLOAD4, d padded with zeros to d4 = ⌈d/4⌉ texels): one texture fetch brings four values. On
+// GPUs whose fragment path is texture-fetch bound this is what matters (see benchmarks/README.md).
+// Kernels that read four rows of V per step compute four outputs per thread, so one fetch of U
+// serves 16 multiply-adds.
+
+const LANES = [0, 1, 2, 3] as const;
+
+/** Packs rows of a (n x 4·d4, zero-padded) into RGBA texels. */
+export const UPLOAD4 = `function (a) {
+  const i = this.thread.y;
+  const q = this.thread.x * 4;
+  return [a[i][q], a[i][q + 1], a[i][q + 2], a[i][q + 3]];
+}`;
+
+/** Four dot products u_i · v_{j+l}, l = 0..3 (rows past n read row n−1; callers mask them). */
+function dots4(A: string, B: string, i: string, j: string): string {
+  return `
+  let d0 = 0.0;
+  let d1 = 0.0;
+  let d2 = 0.0;
+  let d3 = 0.0;
+  let jr1 = ${j} + 1;
+  let jr2 = ${j} + 2;
+  let jr3 = ${j} + 3;
+  if (jr1 >= n) { jr1 = n - 1; }
+  if (jr2 >= n) { jr2 = n - 1; }
+  if (jr3 >= n) { jr3 = n - 1; }
+  for (let q = 0; q < this.constants.d4; q++) {
+    const a = ${A}[${i}][q];
+    const b0 = ${B}[${j}][q];
+    const b1 = ${B}[jr1][q];
+    const b2 = ${B}[jr2][q];
+    const b3 = ${B}[jr3][q];
+    d0 += a[0] * b0[0] + a[1] * b0[1] + a[2] * b0[2] + a[3] * b0[3];
+    d1 += a[0] * b1[0] + a[1] * b1[1] + a[2] * b1[2] + a[3] * b1[3];
+    d2 += a[0] * b2[0] + a[1] * b2[1] + a[2] * b2[2] + a[3] * b2[3];
+    d3 += a[0] * b3[0] + a[1] * b3[1] + a[2] * b3[2] + a[3] * b3[3];
+  }`;
+}
+
+/** keep_l: whether (i, j + l) is in range and not excluded. */
+function keep4(i: string, j: string): string {
+  return LANES.map((l) => `
+  let k${l} = 1;
+  if (${j} + ${l} >= n) { k${l} = 0; }
+  if (this.constants.excl >= 1 && ${j} + ${l} == pos) { k${l} = 0; }
+  if (this.constants.excl == 2 && ${j} + ${l} == ${i}) { k${l} = 0; }`).join('');
+}
+
+/** LSE_PARTIAL over 4 columns per step: the same online (m, s) recurrence, four logits at a time. */
+export const LSE_PARTIAL4 = `function (A, B, n, shift, invTau) {
+  const i = this.thread.y;
+  const j0 = this.thread.x * this.constants.C;
+  let pos = i + shift;
+  if (pos >= n) {
+    pos = pos - n;
+  }
+  let m = -1e30;
+  let s = 0.0;
+  for (let jj = 0; jj < this.constants.C; jj += 4) {
+    const j = j0 + jj;
+    if (j >= n) {
+      break;
+    }
+    ${dots4('A', 'B', 'i', 'j')}
+    ${keep4('i', 'j')}
+    ${LANES.map((l) => `
+    if (k${l} == 1) {
+      const x${l} = d${l} * invTau;
+      if (x${l} > m) {
+        s = s * Math.exp(m - x${l}) + 1.0;
+        m = x${l};
+      } else {
+        s += Math.exp(x${l} - m);
+      }
+    }`).join('')}
+  }
+  return [m, s];
+}`;
+
+/** positive_i from the packed textures. */
+export const POSITIVE4 = `function (A, B, n, shift, invTau) {
+  const i = this.thread.x;
+  let pos = i + shift;
+  if (pos >= n) {
+    pos = pos - n;
+  }
+  let dot = 0.0;
+  for (let q = 0; q < this.constants.d4; q++) {
+    const a = A[i][q];
+    const b = B[pos][q];
+    dot += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+  }
+  return dot * invTau;
+}`;
+
+/** G_TILE for four columns per thread (Array(4) output, texel x covers columns c0 + 4x .. c0 + 4x + 3). */
+export const G_TILE4 = `function (U, V, coef, n, shift, invTau, r0, c0) {
+  const i = r0 + this.thread.y;
+  const j = c0 + this.thread.x * 4;
+  if (i >= n || j >= n) {
+    return [0.0, 0.0, 0.0, 0.0];
+  }
+  let pos = i + shift;
+  if (pos >= n) {
+    pos = pos - n;
+  }
+  ${dots4('U', 'V', 'i', 'j')}
+  ${keep4('i', 'j')}
+  const ra = coef[i][0];
+  const rl = coef[i][1];
+  ${LANES.map((l) => `
+  let g${l} = 0.0;
+  if (k${l} == 1) {
+    const x${l} = d${l} * invTau;
+    if (ra != 0.0) {
+      g${l} += ra * Math.exp(x${l} - rl);
+    }
+    const ca${l} = coef[j + ${l}][2];
+    if (ca${l} != 0.0) {
+      g${l} += ca${l} * Math.exp(x${l} - coef[j + ${l}][3]);
+    }
+  }
+  if (j + ${l} == pos) {
+    g${l} += coef[i][4];
+  }`).join('')}
+  return [g0, g1, g2, g3];
+}`;
+
+/** gradU rows, four columns k per thread: Σ_j G_ij V_jk over the tile (G packed four j per texel). */
+function gu4(acc: boolean): string {
+  return `function (${acc ? 'prev, ' : ''}G, V, n, c0) {
+  const i = this.thread.y;
+  const kq = this.thread.x;
+  let a0 = 0.0;
+  let a1 = 0.0;
+  let a2 = 0.0;
+  let a3 = 0.0;
+  for (let jq = 0; jq < this.constants.C4; jq++) {
+    const j = c0 + jq * 4;
+    if (j >= n) {
+      break;
+    }
+    let jr1 = j + 1;
+    let jr2 = j + 2;
+    let jr3 = j + 3;
+    if (jr1 >= n) { jr1 = n - 1; }
+    if (jr2 >= n) { jr2 = n - 1; }
+    if (jr3 >= n) { jr3 = n - 1; }
+    const g = G[i][jq];
+    const v0 = V[j][kq];
+    const v1 = V[jr1][kq];
+    const v2 = V[jr2][kq];
+    const v3 = V[jr3][kq];
+    a0 += g[0] * v0[0] + g[1] * v1[0] + g[2] * v2[0] + g[3] * v3[0];
+    a1 += g[0] * v0[1] + g[1] * v1[1] + g[2] * v2[1] + g[3] * v3[1];
+    a2 += g[0] * v0[2] + g[1] * v1[2] + g[2] * v2[2] + g[3] * v3[2];
+    a3 += g[0] * v0[3] + g[1] * v1[3] + g[2] * v2[3] + g[3] * v3[3];
+  }
+  ${acc ? 'const p = prev[i][kq];\n  return [p[0] + a0, p[1] + a1, p[2] + a2, p[3] + a3];' : 'return [a0, a1, a2, a3];'}
+}`;
+}
+export const GU4_FIRST = gu4(false);
+export const GU4_ACC = gu4(true);
+
+/** gradV rows, four columns k per thread: Σ_i G_ij U_ik over the tile (the lane of G's texel picked once). */
+function gv4(acc: boolean): string {
+  return `function (${acc ? 'prev, ' : ''}G, U, n, r0) {
+  const jl = this.thread.y;
+  const kq = this.thread.x;
+  const jq = Math.floor(jl / 4);
+  const lane = jl - jq * 4;
+  let b0 = 0.0;
+  let b1 = 0.0;
+  let b2 = 0.0;
+  let b3 = 0.0;
+  for (let ii = 0; ii < this.constants.R; ii++) {
+    const i = r0 + ii;
+    if (i >= n) {
+      break;
+    }
+    const g = G[ii][jq];
+    let w = g[3];
+    if (lane == 0) { w = g[0]; }
+    if (lane == 1) { w = g[1]; }
+    if (lane == 2) { w = g[2]; }
+    const u = U[i][kq];
+    b0 += w * u[0];
+    b1 += w * u[1];
+    b2 += w * u[2];
+    b3 += w * u[3];
+  }
+  ${acc ? 'const p = prev[jl][kq];\n  return [p[0] + b0, p[1] + b1, p[2] + b2, p[3] + b3];' : 'return [b0, b1, b2, b3];'}
+}`;
+}
+export const GV4_FIRST = gv4(false);
+export const GV4_ACC = gv4(true);
