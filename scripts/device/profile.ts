@@ -9,7 +9,7 @@ import { pairInstance } from '../../src/backend/instances.ts';
 import { Rng } from '../../src/core/random.ts';
 
 const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
-const variants: [string, GpujsBackendOptions][] = (process.env.PROFILE_VARIANTS ?? 'default,tile2048,lse256').split(',').map((v) => [v, ({
+const variants: [string, GpujsBackendOptions][] = (process.env.PROFILE_VARIANTS ?? 'default').split(',').map((v) => [v, ({
   default: {}, scalar: { vec4: false }, packed: { vec4: false, packTextures: true }, tile2048: { tile: 2048 }, tile8192: { tile: 8192 }, lse256: { lseTile: 256 },
 } as Record<string, GpujsBackendOptions>)[v]!]);
 for (const n of sizes.length ? sizes : [4096]) {

@@ -2,9 +2,10 @@
  * The gpujs backend: the kernel table of ../types.ts on gpu.js (float32 only).
  *
  * Kernels (./kernels.ts), for S = U Vᵀ / τ:
- *  - pairLse: per column tile an online max-shifted (m, s) pair for every row, merged per row on the
- *    device; columns by the same kernel on (V, U) with the positive shift reversed. Two passes over
- *    S, n·⌈n/C⌉ threads each.
+ *  - pairLse: over R x C tiles, one S tile on the device (each logit computed once), reduced to
+ *    online max-shifted (m, s) pairs per row and per column, merged across tiles on the device;
+ *    lse = m + log s on the host in float64. (vec4: false: per column tile an (m, s) pair for every
+ *    row, columns by the same kernel on (V, U) with the shift reversed: two passes over S.)
  *  - pairSoftmaxGrad: over R x C tiles, G tile on the device, then gradU tile rows += G·V and
  *    gradV tile rows += Gᵀ·U, accumulated in device textures across tiles (pipeline mode); one
  *    readback of gradU and gradV at the end. Memory on the device: U, V, coefficients, one R x C tile
@@ -43,7 +44,7 @@ export interface GpujsBackendOptions {
   dtype?: 'f32' | 'f64';
   /** Row / column tile of the gradient pass (default 4096; smaller values exercise the tiling). */
   tile?: number;
-  /** Column tile of the log-sum-exp pass (default 1024). */
+  /** Column tile of the scalar (vec4: false) log-sum-exp pass (default 1024); the vec4 pass uses `tile`. */
   lseTile?: number;
   /** Receives one-time notices (fallbacks); default: a line on stderr. */
   notice?: (message: string) => void;
@@ -364,14 +365,67 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     if (gpu === null) throw new ConfigError(opName, 'the gpujs backend has been disposed');
   };
 
-  /** Row log-sum-exps of A Bᵀ/τ with pos(i) = (i + shift) mod n (float64 out, −∞ where nothing is kept). */
+  /** lse = m + log s from (m, s) partial pairs (float64; −∞ where nothing was kept). */
+  function finishLse(pairs: ArrayLike<ArrayLike<number>>, count: number, dst: Float64Array, at: number): void {
+    for (let q = 0; q < count; q++) {
+      const p = pairs[q]!;
+      dst[at + q] = p[1]! > 0 ? p[0]! + Math.log(p[1]!) : -Infinity;
+    }
+  }
+
+  /**
+   * vec4 path: row and column log-sum-exps from one pass over R x C tiles of S (each logit computed
+   * once), the per-tile (m, s) partials merged on the device across tiles.
+   */
+  function lseBoth4(Ut: GpuTexture, Vt: GpuTexture, n: number, d: number, shift: number, invTau: number, excl: number, want: { row: boolean; col: boolean }) {
+    const R = tile;
+    const C = Math.ceil(tile / 4) * 4;
+    const p2 = { pipeline: true, returnArray2: true };
+    const sk = kernel('sTile4', K.S_TILE4, { constants: { d4: Math.ceil(d / 4), excl }, pipeline: true, returnArray4: true });
+    const rowK = (acc: boolean, rows: number) => kernel(acc ? 'lseRowsAcc' : 'lseRowsFirst', acc ? K.LSE_ROWS_ACC : K.LSE_ROWS_FIRST, { constants: { C4: C / 4 }, ...p2, ...(acc ? { fixedOutput: [rows] } : {}) });
+    const colK = (acc: boolean, cols: number) => kernel(acc ? 'lseColsAcc' : 'lseColsFirst', acc ? K.LSE_COLS_ACC : K.LSE_COLS_FIRST, { constants: { R }, ...p2, ...(acc ? { fixedOutput: [cols] } : {}) });
+    const lseRow = want.row ? new Float64Array(n) : null;
+    const lseCol = want.col ? new Float64Array(n) : null;
+    const accCol: (GpuTexture | null)[] = [];
+    for (let r0 = 0; r0 < n; r0 += R) {
+      const rows = Math.min(R, n - r0);
+      let accRow: GpuTexture | null = null;
+      for (let c0 = 0, ct = 0; c0 < n; c0 += C, ct++) {
+        const cols = Math.min(C, n - c0);
+        const S = run(sk, [Math.ceil(cols / 4), rows], Ut, Vt, n, shift, invTau, r0, c0) as GpuTexture;
+        if (lseRow) {
+          const nr = (accRow ? run(rowK(true, rows), [rows], accRow, S, n, c0) : run(rowK(false, rows), [rows], S, n, c0)) as GpuTexture;
+          accRow?.delete();
+          accRow = nr;
+        }
+        if (lseCol) {
+          const pc = accCol[ct] ?? null;
+          const nc = (pc ? run(colK(true, cols), [cols], pc, S, n, r0) : run(colK(false, cols), [cols], S, n, r0)) as GpuTexture;
+          pc?.delete();
+          accCol[ct] = nc;
+        }
+        S.delete();
+      }
+      if (accRow && lseRow) {
+        finishLse(accRow.toArray() as ArrayLike<ArrayLike<number>>, rows, lseRow, r0);
+        accRow.delete();
+      }
+    }
+    if (lseCol) {
+      for (let c0 = 0, ct = 0; c0 < n; c0 += C, ct++) {
+        finishLse(accCol[ct]!.toArray() as ArrayLike<ArrayLike<number>>, Math.min(C, n - c0), lseCol, c0);
+        accCol[ct]!.delete();
+      }
+    }
+    return { lseRow, lseCol };
+  }
+
+  /** Scalar path: row log-sum-exps of A Bᵀ/τ with pos(i) = (i + shift) mod n (float64 out, −∞ where nothing is kept). */
   function lseRows(At: GpuTexture, Bt: GpuTexture, n: number, d: number, shift: number, invTau: number, excl: number): Float64Array {
     // The tile width is a compile-time loop bound (one kernel for every n); loops stop at n.
-    const C = vec4 ? Math.ceil(lseTile / 4) * 4 : lseTile;
+    const C = lseTile;
     const nT = Math.ceil(n / C);
-    const part = vec4
-      ? kernel('lsePartial4', K.LSE_PARTIAL4, { constants: { d4: Math.ceil(d / 4), C, excl }, pipeline: true, returnArray2: true })
-      : kernel('lsePartial', K.LSE_PARTIAL, { constants: { d, C, excl }, pipeline: true, returnArray2: true });
+    const part = kernel('lsePartial', K.LSE_PARTIAL, { constants: { d, C, excl }, pipeline: true, returnArray2: true });
     const P = run(part, [nT, n], At, Bt, n, shift, invTau) as GpuTexture;
     const comb = kernel('lseCombine', K.LSE_COMBINE, {});
     const out = run(comb, [n], P, nT) as Float32Array;
@@ -427,9 +481,13 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
       const excl = EXCL[spec.exclude];
       const Ut = upload(U);
       const Vt = upload(V);
-      const lseRow = want.row ? lseRows(Ut, Vt, n, d, shift, invTau, excl) : null;
-      // Columns: the rows of S' = V Uᵀ/τ, where column j's positive row is (j − shift) mod n.
-      const lseCol = want.col ? lseRows(Vt, Ut, n, d, (n - shift) % n, invTau, excl) : null;
+      const { lseRow, lseCol } = vec4
+        ? lseBoth4(Ut, Vt, n, d, shift, invTau, excl, want)
+        : {
+          lseRow: want.row ? lseRows(Ut, Vt, n, d, shift, invTau, excl) : null,
+          // Columns: the rows of S' = V Uᵀ/τ, where column j's positive row is (j − shift) mod n.
+          lseCol: want.col ? lseRows(Vt, Ut, n, d, (n - shift) % n, invTau, excl) : null,
+        };
       const pk = vec4 ? kernel('positive4', K.POSITIVE4, { constants: { d4: Math.ceil(d / 4) } }) : kernel('positive', K.POSITIVE, { constants: { d } });
       const pos = run(pk, [n], Ut, Vt, n, shift, invTau) as Float32Array;
       return { lseRow, lseCol, positive: Float64Array.from(pos) };

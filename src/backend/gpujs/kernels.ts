@@ -264,36 +264,110 @@ function keep4(i: string, j: string): string {
   if (this.constants.excl == 2 && ${j} + ${l} == ${i}) { k${l} = 0; }`).join('');
 }
 
-/** LSE_PARTIAL over 4 columns per step: the same online (m, s) recurrence, four logits at a time. */
-export const LSE_PARTIAL4 = `function (A, B, n, shift, invTau) {
-  const i = this.thread.y;
-  const j0 = this.thread.x * this.constants.C;
+/**
+ * S tile for the log-sum-exp pass (four columns per thread, Array(4) output): S_ij = u_i·v_j/τ for
+ * kept (i, j), −3e38 ("−∞") for excluded or out-of-range entries. Row and column log-sum-exps are
+ * then reduced from this one tile, so S is computed once per pass (not once per direction).
+ */
+export const S_TILE4 = `function (U, V, n, shift, invTau, r0, c0) {
+  const i = r0 + this.thread.y;
+  const j = c0 + this.thread.x * 4;
+  if (i >= n || j >= n) {
+    return [-3.0e38, -3.0e38, -3.0e38, -3.0e38];
+  }
   let pos = i + shift;
   if (pos >= n) {
     pos = pos - n;
   }
+  ${dots4('U', 'V', 'i', 'j')}
+  ${keep4('i', 'j')}
+  ${LANES.map((l) => `
+  let x${l} = -3.0e38;
+  if (k${l} == 1) {
+    x${l} = d${l} * invTau;
+  }`).join('')}
+  return [x0, x1, x2, x3];
+}`;
+
+/** Online (m, s) update with x, skipping "−∞" entries (x ≤ −1e38). */
+function online(x: string): string {
+  return `
+    if (${x} > -1.0e38) {
+      if (${x} > m) {
+        s = s * Math.exp(m - ${x}) + 1.0;
+        m = ${x};
+      } else {
+        s += Math.exp(${x} - m);
+      }
+    }`;
+}
+
+/** Merge of (m, s) with the previous tiles' (pm, ps): the same log-sum-exp, max-shifted. */
+const MERGE = `
+  const pv = prev[this.thread.x];
+  if (pv[1] > 0.0) {
+    if (s > 0.0) {
+      const M = Math.max(m, pv[0]);
+      s = s * Math.exp(m - M) + pv[1] * Math.exp(pv[0] - M);
+      m = M;
+    } else {
+      m = pv[0];
+      s = pv[1];
+    }
+  }`;
+
+/** Row partials of one S tile: thread i streams its row's texels (four logits each). */
+function rowReduce(acc: boolean): string {
+  return `function (${acc ? 'prev, ' : ''}S, n, c0) {
+  const i = this.thread.x;
   let m = -1e30;
   let s = 0.0;
-  for (let jj = 0; jj < this.constants.C; jj += 4) {
-    const j = j0 + jj;
-    if (j >= n) {
+  for (let jq = 0; jq < this.constants.C4; jq++) {
+    if (c0 + jq * 4 >= n) {
       break;
     }
-    ${dots4('A', 'B', 'i', 'j')}
-    ${keep4('i', 'j')}
-    ${LANES.map((l) => `
-    if (k${l} == 1) {
-      const x${l} = d${l} * invTau;
-      if (x${l} > m) {
-        s = s * Math.exp(m - x${l}) + 1.0;
-        m = x${l};
-      } else {
-        s += Math.exp(x${l} - m);
-      }
-    }`).join('')}
+    const t = S[i][jq];
+    const t0 = t[0];
+    const t1 = t[1];
+    const t2 = t[2];
+    const t3 = t[3];
+    ${online('t0')}
+    ${online('t1')}
+    ${online('t2')}
+    ${online('t3')}
   }
+  ${acc ? MERGE : ''}
   return [m, s];
 }`;
+}
+export const LSE_ROWS_FIRST = rowReduce(false);
+export const LSE_ROWS_ACC = rowReduce(true);
+
+/** Column partials of one S tile: thread j walks its column (one lane of a texel per row). */
+function colReduce(acc: boolean): string {
+  return `function (${acc ? 'prev, ' : ''}S, n, r0) {
+  const jl = this.thread.x;
+  const jq = Math.floor(jl / 4);
+  const lane = jl - jq * 4;
+  let m = -1e30;
+  let s = 0.0;
+  for (let ii = 0; ii < this.constants.R; ii++) {
+    if (r0 + ii >= n) {
+      break;
+    }
+    const t = S[ii][jq];
+    let x = t[3];
+    if (lane == 0) { x = t[0]; }
+    if (lane == 1) { x = t[1]; }
+    if (lane == 2) { x = t[2]; }
+    ${online('x')}
+  }
+  ${acc ? MERGE : ''}
+  return [m, s];
+}`;
+}
+export const LSE_COLS_FIRST = colReduce(false);
+export const LSE_COLS_ACC = colReduce(true);
 
 /** positive_i from the packed textures. */
 export const POSITIVE4 = `function (A, B, n, shift, invTau) {
