@@ -5,6 +5,7 @@
  *   summary.csv              per arm and logged step: mean, sd, min, max over seeds
  *   final.json               per run final values, per arm summary, config hashes, environment
  *   summary.md               the tables a person reads
+ *   spec.json                the study spec as run
  *   *.svg, *.png             figures (loss / distance against steps with bands; Gram heat-maps)
  *   checkpoint.json          the state to resume from (`--resume`)
  * Every file is written atomically; a resumed study gives exactly the numbers of an uninterrupted one.
@@ -190,6 +191,8 @@ export function summariseStudy(study: StudySpec, recordsIn: RunRecord[], backend
     arms, runs: records.map((r) => ({ arm: r.arm, seed: r.seed, configHash: r.configHash, steps: r.steps, epochs: r.epochs, stoppedEarly: r.stoppedEarly, final: r.final, ...(r.partition ? { partition: r.partition } : {}) })),
   };
   writeFileAtomic(join(out, 'final.json'), JSON.stringify(finalJson, null, 2) + '\n', { overwrite: true });
+  // The spec as run, so a results folder is self-describing (contrastlab report shows it).
+  writeFileAtomic(join(out, 'spec.json'), JSON.stringify(study, null, 2) + '\n', { overwrite: true });
 
   const lines: string[] = [`# ${study.name}`, '', study.description, ''];
   if (study.notes) lines.push(study.notes, '');

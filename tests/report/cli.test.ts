@@ -31,7 +31,7 @@ describe('contrastlab report (CLI, real outputs)', () => {
     expect(r.json()).toMatchObject({ kind: 'run', out: page, figures: 3 });
     const html = readFileSync(page, 'utf8');
     expect(html).toContain('<title>contrastlab run — fixed-partition-smoke</title>');
-    expect(html).toContain("Spec: the shipped preset &#39;fixed-partition&#39; at size smoke");
+    expect(html).toContain('Spec: spec.json in the folder (its hash matches final.json)');
     const again = await cli('report', out.run, '--out', page);
     expect(again.code).toBe(2);
     expect(again.stderr).toBe(`contrastlab report: '${page}' already exists; refusing to overwrite it (pass --force / overwrite: true)`);
