@@ -165,6 +165,25 @@ if (unavailable !== null) {
       be.dispose();
     });
 
+    it('shapes beyond the texture capacity run on the float32 cpu backend, with one notice per operation', () => {
+      const notes: string[] = [];
+      const be = createGpujsBackend({ maxTextureElements: 100, notice: (m) => notes.push(m) });
+      const cpu = createCpuBackend({ dtype: 'f32' });
+      const c = pairInstance(Rng.fromSeed(3), 'f32', { n: 20, d: 8, tau: 0.1, exclude: 'none', layout: 'pairs', kind: 'unit', coefMask: 7 });
+      for (let t = 0; t < 2; t++) {
+        const a = be.kernels.pairLse(c.U, c.V, c.spec, { row: true, col: true });
+        const b = cpu.kernels.pairLse(c.U, c.V, c.spec, { row: true, col: true });
+        expect(Array.from(a.lseRow!)).toEqual(Array.from(b.lseRow!));
+        const ga = be.kernels.pairSoftmaxGrad(c.U, c.V, c.spec, { ...c.coef, lseRow: b.lseRow, lseCol: b.lseCol });
+        const gb = cpu.kernels.pairSoftmaxGrad(c.U, c.V, c.spec, { ...c.coef, lseRow: b.lseRow, lseCol: b.lseCol });
+        expect(Array.from(ga.gradV.data)).toEqual(Array.from(gb.gradV.data));
+      }
+      expect(notes.length).toBe(2);
+      expect(notes[0]).toMatch(/pairLse at n = 20, d = 8 exceeds the texture capacity.*cpu backend/);
+      be.dispose();
+      cpu.dispose();
+    });
+
     it('reports the mode it got, the precision and the renderer; refuses float64, webgpu and use after dispose', () => {
       const be = createGpujsBackend();
       expect(be.name).toBe('gpujs');

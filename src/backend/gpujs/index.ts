@@ -46,6 +46,8 @@ export interface GpujsBackendOptions {
   tile?: number;
   /** Column tile of the scalar (vec4: false) log-sum-exp pass (default 1024); the vec4 pass uses `tile`. */
   lseTile?: number;
+  /** Caps the float32 elements one texture may hold (default: the device's maxTextureSize²); lower it to exercise the CPU fallback. */
+  maxTextureElements?: number;
   /** Receives one-time notices (fallbacks); default: a line on stderr. */
   notice?: (message: string) => void;
   /** Finish the GL queue after every kernel and time it per kernel (stats().kernelMs); for profiling only. */
@@ -320,7 +322,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     throw new BackendUnavailableError(op, 'the WebGL context has no float textures (OES_texture_float), so single precision is unavailable');
   }
   // Texture capacity in float32 elements (gpu.js packs any output shape into a near-square texture).
-  const capacity = maxTex * maxTex;
+  const capacity = Math.min(maxTex * maxTex, opts.maxTextureElements ?? Infinity);
 
   let cpuFallback: Backend | null = null;
   const onCpu = (opName: string, reason: string): Kernels => {
