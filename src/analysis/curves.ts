@@ -69,9 +69,11 @@ export function sweepRows(study: StudySpec, result: StudyResult, sweepName: stri
   return rows;
 }
 
-const METRIC_TITLE: Record<string, string> = {
-  objectiveGap: 'F − F* (reference arm)', objective: 'exact F', objectiveGradNorm: '‖∇F‖ (exact)',
-  probe: 'linear-probe accuracy', knn: 'k-NN accuracy', retrieval: 'two-view R@1', distance: '‖UVᵀ − G*‖_F', gap: 'loss − optimum value', loss: 'full-batch loss',
+/** Axis titles of the logged metrics (figures of runs, sweeps and notebooks). */
+export const METRIC_TITLE: Readonly<Record<string, string>> = {
+  loss: 'full-batch loss', gradNorm: '‖Riemannian gradient‖', distance: '‖UVᵀ − G*‖_F', gap: 'loss − optimum value', angleError: 'angle error (degrees)',
+  objective: 'exact F', objectiveGradNorm: '‖∇F‖ (exact)', objectiveGap: 'F − F* (reference arm)', batchValue: 'mini-batch estimate of F',
+  knn: 'k-NN accuracy', probe: 'linear-probe accuracy', retrieval: 'two-view R@1',
 };
 
 /** The sweep as a line chart: means over seeds with min–max bands, points at each x. */

@@ -4,16 +4,12 @@
  * arms listed in `gramHeatmaps`. Written as SVG and PNG beside the results.
  */
 import { type Matrix64, zeros } from '../core/matrix.ts';
-import { heatmap, lineChartWithBands, panelGrid, scatterChart, writeFigure } from '../plot/index.ts';
+import { heatmap, lineChartWithBands, panelGrid, writeFigure } from '../plot/index.ts';
 import type { StudySpec } from './spec.ts';
 import type { StudyResult } from './study.ts';
 import { summariseTraces } from './summary.ts';
+import { METRIC_TITLE, sweepChart, sweepRows } from '../analysis/curves.ts';
 
-const METRIC_TITLE: Record<string, string> = {
-  loss: 'full-batch loss', gradNorm: '‖Riemannian gradient‖', distance: '‖UVᵀ − G*‖_F', gap: 'loss − optimum value', angleError: 'angle error (degrees)',
-  objective: 'exact F', objectiveGradNorm: '‖∇F‖ (exact)', objectiveGap: 'F − F* (reference arm)', batchValue: 'mini-batch estimate of F',
-  knn: 'k-NN accuracy', probe: 'linear-probe accuracy', retrieval: 'two-view R@1',
-};
 
 function gram(U: Matrix64, V: Matrix64): Matrix64 {
   const G = zeros(U.rows, V.rows);
@@ -67,28 +63,9 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
     written.push(`${fileName(f.name)}.svg`, `${fileName(f.name)}.png`);
   }
   for (const sw of study.sweeps ?? []) {
-    const rows: Record<string, unknown>[] = [];
-    const xs = [...new Set(Object.values(sw.series).flat().map((a) => a.x))].sort((a, b) => a - b);
-    for (const [name, arms] of Object.entries(sw.series)) {
-      for (const a of arms) {
-        for (const r of res.records.filter((q) => q.arm === a.arm)) {
-          const v = r.final[sw.metric];
-          if (v !== undefined) rows.push({ series: name, x: a.x, y: v });
-        }
-      }
-    }
-    if (sw.referenceArm) {
-      // The reference arm has no x: drawn at every x as its own series (its mean over seeds).
-      const vals = res.records.filter((q) => q.arm === sw.referenceArm).map((q) => q.final[sw.metric]).filter((v): v is number => v !== undefined);
-      if (vals.length) for (const x of xs) rows.push({ series: sw.referenceArm, x, y: vals.reduce((p, q) => p + q, 0) / vals.length });
-    }
-    if (rows.length === 0) continue;
-    const spec = scatterChart({
-      title: sw.title, subtitle: 'each point one seed; lines through the means', rows,
-      x: { field: 'x', title: sw.xTitle, scale: sw.logX ? 'log2' : 'linear' },
-      y: { field: 'y', title: METRIC_TITLE[sw.metric] ?? sw.metric, scale: sw.logY ? 'log' : 'linear' },
-      series: 'series', seriesTitle: 'method', connect: true, jitter: 0,
-    });
+    // Means over seeds with min–max bands (and the reference arm as a flat line), as in the notebooks.
+    if (sweepRows(study, res, sw.name).length === 0) continue;
+    const spec = sweepChart(study, res, sw.name);
     await writeFigure(out, fileName(sw.name), spec, { overwrite: true });
     written.push(`${fileName(sw.name)}.svg`, `${fileName(sw.name)}.png`);
   }
