@@ -62,10 +62,15 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
     await writeFigure(out, fileName(f.name), spec, { overwrite: true });
     written.push(`${fileName(f.name)}.svg`, `${fileName(f.name)}.png`);
   }
-  for (const sw of study.sweeps ?? []) {
-    // Means over seeds with min–max bands (and the reference arm as a flat line), as in the notebooks.
-    if (sweepRows(study, res, sw.name).length === 0) continue;
-    const spec = sweepChart(study, res, sw.name);
+  const ran = new Set(res.arms.map((a) => a.arm));
+  for (const sw0 of study.sweeps ?? []) {
+    // Means over seeds with min–max bands (and the reference arm as a flat line), as in the notebooks;
+    // only the arms this study ran (a cut-down spec may keep a sweep over arms it dropped).
+    const series = Object.fromEntries(Object.entries(sw0.series).map(([k, arms]) => [k, arms.filter((a) => ran.has(a.arm))]).filter(([, arms]) => arms.length > 0));
+    const sw = { ...sw0, series, ...(sw0.referenceArm && !ran.has(sw0.referenceArm) ? { referenceArm: undefined } : {}) };
+    const only = { ...study, sweeps: [sw] };
+    if (Object.keys(series).length === 0 || sweepRows(only, res, sw.name).length === 0) continue;
+    const spec = sweepChart(only, res, sw.name);
     await writeFigure(out, fileName(sw.name), spec, { overwrite: true });
     written.push(`${fileName(sw.name)}.svg`, `${fileName(sw.name)}.png`);
   }
