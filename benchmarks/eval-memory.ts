@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { Rng } from '../src/core/random.ts';
 import { normalizeRows } from '../src/core/sphere.ts';
 import { matrixToNpy, serializeNpy } from '../src/io/npy.ts';
+import { writeReadmeSection } from './readme.ts';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, d: { type: 'string' }, dtype: { type: 'string' }, tau: { type: 'string' }, readme: { type: 'boolean' } } });
 const n = Number(values.n ?? 65536);
@@ -50,10 +51,6 @@ const table = [
 ].join('\n');
 console.log(table);
 if (values.readme) {
-  const path = new URL('./README.md', import.meta.url);
-  const text = readFileSync(path, 'utf8');
-  const section = `<!-- eval-memory:start -->\n## Memory of \`contrastlab eval\` at large N\n\nCommand: \`node --import tsx benchmarks/eval-memory.ts --n ${n} --d ${d} --dtype ${dtype} --readme\` `
-    + `(${new Date().toISOString().slice(0, 10)}, load average before: ${load}, up ${(uptime() / 60).toFixed(0)} min). One CLI process, one thread; peak RSS from \`process.resourceUsage().maxRSS\` of that process (Node itself ≈ 50 MiB).\n\n${table}\n<!-- eval-memory:end -->`;
-  const re = /<!-- eval-memory:start -->[\s\S]*<!-- eval-memory:end -->/;
-  writeFileSync(path, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`);
+  writeReadmeSection('eval-memory', `## Memory of \`contrastlab eval\` at large N\n\nCommand: \`node --import tsx benchmarks/eval-memory.ts --n ${n} --d ${d} --dtype ${dtype} --readme\` `
+    + `(${new Date().toISOString().slice(0, 10)}, load average before: ${load}, up ${(uptime() / 60).toFixed(0)} min). One CLI process, one thread; peak RSS from \`process.resourceUsage().maxRSS\` of that process (Node itself ≈ 50 MiB).\n\n${table}`);
 }

@@ -19,15 +19,16 @@
  * (maxRSS) is its own. Nothing here gates a test.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '../src/backend/cpu/index.ts';
 import { createGpujsBackend, type GpujsBackend } from '../src/backend/gpujs/index.ts';
 import type { Backend, PairSpec } from '../src/backend/types.ts';
-import { type DType, type Matrix, transpose, zeros } from '../src/core/matrix.ts';
+import { type Matrix, transpose, zeros } from '../src/core/matrix.ts';
 import { Rng } from '../src/core/random.ts';
+import { randomMatrix } from '../src/backend/instances.ts';
+import { writeReadmeSection } from './readme.ts';
 
 const TAU = 0.1;
 
@@ -44,21 +45,6 @@ interface Row {
   check: number;
 }
 interface ChildOut { rows: Row[]; maxRssMiB: number; info: Record<string, unknown> }
-
-function unitRows(rng: Rng, n: number, d: number, dtype: DType): Matrix {
-  const m = zeros(n, d, dtype);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) {
-      const x = rng.normal();
-      m.data[i * d + k] = x;
-      s += x * x;
-    }
-    const inv = 1 / Math.sqrt(s);
-    for (let k = 0; k < d; k++) m.data[i * d + k] = m.data[i * d + k]! * inv;
-  }
-  return m;
-}
 
 /** InfoNCE value and gradients through the kernel table (coefficients of THEORY 2.1). */
 function infonce(be: Backend, U: Matrix, V: Matrix): number {
@@ -103,8 +89,8 @@ function child(name: string, sizes: number[], d: number, reps: number, maxSoftN:
         continue;
       }
       const rng = Rng.fromSeed(n + d);
-      const U = unitRows(rng, n, d, be.dtype);
-      const V = unitRows(rng, n, d, be.dtype);
+      const U = randomMatrix(rng, n, d, be.dtype, 'unit');
+      const V = randomMatrix(rng, n, d, be.dtype, 'unit');
       const C = zeros(n, n, be.dtype);
       const call = () => (kernel === 'infonce' ? infonce(be, U, V) : (be.kernels.gemm(1, U, transpose(V), 0, C), C.data[n + 1]!));
       const t1 = performance.now();
@@ -171,22 +157,6 @@ function render(r: Report, section: string): string {
   return lines.join('\n');
 }
 
-function writeReadme(md: string, section: string): void {
-  const path = join(dirname(fileURLToPath(import.meta.url)), 'README.md');
-  const START = `<!-- ${section}:start -->`;
-  const END = `<!-- ${section}:end -->`;
-  const block = `${START}\n${md}\n${END}`;
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const i = old.indexOf(START);
-  const j = old.indexOf(END);
-  const title = section === 'gpujs' ? 'gpujs backend against the CPU backend, this machine' : `gpujs backend against the CPU backend: ${section}`;
-  const next = i >= 0 && j > i ? old.slice(0, i) + block + old.slice(j + END.length) : `${old.replace(/\n*$/, '\n')}\n## ${title} (\`benchmarks/gpujs.ts\`)\n\n${block}\n`;
-  const tmp = `${path}.${section}-${process.pid}.tmp`;
-  writeFileSync(tmp, next);
-  renameSync(tmp, path);
-  console.log(`wrote ${path}`);
-}
-
 function main(): void {
   const argv = process.argv.slice(2);
   const sizes = (arg(argv, 'sizes') ?? '1024,4096').split(',').map(Number);
@@ -222,7 +192,7 @@ function main(): void {
   }
   const md = render(report, section);
   console.log(md);
-  if (argv.includes('--readme')) writeReadme(md, section);
+  if (argv.includes('--readme')) writeReadmeSection(section, md, section === 'gpujs' ? 'gpujs backend against the CPU backend, this machine (`benchmarks/gpujs.ts`)' : `gpujs backend: ${section} (\`benchmarks/gpujs.ts\`)`);
 }
 
 main();

@@ -13,10 +13,7 @@
  * of a score, the exps and the gathers, is not counted). Repeats until ~1.5 s per row of the table,
  * after one warm-up period. Never gates anything.
  */
-import { readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '../src/backend/index.ts';
 import type { Backend } from '../src/backend/types.ts';
 import { gatherRows, type Matrix, type Matrix64, zeros } from '../src/core/matrix.ts';
@@ -24,6 +21,7 @@ import { infonceLossAndGrad } from '../src/objectives/infonce.ts';
 import { Rng } from '../src/core/random.ts';
 import { normalizeRows } from '../src/core/sphere.ts';
 import { approxOsgdStepsPerEpoch, planApproxOsgd } from '../src/samplers/index.ts';
+import { writeReadmeSection } from './readme.ts';
 
 const d = 128;
 const B = 32;
@@ -145,25 +143,7 @@ function main(): void {
   const table = lines.join('\n');
   console.log(table);
   for (const [, be] of backends) be.dispose();
-  if (process.argv.includes('--readme')) writeReadmeSection(table);
-}
-
-/** Replaces the text between the osgd markers of benchmarks/README.md (appends the section if absent). */
-function writeReadmeSection(table: string): void {
-  const path = join(dirname(fileURLToPath(import.meta.url)), 'README.md');
-  const START = '<!-- osgd:start -->';
-  const END = '<!-- osgd:end -->';
-  const block = `${START}\n${table}\n${END}`;
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const i = old.indexOf(START);
-  const j = old.indexOf(END);
-  const next = i >= 0 && j > i
-    ? old.slice(0, i) + block + old.slice(j + END.length)
-    : `${old.replace(/\n*$/, '\n')}\n## Approximate OSGD scoring (\`benchmarks/osgd.ts\`)\n\n${block}\n`;
-  const tmp = `${path}.osgd-${process.pid}.tmp`;
-  writeFileSync(tmp, next);
-  renameSync(tmp, path);
-  console.log(`wrote ${path}`);
+  if (process.argv.includes('--readme')) writeReadmeSection('osgd', table, 'Approximate OSGD scoring (`benchmarks/osgd.ts`)');
 }
 
 main();

@@ -14,7 +14,7 @@
  * A benchmark measures and reports; it never gates anything.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ import { createCpuBackend, DEFAULT_BLOCK_SIZE } from '../src/backend/cpu/index.t
 import type { Backend, PairSpec } from '../src/backend/types.ts';
 import { type DType, type Matrix, transpose, zeros } from '../src/core/matrix.ts';
 import { Rng } from '../src/core/random.ts';
+import { writeReadmeSection } from './readme.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -260,30 +261,6 @@ function targetRow(c: Case, r: Result, b: Result | string | undefined): string {
 const fmtTime = (s: number) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`);
 const gf = (c: Case, r: Result) => flops(c) / r.medianS / 1e9;
 
-const START = '<!-- kernels:start -->';
-const END = '<!-- kernels:end -->';
-
-/**
- * Replaces this benchmark's section of benchmarks/README.md (between the kernels markers), keeping
- * the other benchmarks' sections; inserts it after the title when absent.
- */
-function writeReadmeSection(md: string, path = join(here, 'README.md')): void {
-  let text = '# Benchmarks\n';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    // first write
-  }
-  const block = `${START}\n${md.trimEnd()}\n${END}`;
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  if (a >= 0 && b > a) text = text.slice(0, a) + block + text.slice(b + END.length);
-  else {
-    const nl = text.startsWith('# ') ? text.indexOf('\n') + 1 : 0;
-    text = `${text.slice(0, nl)}\n${block}\n${nl === 0 ? '\n' : ''}${text.slice(nl)}`;
-  }
-  writeFileSync(path, text);
-}
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -362,7 +339,7 @@ async function main(): Promise<void> {
   const md = out.join('\n') + '\n';
   process.stdout.write(md);
   if (args.readme) {
-    writeReadmeSection(md);
+    writeReadmeSection('kernels', md, 'Kernels: CPU backend, WebAssembly SIMD, one thread (`benchmarks/run.ts`)');
     process.stderr.write(`wrote the kernels section of benchmarks/README.md\n`);
   }
 }

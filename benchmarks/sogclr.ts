@@ -22,15 +22,14 @@
  * epoch's alone (plus Node itself, ≈ 50 MiB). Never gates anything.
  */
 import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '../src/backend/index.ts';
 import type { Backend, Kernels } from '../src/backend/types.ts';
 import { gatherRows, type Matrix32, zeros } from '../src/core/matrix.ts';
 import { Rng } from '../src/core/random.ts';
 import { makeEstimator } from '../src/estimators/index.ts';
+import { writeReadmeSection } from './readme.ts';
 
 const N = 100_000;
 const D = 128;
@@ -206,23 +205,7 @@ function parent(): void {
   ];
   const table = lines.join('\n');
   console.log(table);
-  if (process.argv.includes('--readme')) writeReadmeSection(table);
-}
-
-/** Replaces the text between the sogclr markers of benchmarks/README.md (appends the section if absent). */
-function writeReadmeSection(table: string): void {
-  const path = join(dirname(fileURLToPath(import.meta.url)), 'README.md');
-  const START = '<!-- sogclr:start -->';
-  const END = '<!-- sogclr:end -->';
-  const block = `${START}\n${table}\n${END}`;
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const i = old.indexOf(START);
-  const j = old.indexOf(END);
-  const next = i >= 0 && j > i ? old.slice(0, i) + block + old.slice(j + END.length) : `${old.replace(/\n*$/, '\n')}\n${block}\n`;
-  const tmp = `${path}.sogclr-${process.pid}.tmp`;
-  writeFileSync(tmp, next);
-  renameSync(tmp, path);
-  console.log(`wrote ${path}`);
+  if (process.argv.includes('--readme')) writeReadmeSection('sogclr', table, 'SogCLR epoch at scale (`benchmarks/sogclr.ts`)');
 }
 
 if (process.argv.includes('--child')) child();

@@ -18,7 +18,7 @@
  * is replaced (or appended when absent); the rest of the file is left as it is.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,10 +27,9 @@ import { Rng } from '../src/core/random.ts';
 import { normalizeRows } from '../src/core/sphere.ts';
 import { infonceLossAndGrad } from '../src/objectives/infonce.ts';
 import { spectralBatchesWithInfo, type SpectralOptions } from '../src/samplers/spectral.ts';
+import { writeReadmeSection } from './readme.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const START = '<!-- spectral:start -->';
-const END = '<!-- spectral:end -->';
 
 interface Case {
   readonly label: string;
@@ -155,18 +154,6 @@ function cases(quick: boolean): Case[] {
   return list;
 }
 
-function writeSection(md: string): void {
-  const file = join(here, 'README.md');
-  const block = `${START}\n${md.trimEnd()}\n${END}\n`;
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const a = old.indexOf(START);
-  const b = old.indexOf(END);
-  let next: string;
-  if (a >= 0 && b > a) next = old.slice(0, a) + block + old.slice(b + END.length).replace(/^\n/, '');
-  else next = old + (old.length === 0 || old.endsWith('\n\n') ? '' : old.endsWith('\n') ? '\n' : '\n\n') + block;
-  writeFileSync(file, next);
-}
-
 function main(): void {
   const argv = process.argv.slice(2);
   const ci = argv.indexOf('--child');
@@ -221,8 +208,7 @@ function main(): void {
   ].join('\n');
   process.stdout.write(md);
   if (readme) {
-    writeSection(md);
-    process.stderr.write('wrote the spectral section of benchmarks/README.md\n');
+    writeReadmeSection('spectral', md, 'Spectral batch selection');
   }
 }
 
