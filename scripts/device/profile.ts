@@ -10,7 +10,7 @@ import { Rng } from '../../src/core/random.ts';
 
 const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
 const variants: [string, GpujsBackendOptions][] = (process.env.PROFILE_VARIANTS ?? 'default').split(',').map((v) => [v, ({
-  default: {}, scalar: { vec4: false }, packed: { vec4: false, packTextures: true }, tile2048: { tile: 2048 }, tile8192: { tile: 8192 }, lse256: { lseTile: 256 },
+  default: {}, scalar: { vec4: false }, tile2048: { tile: 2048 }, tile8192: { tile: 8192 }, lse256: { lseTile: 256 },
 } as Record<string, GpujsBackendOptions>)[v]!]);
 for (const n of sizes.length ? sizes : [4096]) {
   const c = pairInstance(Rng.fromSeed(n), 'f32', { n, d: 128, tau: 0.1, exclude: 'none', layout: 'pairs', kind: 'unit', coefMask: 7 });

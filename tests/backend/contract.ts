@@ -26,7 +26,8 @@ const EXCLUDES: PairExclusion[] = ['none', 'positive', 'self-and-positive'];
 
 // ------------------------------------------------------------------ helpers
 
-function toF64(m: Matrix): Matrix {
+/** A float64 copy of any (strided) matrix. */
+export function toF64(m: Matrix): Matrix {
   const out = zeros(m.rows, m.cols, 'f64');
   for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) out.data[i * m.cols + j] = m.data[m.offset + i * m.rowStride + j * m.colStride]!;
   return out;

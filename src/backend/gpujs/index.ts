@@ -31,7 +31,7 @@ import { createRequire } from 'node:module';
 import { BackendUnavailableError, ConfigError, DomainError, ShapeError } from '../../core/errors.ts';
 import { type Matrix, zeros } from '../../core/matrix.ts';
 import { createCpuBackend } from '../cpu/index.ts';
-import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairLseResult, PairSpec } from '../types.ts';
+import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairLseResult } from '../types.ts';
 import * as K from './kernels.ts';
 
 export type GpujsMode = 'headlessgl' | 'auto' | 'webasm' | 'cpu' | 'webgpu';
@@ -52,8 +52,6 @@ export interface GpujsBackendOptions {
   notice?: (message: string) => void;
   /** Finish the GL queue after every kernel and time it per kernel (stats().kernelMs); for profiling only. */
   profile?: boolean;
-  /** gpu.js optimizeFloatMemory: four float32 values per RGBA texel in intermediate textures (default false). */
-  packTextures?: boolean;
   /**
    * Keep U, V and G in RGBA textures, four values per texel, and compute four outputs per thread
    * (default true): about 4x fewer texture fetches. false runs the one-value-per-fetch kernels.
@@ -265,7 +263,6 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
       pipeline: settings.pipeline ?? false,
       immutable: true,
       loopMaxIterations: 1 << 20,
-      ...(opts.packTextures && !settings.returnArray2 && !settings.returnArray4 ? { optimizeFloatMemory: true } : {}),
       ...(settings.returnArray2 ? { returnType: 'Array(2)' } : {}),
       ...(settings.returnArray4 ? { returnType: 'Array(4)' } : {}),
     });

@@ -142,8 +142,9 @@ export const G_TILE = `function (U, V, coef, n, shift, invTau, r0, c0) {
   return g;
 }`;
 
-/** gradU tile rows: out_ik = Σ_{j in tile} G_ij · V_jk (first column tile). */
-export const GU_FIRST = `function (G, V, n, c0) {
+/** gradU tile rows: out_ik = Σ_{j in tile} G_ij · V_jk, added to the previous column tiles' sum when acc. */
+function gu(acc: boolean): string {
+  return `function (${acc ? 'prev, ' : ''}G, V, n, c0) {
   const i = this.thread.y;
   const k = this.thread.x;
   let a = 0.0;
@@ -154,26 +155,15 @@ export const GU_FIRST = `function (G, V, n, c0) {
     }
     a += G[i][jj] * V[j][k];
   }
-  return a;
+  return ${acc ? 'prev[i][k] + a' : 'a'};
 }`;
+}
+export const GU_FIRST = gu(false);
+export const GU_ACC = gu(true);
 
-/** The same, accumulated onto the previous column tiles' sum. */
-export const GU_ACC = `function (prev, G, V, n, c0) {
-  const i = this.thread.y;
-  const k = this.thread.x;
-  let a = 0.0;
-  for (let jj = 0; jj < this.constants.C; jj++) {
-    const j = c0 + jj;
-    if (j >= n) {
-      break;
-    }
-    a += G[i][jj] * V[j][k];
-  }
-  return prev[i][k] + a;
-}`;
-
-/** gradV tile rows: out_jk = Σ_{i in tile} G_ij · U_ik (first row tile). */
-export const GV_FIRST = `function (G, U, n, r0) {
+/** gradV tile rows: out_jk = Σ_{i in tile} G_ij · U_ik, added to the previous row tiles' sum when acc. */
+function gv(acc: boolean): string {
+  return `function (${acc ? 'prev, ' : ''}G, U, n, r0) {
   const j = this.thread.y;
   const k = this.thread.x;
   let b = 0.0;
@@ -184,23 +174,11 @@ export const GV_FIRST = `function (G, U, n, r0) {
     }
     b += G[ii][j] * U[i][k];
   }
-  return b;
+  return ${acc ? 'prev[j][k] + b' : 'b'};
 }`;
-
-/** The same, accumulated onto the previous row tiles' sum. */
-export const GV_ACC = `function (prev, G, U, n, r0) {
-  const j = this.thread.y;
-  const k = this.thread.x;
-  let b = 0.0;
-  for (let ii = 0; ii < this.constants.R; ii++) {
-    const i = r0 + ii;
-    if (i >= n) {
-      break;
-    }
-    b += G[ii][j] * U[i][k];
-  }
-  return prev[j][k] + b;
-}`;
+}
+export const GV_FIRST = gv(false);
+export const GV_ACC = gv(true);
 
 /** C_ij = Σ_p A_ip · B_pj over one row tile of C (A is the tile's rows, m x k; B is k x n). */
 export const GEMM = `function (A, B) {
