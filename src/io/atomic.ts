@@ -1,20 +1,132 @@
 /**
- * Atomic file output: nothing the user had is lost or half-written.
- * A file is written to a temporary sibling, fsynced and renamed over its target; a directory of
- * results is staged in a temporary sibling directory and renamed into place only when complete.
- * Existing targets are replaced only when `overwrite` is set.
+ * Atomic file output: nothing the user had is lost, replaced or half-written.
+ *
+ * - A file is written to a temporary sibling (`.NAME.part-PID-….tmp`), fsynced, and then
+ *   hard-linked onto its target (`link` fails if the target exists, so a file that appeared
+ *   meanwhile is never replaced) or, with `overwrite`, renamed over it.
+ * - A folder of results is built in a staging sibling (`.NAME.staging-PID-….tmp`) and moved into
+ *   place by `commit()`. Without `overwrite`, commit first claims the target with `mkdir` (atomic:
+ *   it fails if anything exists there, so two concurrent writers cannot both win) and then renames
+ *   the staging folder onto the empty folder it just made (rename(2) refuses a non-empty target,
+ *   so anything written into the claimed folder meanwhile is kept too). If the target exists at
+ *   commit time, nothing of the user's is touched: the staged result is renamed to a visible
+ *   `NAME.unsaved-STAMP` sibling and the ConfigError names it.
+ * - With `overwrite`, the old target is renamed aside (`.NAME.old-PID-….tmp`), the new one renamed
+ *   in, and the old one removed.
+ * - Every temporary path is registered while it exists; SIGINT, SIGTERM and SIGHUP remove them
+ *   before the process ends with the signal's status. After `kill -9`, the next writer of the same
+ *   target removes the temporaries of processes that no longer run (an `.old` aside whose target
+ *   is missing is renamed back instead).
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 
+// ---- temporaries: registry, signal cleanup, stale cleanup ----
+
+const live = new Map<string, 'file' | 'dir'>();
+let handlersOn = false;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function onSignal(sig: NodeJS.Signals): void {
+  removeTemporaries();
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  handlersOn = false;
+  process.kill(process.pid, sig); // default action: the status a shell expects (130 for SIGINT)
+}
+
+/** Removes every temporary this process has created and not yet committed or removed. */
+export function removeTemporaries(): void {
+  for (const [p] of live) {
+    try {
+      rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  }
+  live.clear();
+}
+
+function track(path: string, kind: 'file' | 'dir'): void {
+  live.set(path, kind);
+  if (!handlersOn) {
+    for (const s of SIGNALS) process.on(s, onSignal);
+    handlersOn = true;
+  }
+}
+
+function untrack(path: string): void {
+  live.delete(path);
+  if (live.size === 0 && handlersOn) {
+    for (const s of SIGNALS) process.removeListener(s, onSignal);
+    handlersOn = false;
+  }
+}
+
+/** The temporaries of this process (for tests). */
+export function liveTemporaries(): string[] {
+  return [...live.keys()];
+}
+
 let counter = 0;
-function tempSibling(path: string, tag: string): string {
+function tempSibling(path: string, tag: 'part' | 'staging' | 'old'): string {
   return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${Date.now()}-${counter++}.tmp`);
 }
 
+const TEMP_RE = /^\.(.+)\.(part|staging|old)-(\d+)-\d+-\d+\.tmp$/;
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporaries left next to `target` by processes that no longer run (after `kill -9`).
+ * An `.old` aside whose target is missing is the user's previous result: it is renamed back.
+ */
+export function cleanStaleTemporaries(target: string): string[] {
+  const dir = dirname(resolve(target));
+  const name = basename(target);
+  const cleaned: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return cleaned;
+  }
+  for (const e of entries) {
+    const m = TEMP_RE.exec(e);
+    if (!m || m[1] !== name || pidAlive(Number(m[3]))) continue;
+    const p = join(dir, e);
+    try {
+      if (m[2] === 'old' && !existsSync(join(dir, name))) renameSync(p, join(dir, name));
+      else rmSync(p, { recursive: true, force: true });
+      cleaned.push(p);
+    } catch {
+      /* another process got there first */
+    }
+  }
+  return cleaned;
+}
+
+// ---- checks ----
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path); // a dangling link exists too
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function assertCanWrite(op: string, path: string, overwrite: boolean, parentMayBeMissing = false): void {
-  if (!overwrite && existsSync(path)) {
+  if (!overwrite && exists(path)) {
     throw new ConfigError(op, `'${path}' already exists; refusing to overwrite it (pass --force / overwrite: true)`);
   }
   const dir = dirname(resolve(path));
@@ -29,48 +141,116 @@ function makeParents(path: string): string | null {
   return top;
 }
 
-/** Writes `data` to `path` atomically (temp file + fsync + rename). */
-export function writeFileAtomic(path: string, data: Uint8Array | string, opts: { overwrite?: boolean; op?: string } = {}): void {
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+}
+
+/** A visible, unused sibling name for a result that could not be put in place. */
+function unsavedName(path: string): string {
+  for (let k = 0; ; k++) {
+    const p = `${path}.unsaved-${stamp()}${k ? `-${k}` : ''}`;
+    if (!exists(p)) return p;
+  }
+}
+
+/** An fs error raised on a temporary path, reworded to name the user's path instead. */
+function renamed(op: string, e: unknown, userPath: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string') return new ConfigError(op, `cannot write '${userPath}' (${err.code}${err.code === 'ENOSPC' ? ': no space left on the device' : ''})`);
+  return e;
+}
+
+// ---- files ----
+
+/**
+ * Writes `data` to `path` atomically (temporary sibling, fsync, then link or rename). Without
+ * `overwrite` an existing `path` is refused, also one that appears while the data is written: then
+ * the data is kept at `PATH.unsaved-STAMP` and the error names it.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string, opts: { overwrite?: boolean; op?: string; userPath?: string } = {}): void {
   const op = opts.op ?? 'writeFileAtomic';
-  assertCanWrite(op, path, opts.overwrite ?? false);
+  const overwrite = opts.overwrite ?? false;
+  const shown = opts.userPath ?? path;
+  assertCanWrite(op, path, overwrite);
   const tmp = tempSibling(path, 'part');
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd = -1;
   try {
     fd = openSync(tmp, 'wx');
+    track(tmp, 'file');
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
-    renameSync(tmp, path);
+    if (overwrite) renameSync(tmp, path);
+    else {
+      try {
+        linkSync(tmp, path); // atomic create-if-absent
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') {
+          const keep = unsavedName(path);
+          renameSync(tmp, keep);
+          untrack(tmp);
+          throw new ConfigError(op, `'${shown}' appeared while this command ran; it was left as it is and the new result is in '${keep}' (pass --force to replace)`);
+        }
+        // Filesystems without hard links: exclusive create of the target, then rename over it.
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EMLINK') throw e;
+        closeSync(openSync(path, 'wx'));
+        renameSync(tmp, path);
+      }
+      rmSync(tmp, { force: true });
+    }
+    untrack(tmp);
   } catch (e) {
     if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
+    if (live.has(tmp)) {
+      rmSync(tmp, { force: true });
+      untrack(tmp);
+    }
+    throw e instanceof ConfigError ? e : renamed(op, e, shown);
   }
 }
 
+// ---- folders ----
+
 /**
- * A results directory written as a unit: files go into a staging directory; `commit()` moves it to
- * `dir` (replacing an existing `dir` only with overwrite), `abort()` removes the staging directory
- * and any parent folders it had to create.
+ * A results folder written as a unit: files go into a staging folder; `commit()` moves it to `dir`
+ * (see the module comment for the rules), `abort()` removes the staging folder and any parent
+ * folders it had to create.
  */
 export class StagedDir {
   readonly dir: string;
-  readonly staging: string;
   private readonly overwrite: boolean;
-  private readonly createdParent: string | null;
+  private readonly op: string;
+  private createdParent: string | null = null;
+  private stagingPath: string | null = null;
   private done = false;
 
   constructor(dir: string, opts: { overwrite?: boolean; op?: string } = {}) {
-    const op = opts.op ?? 'StagedDir';
+    this.op = opts.op ?? 'StagedDir';
     this.dir = dir;
     this.overwrite = opts.overwrite ?? false;
-    assertCanWrite(op, dir, this.overwrite, true);
-    this.createdParent = makeParents(dir);
-    this.staging = tempSibling(dir, 'staging');
-    mkdirSync(this.staging);
+    assertCanWrite(this.op, dir, this.overwrite, true);
+  }
+
+  /**
+   * The staging folder, made at the first write (not at construction: while no temporary exists no
+   * signal handler is installed, so Ctrl-C stops a long computation at once).
+   */
+  get staging(): string {
+    if (this.stagingPath === null) {
+      if (this.done) throw new ConfigError(this.op, `the staged result for '${this.dir}' was already committed or aborted`);
+      this.createdParent = makeParents(this.dir);
+      if (this.createdParent !== null) track(this.createdParent, 'dir');
+      cleanStaleTemporaries(this.dir);
+      const s = tempSibling(this.dir, 'staging');
+      mkdirSync(s);
+      track(s, 'dir');
+      this.stagingPath = s;
+    }
+    return this.stagingPath;
   }
 
   /** Path of `name` inside the staging directory. */
@@ -79,26 +259,65 @@ export class StagedDir {
   }
 
   write(name: string, data: Uint8Array | string): void {
-    writeFileAtomic(this.path(name), data, { overwrite: true });
+    writeFileAtomic(this.path(name), data, { overwrite: true, op: this.op, userPath: join(this.dir, name) });
   }
 
   commit(): void {
     if (this.done) return;
-    if (existsSync(this.dir)) {
+    void this.staging; // an empty result is still a folder
+    if (this.overwrite && exists(this.dir)) {
       const old = tempSibling(this.dir, 'old');
       renameSync(this.dir, old);
-      renameSync(this.staging, this.dir);
+      track(old, 'dir');
+      try {
+        renameSync(this.staging, this.dir);
+      } catch (e) {
+        renameSync(old, this.dir); // put the user's folder back
+        untrack(old);
+        throw renamed(this.op, e, this.dir);
+      }
       rmSync(old, { recursive: true, force: true });
+      untrack(old);
     } else {
-      renameSync(this.staging, this.dir);
+      // Claim the name atomically, then move the staged folder onto the (still empty) claim.
+      let claimed = false;
+      try {
+        mkdirSync(this.dir);
+        claimed = true;
+        renameSync(this.staging, this.dir);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') throw renamed(this.op, e, this.dir);
+        if (claimed) {
+          try {
+            rmdirSync(this.dir); // only if still empty: never anything of someone else's
+          } catch {
+            /* another writer's files are in it: leave them */
+          }
+        }
+        const keep = unsavedName(this.dir);
+        renameSync(this.staging, keep);
+        untrack(this.staging);
+        this.release();
+        throw new ConfigError(this.op, `'${this.dir}' appeared while this command ran; it was left as it is and the new result is in '${keep}' (pass --force to replace)`);
+      }
     }
-    this.done = true;
+    untrack(this.staging);
+    this.release();
   }
 
   abort(): void {
     if (this.done) return;
-    rmSync(this.staging, { recursive: true, force: true });
+    if (this.stagingPath !== null) {
+      rmSync(this.stagingPath, { recursive: true, force: true });
+      untrack(this.stagingPath);
+    }
     if (this.createdParent !== null) rmSync(this.createdParent, { recursive: true, force: true });
+    this.release();
+  }
+
+  private release(): void {
+    if (this.createdParent !== null) untrack(this.createdParent);
     this.done = true;
   }
 }

@@ -18,11 +18,10 @@
  * const arr = parseNpy(bytes); // { dtype: 'f64', shape: [2, 3], data: Float64Array [1..6] }
  * const m = npyToMatrix(arr); // 2x3 Matrix sharing arr.data
  */
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { link, lstat, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError, NpyFormatError, ShapeError } from '../core/errors.ts';
+import { assertFitsBudget } from '../core/budget.ts';
+import { NpyFormatError, ShapeError } from '../core/errors.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { closeFile, openRegular, type ReadOptions, readExactly } from './read.ts';
 import {
   type DType,
   type FloatArray,
@@ -450,11 +449,21 @@ export function decodeLittleEndian(
   return out;
 }
 
+/** What a `.npy` header declares: dtype, shape, where the data starts and how many bytes it needs. */
+export interface NpyHeader {
+  readonly dtype: DType;
+  readonly shape: number[];
+  readonly dataOffset: number;
+  /** count of elements (product of the shape), as a bigint: a hostile header may declare 2^60. */
+  readonly count: bigint;
+  readonly dataBytes: bigint;
+}
+
 /**
- * Parses the bytes of a `.npy` file (format 1.0, 2.0 or 3.0; '<f8' or '<f4'; C order).
- * The returned data is a fresh copy, not a view of `bytes`.
+ * Parses the magic, version and header dict of a `.npy` file from its first bytes (`bytes` may be
+ * a prefix of the file: at least the header must be there).
  */
-export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyArray {
+export function parseNpyHeader(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyHeader {
   const prefix = options.source ? `${options.source}: ` : '';
   const fail = (msg: string): never => {
     throw new NpyFormatError(READ_OP, prefix + msg);
@@ -500,27 +509,68 @@ export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyA
     return fail(`header is not a valid Python dict literal: ${e.message}; header: ${JSON.stringify(truncate(headerText, 200))}`);
   }
   const { dtype, shape } = interpretHeader(literal, fail);
-
-  const dataOffset = headerStart + headerLen;
   let count = 1n;
   for (const n of shape) count *= BigInt(n);
-  const needed = count * BigInt(ITEMSIZE[dtype]);
-  const have = BigInt(bytes.length - dataOffset);
-  const shapeText = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
-  if (have < needed) {
-    fail(`truncated data: shape ${shapeText} of ${DESCR[dtype]} needs ${needed} bytes but ${have} follow the header`);
-  }
-  if (have > needed) {
-    fail(`${have - needed} trailing bytes: shape ${shapeText} of ${DESCR[dtype]} needs ${needed} bytes but ${have} follow the header`);
-  }
-  const data = decodeLittleEndian(bytes, dataOffset, Number(count), dtype);
-  return { dtype, shape, data };
+  return { dtype, shape, dataOffset: headerStart + headerLen, count, dataBytes: count * BigInt(ITEMSIZE[dtype]) };
 }
 
-/** Reads and parses a `.npy` file; error messages name the path. */
-export async function readNpyFile(path: string, options: Omit<ParseNpyOptions, 'source'> = {}): Promise<NpyArray> {
-  const buf = await readFile(path);
-  return parseNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), { ...options, source: path });
+function shapeText(shape: readonly number[]): string {
+  return `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+}
+
+/** The error for data that is shorter or longer than the header declares. */
+function dataSizeError(h: NpyHeader, have: bigint, prefix: string): NpyFormatError | null {
+  if (have < h.dataBytes) return new NpyFormatError(READ_OP, `${prefix}truncated data: shape ${shapeText(h.shape)} of ${DESCR[h.dtype]} needs ${h.dataBytes} bytes but ${have} follow the header`);
+  if (have > h.dataBytes) return new NpyFormatError(READ_OP, `${prefix}${have - h.dataBytes} trailing bytes: shape ${shapeText(h.shape)} of ${DESCR[h.dtype]} needs ${h.dataBytes} bytes but ${have} follow the header`);
+  return null;
+}
+
+/**
+ * Parses the bytes of a `.npy` file (format 1.0, 2.0 or 3.0; '<f8' or '<f4'; C order).
+ * The returned data is a fresh copy, not a view of `bytes`.
+ */
+export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyArray {
+  const h = parseNpyHeader(bytes, options);
+  const err = dataSizeError(h, BigInt(bytes.length - h.dataOffset), options.source ? `${options.source}: ` : '');
+  if (err) throw err;
+  const data = decodeLittleEndian(bytes, h.dataOffset, Number(h.count), h.dtype);
+  return { dtype: h.dtype, shape: h.shape, data };
+}
+
+/**
+ * Reads and parses a `.npy` file; error messages name the path. Only a regular file is read
+ * (a directory, FIFO or device is a ConfigError); the header is read first, the file's size must
+ * match what it declares, and the data (checked against the memory budget before it is allocated)
+ * is read straight into the result's buffer in chunks, so files over 2 GiB are read as data.
+ */
+export async function readNpyFile(path: string, options: Omit<ParseNpyOptions, 'source'> & ReadOptions = {}): Promise<NpyArray> {
+  return readNpyFileSync(path, options);
+}
+
+export function readNpyFileSync(path: string, options: Omit<ParseNpyOptions, 'source'> & ReadOptions = {}): NpyArray {
+  const what = options.what ?? '.npy file';
+  const f = openRegular(READ_OP, path, { ...options, what });
+  try {
+    const headLen = Math.min(f.size, MAGIC_LEN + 4 + (options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES));
+    const head = new Uint8Array(headLen);
+    readExactly(READ_OP, what, f, head, 0);
+    const h = parseNpyHeader(head, { ...options, source: path });
+    const err = dataSizeError(h, BigInt(f.size - h.dataOffset), `${path}: `);
+    if (err) throw err;
+    assertFitsBudget(READ_OP, `${path}: the array of shape ${shapeText(h.shape)} (${DESCR[h.dtype]})`, Number(h.dataBytes));
+    const count = Number(h.count);
+    const data: FloatArray = h.dtype === 'f64' ? new Float64Array(count) : new Float32Array(count);
+    const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    readExactly(READ_OP, what, f, raw, h.dataOffset);
+    if (!HOST_LITTLE_ENDIAN) {
+      const dv = new DataView(data.buffer);
+      if (h.dtype === 'f64') for (let i = 0; i < count; i++) data[i] = dv.getFloat64(8 * i, true);
+      else for (let i = 0; i < count; i++) data[i] = dv.getFloat32(4 * i, true);
+    }
+    return { dtype: h.dtype, shape: h.shape, data };
+  } finally {
+    closeFile(f);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -603,83 +653,16 @@ export function serializeNpy(
   return out;
 }
 
-function errnoCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return false;
-    throw e;
-  }
-}
-
-function alreadyExists(path: string): ConfigError {
-  return new ConfigError(WRITE_OP, `${path} already exists; pass { overwrite: true } to replace it`);
-}
-
 /**
- * Writes `arr` to `path` atomically: the bytes go to a temporary file in the same folder, which
- * is fsynced and then renamed (or, without `overwrite`, hard-linked, which fails if `path`
- * exists, so a file created meanwhile is never clobbered) onto `path`. On any failure the
+ * Writes `arr` to `path` atomically ({@link writeFileAtomic}): the bytes go to a temporary file in
+ * the same folder, fsynced, then hard-linked onto `path` (which fails if `path` exists, so a file
+ * created meanwhile is never clobbered) or, with `overwrite`, renamed over it. On any failure the
  * temporary file is removed and `path` is untouched. Without `overwrite`, an existing `path`
  * (file, folder or link) is a {@link ConfigError}.
  */
 export async function writeNpyFile(path: string, arr: NpyArray, options: WriteNpyOptions = {}): Promise<void> {
   const bytes = serializeNpy(arr.data, arr.shape, arr.dtype, options.version ? { version: options.version } : {});
-  const overwrite = options.overwrite ?? false;
-  if (!overwrite && (await exists(path))) throw alreadyExists(path);
-
-  const dir = dirname(resolve(path));
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let tmpExists = false;
-  try {
-    const fh = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o666);
-    tmpExists = true;
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (overwrite) {
-      await rename(tmp, path);
-      tmpExists = false;
-    } else {
-      try {
-        await link(tmp, path); // atomic create-if-absent
-      } catch (e) {
-        const code = errnoCode(e);
-        if (code === 'EEXIST') throw alreadyExists(path);
-        // Filesystems without hard links: fall back to check-then-rename (a small race window).
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EMLINK') throw e;
-        if (await exists(path)) throw alreadyExists(path);
-        await rename(tmp, path);
-        tmpExists = false;
-      }
-      if (tmpExists) {
-        await unlink(tmp);
-        tmpExists = false;
-      }
-    }
-  } catch (e) {
-    if (tmpExists) await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  // Make the rename itself durable; best effort (not every platform can fsync a folder).
-  try {
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    /* ignore */
-  }
+  writeFileAtomic(path, bytes, { overwrite: options.overwrite ?? false, op: WRITE_OP });
 }
 
 // ---------------------------------------------------------------------------------------------
