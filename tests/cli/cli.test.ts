@@ -5,7 +5,7 @@ import { matrix } from '../../src/core/matrix.ts';
 import { Rng } from '../../src/core/random.ts';
 import { npyToMatrix, parseNpy } from '../../src/io/npy.ts';
 import { etfInfonce } from '../../src/optima/closedForms.ts';
-import { numpyOrSkip, python, pythonScript } from '../independent/numpy.ts';
+import { startNumpy } from '../independent/numpy.ts';
 import { gaussian, maxAbs, maxAbsDiff, unitRows } from '../helpers.ts';
 import { cli, tmp, writeMatrix } from './harness.ts';
 
@@ -44,52 +44,58 @@ describe('contrastlab eval', () => {
     expect(all.json().dtype).toBe('f32');
   });
 
-  it('agrees with an independent numpy implementation of THEORY to 1e-10 relative (value and gradients)', async () => {
-    if (!numpyOrSkip()) return;
-    const dir = tmp();
-    // numpy draws the embeddings and writes real numpy .npy files (f8 and f4).
-    python(`
+  // One python process (startNumpy) answers all 32 cases: an interpreter and a numpy import per
+  // case took ~5 s on an idle 2-core machine and far more under load.
+  it('agrees with an independent numpy implementation of THEORY to 1e-10 relative (value and gradients)', async ({ skip }) => {
+    const py = await startNumpy();
+    if (!py) return skip('python3-numpy is not installed');
+    try {
+      const dir = tmp();
+      // numpy draws the embeddings and writes real numpy .npy files (f8 and f4).
+      await py.exec(`
 import numpy as np, sys
 rng = np.random.default_rng(5)
 for name, n, d in [('A', 7, 5), ('B', 7, 5)]:
     x = rng.standard_normal((n, d)); np.save(sys.argv[1] + '/' + name + '.npy', x / np.linalg.norm(x, axis=1, keepdims=True) * 0.9)
 np.save(sys.argv[1] + '/C.npy', rng.standard_normal((7, 5)))
 `, [dir]);
-    writeFileSync(join(dir, 'batches.json'), JSON.stringify([[0, 1, 2], [3, 4, 5], [6, 0, 3], [1, 5]]));
-    const cases: [string, string[], string[]][] = [
-      ['infonce', [], ['0', '-', '0']],
-      ['infonce-uv', [], ['0', '-', '0']],
-      ['gcl-bimodal', ['--eps0', '0'], ['0', '-', '0']],
-      ['gcl-bimodal', ['--eps0', '0.25'], ['0.25', '-', '0']],
-      ['gcl-unimodal', ['--eps0', '0'], ['0', '-', '0']],
-      ['gcl-unimodal', ['--eps0', '0.1'], ['0.1', '-', '0']],
-      ['minibatch', ['--batches', join(dir, 'batches.json')], ['0', join(dir, 'batches.json'), '0']],
-      ['minibatch', ['--all-batches', '3'], ['0', '-', '3']],
-    ];
-    for (const tau of ['1', '0.1']) {
-      for (const [obj, flags, pyArgs] of cases) {
-        for (const [uName, vName] of [['A', 'B'], ['C', 'A']]) {
-          const out = join(dir, `${obj}-${tau}-${flags.join('_').replace(/[^\w.]/g, '')}-${uName}`);
-          const U = join(dir, `${uName}.npy`);
-          const V = join(dir, `${vName}.npy`);
-          const r = await cli('eval', '--objective', obj, '--u', U, '--v', V, '--tau', tau, ...flags, '--grad-out', out);
-          expect(r.code, r.stderr).toBe(0);
-          const ref = join(out, 'ref');
-          mkdirSync(ref);
-          pythonScript('tests/independent/theory_reference.py', [obj, U, V, tau, pyArgs[0]!, pyArgs[1]!, pyArgs[2]!, ref]);
-          const want = JSON.parse(readFileSync(join(ref, 'value.json'), 'utf8'));
-          const got = r.json();
-          const label = `${obj} ${flags.join(' ')} tau=${tau} ${uName}${vName}`;
-          expect(Math.abs((got.value as number) - want.value), label).toBeLessThanOrEqual(1e-10 * Math.abs(want.value));
-          for (const g of ['gradU.npy', 'gradV.npy']) {
-            const a = readNpy(join(out, g)).data;
-            const b = readNpy(join(ref, g)).data;
-            expect(maxAbsDiff(a, b), `${label} ${g}`).toBeLessThanOrEqual(1e-10 * maxAbs(b));
+      writeFileSync(join(dir, 'batches.json'), JSON.stringify([[0, 1, 2], [3, 4, 5], [6, 0, 3], [1, 5]]));
+      const cases: [string, string[], string[]][] = [
+        ['infonce', [], ['0', '-', '0']],
+        ['infonce-uv', [], ['0', '-', '0']],
+        ['gcl-bimodal', ['--eps0', '0'], ['0', '-', '0']],
+        ['gcl-bimodal', ['--eps0', '0.25'], ['0.25', '-', '0']],
+        ['gcl-unimodal', ['--eps0', '0'], ['0', '-', '0']],
+        ['gcl-unimodal', ['--eps0', '0.1'], ['0.1', '-', '0']],
+        ['minibatch', ['--batches', join(dir, 'batches.json')], ['0', join(dir, 'batches.json'), '0']],
+        ['minibatch', ['--all-batches', '3'], ['0', '-', '3']],
+      ];
+      for (const tau of ['1', '0.1']) {
+        for (const [obj, flags, pyArgs] of cases) {
+          for (const [uName, vName] of [['A', 'B'], ['C', 'A']]) {
+            const out = join(dir, `${obj}-${tau}-${flags.join('_').replace(/[^\w.]/g, '')}-${uName}`);
+            const U = join(dir, `${uName}.npy`);
+            const V = join(dir, `${vName}.npy`);
+            const r = await cli('eval', '--objective', obj, '--u', U, '--v', V, '--tau', tau, ...flags, '--grad-out', out);
+            expect(r.code, r.stderr).toBe(0);
+            const ref = join(out, 'ref');
+            mkdirSync(ref);
+            const want = await py.request<{ value: number }>({ op: 'reference', argv: [obj, U, V, tau, pyArgs[0]!, pyArgs[1]!, pyArgs[2]!, ref] });
+            const got = r.json();
+            const label = `${obj} ${flags.join(' ')} tau=${tau} ${uName}${vName}`;
+            expect(Math.abs((got.value as number) - want.value), label).toBeLessThanOrEqual(1e-10 * Math.abs(want.value));
+            for (const g of ['gradU.npy', 'gradV.npy']) {
+              const a = readNpy(join(out, g)).data;
+              const b = readNpy(join(ref, g)).data;
+              expect(maxAbsDiff(a, b), `${label} ${g}`).toBeLessThanOrEqual(1e-10 * maxAbs(b));
+            }
           }
         }
       }
+    } finally {
+      await py.close();
     }
-  });
+  }, 120_000);
 });
 
 describe('contrastlab optimum and solve', () => {

@@ -4,12 +4,20 @@ by the chain rule through S = U V^T / tau), sharing no code with the library.
 
 usage: theory_reference.py OBJECTIVE U.npy V.npy TAU EPS0 BATCHES_JSON_OR_- ALLB_OR_0 OUTDIR
 writes OUTDIR/value.json, OUTDIR/gradU.npy, OUTDIR/gradV.npy
+
+   or: theory_reference.py --serve
+answers JSON lines (jsonl_server.py): {"op": "reference", "argv": [the eight arguments above]}
+writes the same files and returns {"value", "gradNorm"}; {"op": "exec", ...} runs numpy code. One
+such process serves a whole test file (tests/independent/numpy.ts, startNumpy).
 """
 import itertools
 import json
 import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # --serve reports it in its handshake; the one-shot mode fails on first use
+    np = None
 
 
 def lse(a, axis):
@@ -91,8 +99,8 @@ def gcl_unimodal(U, V, tau, eps0):
     return value, gZ[:n], gZ[n:]
 
 
-def main():
-    obj, up, vp, tau, eps0, batches_path, allb, out = sys.argv[1:9]
+def reference(argv):
+    obj, up, vp, tau, eps0, batches_path, allb, out = argv
     U = np.load(up).astype(np.float64)
     V = np.load(vp).astype(np.float64)
     tau, eps0, allb = float(tau), float(eps0), int(allb)
@@ -112,12 +120,27 @@ def main():
     elif obj == 'gcl-unimodal':
         r = gcl_unimodal(U, V, tau, eps0)
     else:
-        raise SystemExit('unknown objective ' + obj)
+        raise ValueError('unknown objective ' + obj)
     value, gU, gV = r
+    result = {'value': float(value), 'gradNorm': float(np.sqrt(np.sum(gU ** 2) + np.sum(gV ** 2)))}
     with open(out + '/value.json', 'w') as f:
-        json.dump({'value': float(value), 'gradNorm': float(np.sqrt(np.sum(gU ** 2) + np.sum(gV ** 2)))}, f)
+        json.dump(result, f)
     np.save(out + '/gradU.npy', gU)
     np.save(out + '/gradV.npy', gV)
+    return result
+
+
+def main():
+    if sys.argv[1:] == ['--serve']:
+        from jsonl_server import serve
+
+        serve({'reference': lambda req: reference(req['argv'])}, missing=['numpy'] if np is None else [])
+        return
+    if np is None:
+        raise SystemExit('numpy is not installed')
+    if len(sys.argv) != 9:
+        raise SystemExit(__doc__)
+    reference(sys.argv[1:9])
 
 
 if __name__ == '__main__':
