@@ -2,20 +2,27 @@
  * One self-contained HTML page from a results folder: a `contrastlab run` output (final.json,
  * summary.md, figures, checkpoint.json, runs/) or a `contrastlab check` output (report.json, figures).
  *
- * The page loads nothing: figures are inline SVG (sanitised, see ./svg.ts) or data: URIs, the style
- * and the one small script are inline and allowed by hash in a Content-Security-Policy that forbids
- * everything else, and every string read from the folder is HTML-escaped. The script only marks
- * each figure as rendered (`data-rendered`) and the body with the count (`data-figures-rendered`).
+ * The folder is read through ./folder.ts: only regular files inside it, each bounded; entries that
+ * may not be read are skipped and listed in the page's Notes (a required file that may not be read
+ * is an error).
+ *
+ * The page loads nothing: every figure, SVG or PNG, is an `<img>` with a base64 data: URI. An SVG
+ * there is an image document, in which browsers run no script and load no resource, so its markup
+ * is never parsed into the page and there is no sanitiser to get past. The style and the one small
+ * script are inline and allowed by hash in a Content-Security-Policy that forbids everything else
+ * (images: data: only), and every string read from the folder is HTML-escaped. The script only
+ * marks each figure as rendered (`data-rendered`) and the body with the count (`data-figures-rendered`).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 import { PRESETS } from '../experiments/presets.ts';
 import { configHash } from '../experiments/spec.ts';
 import { assertCanWrite, writeFileAtomic } from '../io/atomic.ts';
+import { READ_CAPS } from '../io/read.ts';
+import { fsReason, type Json, ReportFolder } from './folder.ts';
 import { escapeHtml as esc, markdownToHtml } from './markdown.ts';
-import { sanitizeSvg } from './svg.ts';
 
 export type ReportKind = 'run' | 'check';
 
@@ -28,8 +35,8 @@ export interface ReportOptions {
 
 export interface ReportFigureInfo {
   readonly name: string;
-  /** 'svg': inline SVG; 'png': PNG data URI; 'svg-image': an SVG that failed sanitising, as an image data URI. */
-  readonly format: 'svg' | 'png' | 'svg-image';
+  /** The file embedded: both kinds are an `<img>` with a base64 data: URI (an SVG is preferred to a PNG of the same name). */
+  readonly format: 'svg' | 'png';
 }
 
 export interface ReportPage {
@@ -39,44 +46,34 @@ export interface ReportPage {
   readonly figures: readonly ReportFigureInfo[];
 }
 
-/** Figures larger than this are listed, not embedded. */
-const MAX_FIGURE_BYTES = 16 * 1024 * 1024;
-
-type Json = Record<string, unknown>;
-
-function readJson(op: string, path: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(op, `'${path}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(op, `'${path}' is not valid JSON (${(e as Error).message})`);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(op, `'${path}' must hold a JSON object`);
-  return v as Json;
-}
+/**
+ * The most figure bytes embedded in one page (before base64): figures past it are listed in the
+ * Notes, not embedded. Each figure is also capped on its own by READ_CAPS.svg / READ_CAPS.png.
+ */
+const MAX_EMBEDDED_BYTES = 128 * 2 ** 20;
 
 /** Which kind of output `dir` is; a ConfigError naming the path otherwise. */
 export function reportKind(dir: string, opts: { op?: string } = {}): ReportKind {
   const op = opts.op ?? 'report';
-  let st;
+  let isDir: boolean;
   try {
-    st = statSync(dir);
-  } catch {
-    throw new ConfigError(op, `'${dir}' does not exist`);
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    throw new ConfigError(op, `'${dir}' ${fsReason(e)}`);
   }
-  if (!st.isDirectory()) throw new ConfigError(op, `'${dir}' is not a folder (expected a contrastlab run or check output folder)`);
-  if (existsSync(join(dir, 'report.json'))) return 'check';
-  if (existsSync(join(dir, 'final.json'))) return 'run';
-  if (existsSync(join(dir, 'checkpoint.json'))) {
-    throw new ConfigError(op, `'${dir}' holds an unfinished run (checkpoint.json but no final.json); finish it with contrastlab run ... --resume`);
+  if (!isDir) throw new ConfigError(op, `'${dir}' is not a folder (expected a contrastlab run or check output folder)`);
+  return kindOf(new ReportFolder(op, dir));
+}
+
+/** Decided by which entries exist (lstat: a dangling or outside link counts, and its read then fails). */
+function kindOf(folder: ReportFolder): ReportKind {
+  const dir = folder.dir;
+  if (folder.has('report.json')) return 'check';
+  if (folder.has('final.json')) return 'run';
+  if (folder.has('checkpoint.json')) {
+    throw new ConfigError(folder.op, `'${dir}' holds an unfinished run (checkpoint.json but no final.json); finish it with contrastlab run ... --resume`);
   }
-  throw new ConfigError(op, `'${dir}' is neither a run output (final.json) nor a check output (report.json)`);
+  throw new ConfigError(folder.op, `'${dir}' is neither a run output (final.json) nor a check output (report.json)`);
 }
 
 // ---- formatting ----
@@ -104,64 +101,61 @@ function table(head: readonly string[], rows: readonly string[][], attrs = ''): 
 
 interface FigureFiles { svg?: string; png?: string }
 
-/** SVG / PNG files at the top of `dir` and in `dir/figures`, grouped by name without extension. */
-function findFigures(dir: string): Map<string, FigureFiles> {
+/** SVG / PNG entries at the top of the folder and in figures/ (paths relative to it), grouped by name without extension. */
+function findFigures(folder: ReportFolder): Map<string, FigureFiles> {
   const found = new Map<string, FigureFiles>();
   for (const sub of ['', 'figures']) {
-    const d = join(dir, sub);
-    if (sub && !(existsSync(d) && statSync(d).isDirectory())) continue;
-    for (const f of readdirSync(d).sort()) {
-      const m = /^([^.].*)\.(svg|png)$/i.exec(f);
-      if (!m || !statSync(join(d, f)).isFile()) continue;
+    for (const f of folder.list(sub)) {
+      const m = /^(.+)\.(svg|png)$/i.exec(f);
+      if (!m) continue;
       const name = sub ? `${sub}/${m[1]}` : m[1]!;
       const e = found.get(name) ?? {};
-      e[m[2]!.toLowerCase() as 'svg' | 'png'] = join(d, f);
+      e[m[2]!.toLowerCase() as 'svg' | 'png'] = sub ? `${sub}/${f}` : f;
       found.set(name, e);
     }
   }
   return found;
 }
 
+const MIME = { svg: 'image/svg+xml', png: 'image/png' } as const;
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 class FigureRenderer {
   readonly used: ReportFigureInfo[] = [];
-  readonly notes: string[] = [];
-  constructor(private readonly files: Map<string, FigureFiles>) {}
+  private readonly tried = new Set<string>();
+  private embedded = 0;
+  constructor(private readonly folder: ReportFolder, private readonly files: Map<string, FigureFiles>) {}
 
   has(name: string): boolean {
     return this.files.has(name);
   }
 
   remaining(): string[] {
-    const done = new Set(this.used.map((f) => f.name));
-    return [...this.files.keys()].filter((n) => !done.has(n));
+    return [...this.files.keys()].filter((n) => !this.tried.has(n));
   }
 
+  /** The figure as an `<img>` data URI (its SVG if that can be read, else its PNG); '' when neither can. */
   render(name: string): string {
+    this.tried.add(name);
     const f = this.files.get(name);
-    if (!f) return '';
-    const read = (p: string): Buffer | null => {
-      const size = statSync(p).size;
-      if (size > MAX_FIGURE_BYTES) {
-        this.notes.push(`${basename(p)} (${size} bytes) is too large to embed`);
-        return null;
+    for (const format of ['svg', 'png'] as const) {
+      const rel = f?.[format];
+      if (rel === undefined) continue;
+      const bytes = this.folder.readOptional(rel, READ_CAPS[format]);
+      if (bytes === null) continue;
+      if (format === 'png' && !bytes.subarray(0, 8).equals(PNG_MAGIC)) {
+        this.folder.note(`${rel} is not a PNG file; skipped`);
+        continue;
       }
-      return readFileSync(p);
-    };
-    const wrap = (format: ReportFigureInfo['format'], body: string) => {
+      if (this.embedded + bytes.length > MAX_EMBEDDED_BYTES) {
+        this.folder.note(`${rel} not embedded: the page's figures would pass ${MAX_EMBEDDED_BYTES / 2 ** 20} MiB`);
+        continue;
+      }
+      this.embedded += bytes.length;
       this.used.push({ name, format });
-      return `<figure class="figure" id="fig-${esc(slug(name))}" data-figure="${esc(name)}" data-format="${format}">${body}<figcaption>${esc(name)}</figcaption></figure>`;
-    };
-    const svg = f.svg ? read(f.svg) : null;
-    if (svg) {
-      const clean = sanitizeSvg(svg.toString('utf8'), `f${this.used.length}-`);
-      if (clean !== null) return wrap('svg', clean);
+      return `<figure class="figure" id="fig-${esc(slug(name))}" data-figure="${esc(name)}" data-format="${format}">`
+        + `<img alt="${esc(name)}" src="data:${MIME[format]};base64,${bytes.toString('base64')}"><figcaption>${esc(name)}</figcaption></figure>`;
     }
-    const png = f.png ? read(f.png) : null;
-    if (png && png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {
-      return wrap('png', `<img alt="${esc(name)}" src="data:image/png;base64,${png.toString('base64')}">`);
-    }
-    if (png) this.notes.push(`${basename(f.png!)} is not a PNG file`);
-    if (svg) return wrap('svg-image', `<img alt="${esc(name)}" src="data:image/svg+xml;base64,${svg.toString('base64')}">`);
     return '';
   }
 }
@@ -182,9 +176,12 @@ function sourceText(s: unknown): string {
   return text(s);
 }
 
-function checkBody(op: string, dir: string, figs: FigureRenderer): { title: string; lede: string; sections: [string, string, string][]; env: Json } {
-  const path = join(dir, 'report.json');
-  const r = readJson(op, path);
+interface Body { title: string; lede: string; sections: [string, string, string][]; env: Json }
+
+function checkBody(folder: ReportFolder, figs: FigureRenderer): Body {
+  const { op, dir } = folder;
+  const path = folder.path('report.json');
+  const r = folder.json('report.json', false)!;
   if (!Array.isArray(r.claims)) throw new ConfigError(op, `'${path}' has no 'claims' array (not a contrastlab check report.json)`);
   const claims = r.claims.map((c, k) => {
     if (c === null || typeof c !== 'object' || typeof (c as Json).id !== 'string') throw new ConfigError(op, `'${path}': claims[${k}] is not an object with a string 'id'`);
@@ -235,10 +232,9 @@ function checkBody(op: string, dir: string, figs: FigureRenderer): { title: stri
 // ---- run folders ----
 
 /** The study spec: DIR/spec.json if present, else the shipped preset whose hash matches. */
-function findSpec(op: string, dir: string, name: unknown, hash: unknown): { spec: unknown; origin: string } | null {
-  const specPath = join(dir, 'spec.json');
-  if (existsSync(specPath)) {
-    const spec = readJson(op, specPath);
+function findSpec(folder: ReportFolder, name: unknown, hash: unknown): { spec: unknown; origin: string } | null {
+  const spec = folder.json('spec.json', true);
+  if (spec !== null) {
     const match = typeof hash === 'string' ? (configHash(spec) === hash ? ' (its hash matches final.json)' : ` (its hash ${configHash(spec)} differs from final.json's ${hash})`) : '';
     return { spec, origin: `spec.json in the folder${match}` };
   }
@@ -252,30 +248,30 @@ function findSpec(op: string, dir: string, name: unknown, hash: unknown): { spec
   return null;
 }
 
-function runBody(op: string, dir: string, figs: FigureRenderer): { title: string; lede: string; sections: [string, string, string][]; env: Json } {
-  const path = join(dir, 'final.json');
-  const f = readJson(op, path);
+function runBody(folder: ReportFolder, figs: FigureRenderer): Body {
+  const { op, dir } = folder;
+  const path = folder.path('final.json');
+  const f = folder.json('final.json', false)!;
   if (!Array.isArray(f.arms) && !Array.isArray(f.runs)) throw new ConfigError(op, `'${path}' has neither 'arms' nor 'runs' (not a contrastlab run final.json)`);
   const arms = (Array.isArray(f.arms) ? f.arms : []).filter((a): a is Json => a !== null && typeof a === 'object');
   const runs = (Array.isArray(f.runs) ? f.runs : []).filter((a): a is Json => a !== null && typeof a === 'object');
   const study = typeof f.study === 'string' ? f.study : basename(resolve(dir));
 
   let status = 'complete';
-  const ckPath = join(dir, 'checkpoint.json');
-  if (existsSync(ckPath)) {
-    const ck = readJson(op, ckPath);
-    if (ck.current !== null && ck.current !== undefined) status = 'interrupted: checkpoint.json holds a run in progress (continue with contrastlab run ... --resume)';
+  if (folder.has('checkpoint.json')) {
+    const ck = folder.json('checkpoint.json', true);
+    if (ck === null) status = 'not known: checkpoint.json was skipped (see Notes)';
+    else if (ck.current !== null && ck.current !== undefined) status = 'interrupted: checkpoint.json holds a run in progress (continue with contrastlab run ... --resume)';
   }
-  const runsDir = join(dir, 'runs');
-  const runFiles = existsSync(runsDir) && statSync(runsDir).isDirectory() ? readdirSync(runsDir).filter((n) => n.endsWith('.json')).length : 0;
+  const runFiles = folder.list('runs').filter((n) => n.endsWith('.json')).length;
   const lede = `${runs.length} run${runs.length === 1 ? '' : 's'} in ${arms.length} arm${arms.length === 1 ? '' : 's'}; ${status}.`;
 
   const sections: [string, string, string][] = [];
-  const mdPath = join(dir, 'summary.md');
+  const mdBytes = folder.has('summary.md') ? folder.readOptional('summary.md', READ_CAPS.markdown) : null;
   let summary: string;
-  if (existsSync(mdPath)) {
+  if (mdBytes !== null) {
     // summary.md's title, description and environment line are in the page's header and environment table.
-    let md = readFileSync(mdPath, 'utf8').replace(/\r\n?/g, '\n').replace(/^# .*\n+/, '').replace(/^Environment: .*$/m, '');
+    let md = mdBytes.toString('utf8').replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(/^# .*\n+/, '').replace(/^Environment: .*$/m, '');
     if (typeof f.description === 'string' && md.startsWith(`${f.description}\n`)) md = md.slice(f.description.length);
     summary = markdownToHtml(md, 2);
   } else {
@@ -295,17 +291,18 @@ function runBody(op: string, dir: string, figs: FigureRenderer): { title: string
     runs.map((r) => [esc(text(r.arm)), esc(fmtNum(r.seed)), esc(fmtNum(r.steps)), esc(fmtNum(r.epochs)), r.stoppedEarly ? 'yes' : 'no',
       ...metricKeys.map((k) => esc(fmtNum((r.final as Json | undefined)?.[k])))]), ' id="runs-table"')]);
 
-  const spec = findSpec(op, dir, f.study, f.studyHash);
+  const spec = findSpec(folder, f.study, f.studyHash);
   const hashes = table(['arm', 'config hash'], arms.map((a) => [esc(text(a.arm)), `<code>${esc(text(a.configHash))}</code>`]));
   sections.push(['config', 'Configuration', spec
     ? `<p>Spec: ${esc(spec.origin)}.</p><pre id="spec">${esc(JSON.stringify(spec.spec, null, 2))}</pre>${hashes}`
     : `<p>The spec is not recorded in this folder and no shipped preset has its hash${typeof f.studyHash === 'string' ? ` (studyHash <code>${esc(f.studyHash)}</code>)` : ''}. Config hashes per arm:</p>${hashes}`]);
 
-  const files = readdirSync(dir).filter((n) => !n.startsWith('.')).sort().map((n) => {
-    const st = statSync(join(dir, n));
-    return [`<code>${esc(n)}${st.isDirectory() ? '/' : ''}</code>`, st.isDirectory() ? (n === 'runs' ? `${runFiles} finished runs` : 'folder') : `${st.size} bytes`];
+  // lstat, not stat: a link is shown as a link (a dangling one included) and never followed out.
+  const files = folder.list().map((n) => {
+    const d = folder.describe(n);
+    return [`<code>${esc(d.label)}</code>`, esc(d.label === 'runs/' ? `${runFiles} finished runs` : d.what)];
   });
-  sections.push(['files', 'Files in the folder', table(['file', 'size'], files)]);
+  sections.push(['files', 'Files in the folder', table(['file', 'size or kind'], files)]);
 
   const env = f.environment && typeof f.environment === 'object' ? { study, studyHash: f.studyHash, ...(f.environment as Json) } : { study, studyHash: f.studyHash };
   const description = typeof f.description === 'string' ? f.description : '';
@@ -327,15 +324,15 @@ tr.fail { background: #ffebe9; } .unit { color: var(--muted); font-size: .85em; 
 .mark.refuted { color: #8250df; font-weight: 600; white-space: nowrap; }
 section.claim-detail { border-left: 4px solid var(--pass); padding-left: 1rem; margin: 1.5rem 0; } section.claim-detail.fail { border-left-color: var(--fail); }
 .source, .note, figcaption, footer { color: var(--muted); font-size: .9rem; } .error { color: var(--fail); }
-figure.figure { margin: 1rem 0; overflow-x: auto; } figure.figure svg, figure.figure img { max-width: 100%; height: auto; display: block; }
+figure.figure { margin: 1rem 0; overflow-x: auto; } figure.figure img { max-width: 100%; height: auto; display: block; }
 pre { background: var(--bg2); padding: .6rem; overflow-x: auto; font-size: .8rem; max-height: 30rem; }
 `;
 
 const SCRIPT = `addEventListener('load', function () {
   var figs = document.querySelectorAll('figure.figure'), ok = 0;
   for (var i = 0; i < figs.length; i++) {
-    var el = figs[i].querySelector('svg, img'), r = el && el.getBoundingClientRect();
-    var good = !!el && r.width > 0 && r.height > 0 && (el.tagName !== 'IMG' || (el.complete && el.naturalWidth > 0));
+    var img = figs[i].querySelector('img'), r = img && img.getBoundingClientRect();
+    var good = !!img && img.complete && img.naturalWidth > 0 && r.width > 0 && r.height > 0;
     figs[i].setAttribute('data-rendered', good ? 'yes' : 'no');
     if (good) ok++;
   }
@@ -349,22 +346,25 @@ const CSP = `default-src 'none'; img-src data:; style-src ${sha256(STYLE)}; scri
 export function buildReport(dir: string, opts: ReportOptions = {}): ReportPage {
   const op = opts.op ?? 'report';
   const kind = reportKind(dir, { op });
-  const figs = new FigureRenderer(findFigures(dir));
-  const body = kind === 'check' ? checkBody(op, dir, figs) : runBody(op, dir, figs);
+  const folder = new ReportFolder(op, dir);
+  const figs = new FigureRenderer(folder, findFigures(folder));
+  const body = kind === 'check' ? checkBody(folder, figs) : runBody(folder, figs);
   if (kind === 'check') {
     const rest = figs.remaining();
     if (rest.length) body.sections.splice(2, 0, ['other-figures', 'Other figures', rest.map((n) => figs.render(n)).join('\n')]);
   }
-  const dataPath = join(dir, kind === 'check' ? 'report.json' : 'final.json');
+  const dataFile = kind === 'check' ? 'report.json' : 'final.json';
   const now = opts.now ?? new Date();
   const env: [string, unknown][] = [
     ...Object.entries(body.env).filter(([, v]) => v !== undefined),
-    [`${basename(dataPath)} written`, statSync(dataPath).mtime.toISOString()],
+    [`${dataFile} written`, folder.mtime(dataFile).toISOString()],
     ['page generated', now.toISOString()],
   ];
   if (!Object.keys(body.env).some((k) => /git|commit/i.test(k))) env.push(['git commit', 'not recorded']);
   body.sections.push(['environment', 'Environment', kvTable(env, 'environment-table')]);
-  if (figs.notes.length) body.sections.push(['notes', 'Notes', `<ul>${figs.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`]);
+  if (folder.notes.length) {
+    body.sections.push(['notes', 'Notes', `<p>Entries of the folder that were not read (only regular files inside it are):</p><ul>${folder.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`]);
+  }
 
   const html = `<!DOCTYPE html>
 <html lang="en">

@@ -1,7 +1,8 @@
 /**
  * The generated pages loaded in headless Chromium (Debian's `chromium`): the DOM after load has the
- * figures (each rendered with a non-empty box, images decoded — marked by the page's own script) and
- * the tables; text from the folder cannot inject markup or script. In CI chromium must be installed.
+ * figures (each an <img> data URI, decoded with a non-empty box — marked by the page's own script)
+ * and the tables; text and SVGs from the folder cannot inject markup or script. In CI chromium must
+ * be installed.
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +25,8 @@ describe('report pages in headless Chromium', () => {
     expect(k).toBeGreaterThan(0);
     expect(dom).toContain(`data-figures-rendered="${k}/${k}"`);
     expect(count(dom, /<figure class="figure"[^>]*data-rendered="yes"/g)).toBe(k);
-    expect(count(dom, /<figure class="figure"[^>]*data-format="svg"[^>]*><svg /g)).toBe(page.figures.filter((f) => f.format === 'svg').length);
+    expect(count(dom, /<figure class="figure"[^>]*><img alt="[^"]*" src="data:image\/(svg\+xml|png);base64,/g)).toBe(k);
+    expect(dom).not.toContain('<svg');
     const table = /<table class="data" id="verdicts">(.*?)<\/table>/s.exec(dom)![1]!;
     const rows = table.match(/<tr class="claim [^"]*"[^>]*>/g)!;
     expect(rows.map((r) => /data-claim="([^"]+)"/.exec(r)![1]).sort()).toEqual([...CHECK_IDS].sort());
@@ -44,22 +46,24 @@ describe('report pages in headless Chromium', () => {
     expect(dom).toContain('<pre id="spec">');
   }, 60_000);
 
-  it('hostile folder contents: no injected script runs, PNG and image-embedded SVG decode', (ctx) => {
+  it('hostile folder contents: no injected script runs, PNG and SVG images decode', (ctx) => {
     const bin = chromiumOrSkip((note) => ctx.skip(note));
     const inject = `<script>document.body.setAttribute('data-pwned','1')</script><img src=x onerror="document.body.setAttribute('data-pwned','2')">`;
     const evilSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="30" height="10" onload="document.body.setAttribute('data-pwned','3')"><rect width="30" height="10"/><script>document.body.setAttribute('data-pwned','4')</script></svg>`;
+    const cssSvg = '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="10"><style>rect{fill:u\\72l(http://x/a)}</style><rect width="30" height="10"/></svg>';
     const dir = folder({
-      'report.json': { claims: [{ id: `x${inject}`, statement: inject, summary: inject, pass: true, margin: 1, marginUnit: inject, figures: ['evil', 'png', 'ok'] }] },
-      'evil.svg': evilSvg, 'png.png': PNG_1X1, 'ok.svg': SIMPLE_SVG,
+      'report.json': { claims: [{ id: `x${inject}`, statement: inject, summary: inject, pass: true, margin: 1, marginUnit: inject, figures: ['evil', 'png', 'ok', 'css'] }] },
+      'evil.svg': evilSvg, 'png.png': PNG_1X1, 'ok.svg': SIMPLE_SVG, 'css.svg': cssSvg,
     });
     const page = writeReport(dir);
-    expect(page.figures).toEqual([{ name: 'evil', format: 'svg-image' }, { name: 'png', format: 'png' }, { name: 'ok', format: 'svg' }]);
+    expect(page.figures).toEqual([{ name: 'evil', format: 'svg' }, { name: 'png', format: 'png' }, { name: 'ok', format: 'svg' }, { name: 'css', format: 'svg' }]);
     const dom = dumpDom(bin!, page.path);
     // The page's script ran (so scripts are not simply disabled) and no injected one did.
-    expect(dom).toContain('data-figures-rendered="3/3"');
+    expect(dom).toContain('data-figures-rendered="4/4"');
     expect(/<body[^>]*>/.exec(dom)![0]).not.toContain('data-pwned');
     expect(dom).not.toMatch(/data-pwned="/);
     expect(count(dom, /<script/g)).toBe(1);
-    expect(count(dom, /<img /g)).toBe(2);
+    expect(count(dom, /<img /g)).toBe(4);
+    expect(dom).not.toContain('<svg');
   }, 60_000);
 });

@@ -6,7 +6,6 @@ import { findPreset } from '../../src/experiments/presets.ts';
 import { configHash } from '../../src/experiments/spec.ts';
 import { buildReport, reportKind, writeReport } from '../../src/index.ts';
 import { markdownToHtml } from '../../src/report/markdown.ts';
-import { sanitizeSvg } from '../../src/report/svg.ts';
 import { folder, PNG_1X1, SIMPLE_SVG, tmpDir } from './fixtures.ts';
 
 const NOW = new Date('2025-01-02T03:04:05Z');
@@ -20,13 +19,15 @@ function claim(id: string, extra: object = {}): object {
   };
 }
 
+const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
+
 const checkJson = (claims: object[]) => ({ size: 'smoke', seed: 0, seconds: 1.5, environment: { node: 'v20', backend: 'cpu' }, passed: 1, failed: 0, claims });
 
 /** The page's scripts and the tags that carry event handlers. */
 const scripts = (html: string) => html.match(/<script\b/gi) ?? [];
 
 describe('report: check folders', () => {
-  it('renders the verdict table with margin, unit and expected-refuted marks, figures inline', () => {
+  it('renders the verdict table with margin, unit and expected-refuted marks, figures as data: URI images', () => {
     const dir = folder({
       'report.json': checkJson([
         claim('a.one', { figures: ['fig-a'] }),
@@ -48,12 +49,10 @@ describe('report: check folders', () => {
     expect(h).toContain('<span class="num">1.235</span> <span class="unit">decades below the bound</span>');
     expect(h).toContain('<span class="num">NaN</span>');
     expect(h).toContain('3 claims at size &#39;smoke&#39; (seed 0) in 1.5 s: 2 as expected, 1 failing.');
-    // The SVG is inline, its ids prefixed; the PNG-only figure is a data URI.
-    expect(h).toMatch(/<figure class="figure" id="fig-fig-a" data-figure="fig-a" data-format="svg"><svg /);
-    expect(h).toContain('id="f0-gradient_0"');
-    expect(h).toContain('fill="url(#f0-gradient_0)"');
-    expect(h).toContain('a &lt; b');
-    expect(h).toContain(`src="data:image/png;base64,${PNG_1X1.toString('base64')}"`);
+    // The SVG (preferred to the PNG beside it) and the PNG-only figure are both <img> data URIs; no SVG markup in the page.
+    expect(h).toContain(`<figure class="figure" id="fig-fig-a" data-figure="fig-a" data-format="svg"><img alt="fig-a" src="data:image/svg+xml;base64,${b64(SIMPLE_SVG)}">`);
+    expect(h).toContain(`<img alt="extra" src="data:image/png;base64,${b64(PNG_1X1)}">`);
+    expect(h).not.toContain('<svg');
     expect(h).toContain('<th>git commit</th><td>not recorded</td>');
     expect(h).toContain('2025-01-02T03:04:05.000Z');
     // Nothing external: no http(s) URL in any src/href, one script (ours), a CSP that forbids the rest.
@@ -78,7 +77,7 @@ describe('report: check folders', () => {
     expect(h).toContain('&quot;&gt;&lt;b&gt;');
   });
 
-  it('embeds an SVG that fails sanitising as an image (no script can run there), never inline', () => {
+  it('embeds every SVG, hostile or not, only as a base64 image (no script runs and nothing loads there)', () => {
     const evil = [
       '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>',
       '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
@@ -90,27 +89,20 @@ describe('report: check folders', () => {
       '<svg xmlns="http://www.w3.org/2000/svg"><a href="javascript:alert(1)"><rect/></a></svg>',
     ];
     for (const [k, svg] of evil.entries()) {
-      expect(sanitizeSvg(svg, 'p-'), `case ${k}`).toBeNull();
       const page = buildReport(folder({ 'report.json': checkJson([claim('a', { figures: ['f'] })]), 'f.svg': svg }), { now: NOW });
-      expect(page.figures, `case ${k}`).toEqual([{ name: 'f', format: 'svg-image' }]);
-      expect(page.html).toContain(`src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}"`);
+      expect(page.figures, `case ${k}`).toEqual([{ name: 'f', format: 'svg' }]);
+      expect(page.html).toContain(`src="data:image/svg+xml;base64,${b64(svg)}"`);
       expect(page.html).not.toContain('alert(1)');
       expect(page.html).not.toContain('example.com');
     }
-    // With a PNG beside it, the PNG is used instead.
-    const page = buildReport(folder({ 'report.json': checkJson([claim('a', { figures: ['f'] })]), 'f.svg': evil[0]!, 'f.png': PNG_1X1 }), { now: NOW });
-    expect(page.figures).toEqual([{ name: 'f', format: 'png' }]);
   });
 
-  it('keeps two figures\' ids apart and lists a figure named in report.json but missing', () => {
+  it('lists a figure named in report.json but missing, and a .png that is not a PNG', () => {
     const dir = folder({ 'report.json': checkJson([claim('a', { figures: ['one', 'two', 'gone'] })]), 'one.svg': SIMPLE_SVG, 'two.svg': SIMPLE_SVG, 'bad.png': 'not a png' });
     const page = buildReport(dir, { now: NOW });
     expect(page.figures.map((f) => f.name)).toEqual(['one', 'two']);
-    expect(page.html).toContain('id="f0-gradient_0"');
-    expect(page.html).toContain('id="f1-gradient_0"');
-    expect(page.html).toContain('fill="url(#f1-gradient_0)"');
     expect(page.html).toContain('figure gone: no gone.svg or .png in the folder');
-    expect(page.html).toContain('bad.png is not a PNG file');
+    expect(page.html).toContain('bad.png is not a PNG file; skipped');
   });
 });
 
@@ -130,6 +122,8 @@ describe('report: run folders', () => {
     expect(page.kind).toBe('run');
     expect(page.figures).toEqual([{ name: 'gap', format: 'svg' }]);
     const h = page.html;
+    expect(h).toContain('<th>file</th><th>size or kind</th>');
+    expect(h).toContain(`<tr><td><code>gap.svg</code></td><td>${Buffer.byteLength(SIMPLE_SVG)} bytes</td></tr>`);
     expect(h).toContain('<title>contrastlab run — fixed-partition-smoke</title>');
     expect(h.match(/Desc &lt;i&gt;\./g)).toHaveLength(1); // the description once (header), not again from summary.md
     expect(h).toContain('<strong>bold</strong> and <code>code</code>');
@@ -215,15 +209,7 @@ describe('writeReport', () => {
   });
 });
 
-describe('sanitizeSvg and markdownToHtml', () => {
-  it('re-serialises allowed SVG (entities decoded and re-escaped, comments and XML declaration dropped)', () => {
-    const src = '<?xml version="1.0"?>\n<!-- c --><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" aria-label="a &amp; b"><g id="g1"><use xlink:href="#g1"/><text>x &#60; y &gt; z</text></g></svg>\n';
-    expect(sanitizeSvg(src, 'q-')).toBe('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" aria-label="a &amp; b"><g id="q-g1"><use xlink:href="#q-g1"/><text>x &lt; y &gt; z</text></g></svg>');
-    for (const bad of ['<svg></g>', '<svg>', '<svg/><svg/>', 'text<svg/>', '<g/>', '<svg width="1" width="2"/>', '<svg xmlns="http://evil"/>', '<svg><text>&nbsp;</text></svg>', '<svg><![CDATA[x]]></svg>', '<svg x=1/>']) {
-      expect(sanitizeSvg(bad, 'q-'), bad).toBeNull();
-    }
-  });
-
+describe('markdownToHtml', () => {
   it('renders headings, tables and inline markup, escaping raw HTML', () => {
     const h = markdownToHtml('# T\n\n<b>x</b> *em* `<i>`\n\n| a | b |\n|---|---|\n| 1 | <s> |\n| 2 |\n', 2);
     expect(h).toBe('<h3>T</h3>\n<p>&lt;b&gt;x&lt;/b&gt; <em>em</em> <code>&lt;i&gt;</code></p>\n<table class="data">\n<thead><tr><th>a</th><th>b</th></tr></thead>\n<tbody><tr><td>1</td><td>&lt;s&gt;</td></tr>\n<tr><td>2</td><td></td></tr></tbody>\n</table>');

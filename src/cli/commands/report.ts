@@ -8,8 +8,11 @@ export const REPORT_HELP = `contrastlab report DIR [--out FILE] [--force]
 
 Turns the output folder of \`contrastlab run --out DIR\` (final.json, summary.md, figures, ...) or of
 \`contrastlab check --out DIR\` (report.json, figures) into one self-contained HTML page: figures
-inline, the verdict table or the summary tables, the configuration and the environment. The page
-loads nothing from the network or from other files. Prints {"kind", "out", "figures", "bytes"}.
+embedded as images, the verdict table or the summary tables, the configuration and the environment.
+The page loads nothing from the network or from other files. Only regular files inside DIR are read,
+each up to a size cap; links leaving DIR, FIFOs, devices and oversized optional files are skipped and
+listed on the page (for final.json / report.json they are an error). Prints {"kind", "out",
+"figures", "bytes"}.
 
   DIR                  a run or check output folder
   --out FILE           where to write the page (default DIR/report.html; must not exist unless --force)
