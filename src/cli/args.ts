@@ -33,21 +33,56 @@ interface NumberRule {
   readonly gt?: number;
 }
 
+/** A decimal number as people write it: `1`, `-0.5`, `.25`, `3e-4`; not hex, not `1e`, not `Infinity`. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Parses a decimal number from user text against `rule`; `what` names it in the ConfigError
+ * (`--tau`, `--batch-sizes entry`). Integers must be safe integers (|x| <= 2^53 - 1): the one
+ * integer parser of every command.
+ */
+export function parseNumber(op: string, what: string, raw: string, rule: NumberRule = {}): number {
+  const s = raw.trim();
+  if (!DECIMAL.test(s)) throw new ConfigError(op, `${what} must be a decimal number, got '${raw}'`);
+  const x = Number(s);
+  if (!Number.isFinite(x)) throw new ConfigError(op, `${what} must be a finite number, got '${raw}'`);
+  if (rule.int && !Number.isSafeInteger(x)) {
+    throw new ConfigError(op, `${what} must be an integer${Number.isInteger(x) ? ` of at most 2^53 - 1 (${Number.MAX_SAFE_INTEGER})` : ''}, got '${raw}'`);
+  }
+  if (rule.min !== undefined && x < rule.min) throw new ConfigError(op, `${what} must be >= ${rule.min}, got ${x}`);
+  if (rule.gt !== undefined && x <= rule.gt) throw new ConfigError(op, `${what} must be > ${rule.gt}, got ${x}`);
+  if (rule.max !== undefined && x > rule.max) throw new ConfigError(op, `${what} must be <= ${rule.max}, got ${x}`);
+  return x;
+}
+
 /** The flag's value as a number, or `dflt` when absent; a ConfigError naming flag and value otherwise. */
 export function numberFlag(command: string, flags: Flags, name: string, dflt: number, rule?: NumberRule): number;
 export function numberFlag(command: string, flags: Flags, name: string, dflt: undefined, rule?: NumberRule): number | undefined;
 export function numberFlag(command: string, flags: Flags, name: string, dflt: number | undefined, rule: NumberRule = {}): number | undefined {
   const raw = flags[name];
   if (raw === undefined) return dflt;
+  return parseNumber(`contrastlab ${command}`, `--${name}`, String(raw), rule);
+}
+
+/** A seed: an integer in [0, 2^53 - 1] (what Rng.fromSeed takes). */
+export function seedFlag(command: string, flags: Flags, name = 'seed', dflt = 0): number {
+  return numberFlag(command, flags, name, dflt, { int: true, min: 0 });
+}
+
+/** A comma-separated list of integers (e.g. batch sizes), each checked by `rule`, no repeats. */
+export function intListFlag(command: string, flags: Flags, name: string, dflt: number[], rule: NumberRule = {}): number[] {
   const op = `contrastlab ${command}`;
-  const s = String(raw).trim();
-  const x = s === '' ? NaN : Number(s);
-  if (!Number.isFinite(x)) throw new ConfigError(op, `--${name} must be a finite number, got '${raw}'`);
-  if (rule.int && !Number.isInteger(x)) throw new ConfigError(op, `--${name} must be an integer, got '${raw}'`);
-  if (rule.min !== undefined && x < rule.min) throw new ConfigError(op, `--${name} must be >= ${rule.min}, got ${x}`);
-  if (rule.gt !== undefined && x <= rule.gt) throw new ConfigError(op, `--${name} must be > ${rule.gt}, got ${x}`);
-  if (rule.max !== undefined && x > rule.max) throw new ConfigError(op, `--${name} must be <= ${rule.max}, got ${x}`);
-  return x;
+  const raw = stringFlag(flags, name);
+  if (raw === undefined) return dflt;
+  const parts = raw.split(',');
+  if (parts.some((s) => s.trim() === '')) throw new ConfigError(op, `--${name} must be a comma-separated list of integers, got '${raw}'`);
+  const out: number[] = [];
+  for (const s of parts) {
+    const x = parseNumber(op, `--${name} entry`, s, { ...rule, int: true });
+    if (out.includes(x)) throw new ConfigError(op, `--${name} lists ${x} twice`);
+    out.push(x);
+  }
+  return out;
 }
 
 export function stringFlag(flags: Flags, name: string): string | undefined {

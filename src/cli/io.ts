@@ -10,3 +10,22 @@ export const processIO: CommandIO = {
   err: (line) => process.stderr.write(line + '\n'),
   isTTY: process.stderr.isTTY === true,
 };
+
+let guarded = false;
+
+/**
+ * A closed stdout or stderr (`contrastlab check --list | head -1`) ends the process quietly with
+ * status 141 (128 + SIGPIPE, what a shell reports for `yes | head`), after removing temporaries;
+ * no stack trace.
+ */
+export function exitQuietlyOnEpipe(cleanup: () => void): void {
+  if (guarded) return;
+  guarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      cleanup();
+      process.exit(141);
+    });
+  }
+}

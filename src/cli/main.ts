@@ -11,7 +11,8 @@ import { OPTIMUM_HELP, optimumCommand } from './commands/optimum.ts';
 import { REPORT_HELP, reportCommand } from './commands/report.ts';
 import { RUN_HELP, runCommand } from './commands/run.ts';
 import { SOLVE_HELP, solveCommand } from './commands/solve.ts';
-import { type CommandIO, processIO } from './io.ts';
+import { removeTemporaries } from '../io/atomic.ts';
+import { type CommandIO, exitQuietlyOnEpipe, processIO } from './io.ts';
 
 type Command = (argv: string[], io: CommandIO) => number | Promise<number>;
 
@@ -35,6 +36,7 @@ ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`).joi
 Exit status: 0 success, 1 a claim failed (check), 2 bad input (message on stderr), 70 internal error.`;
 
 export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
+  if (io === processIO) exitQuietlyOnEpipe(removeTemporaries);
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(MAIN_HELP);
@@ -53,15 +55,23 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof ContrastlabError) {
-      io.err(e.message.startsWith('contrastlab') ? e.message : `contrastlab ${name}: ${e.message}`);
+      const m = oneLine(e.message);
+      io.err(m.startsWith('contrastlab') ? m : `contrastlab ${name}: ${m}`);
       return 2;
     }
     const err = e as NodeJS.ErrnoException;
     if (err && typeof err.code === 'string' && typeof err.path === 'string') {
-      io.err(`contrastlab ${name}: ${err.code} on '${err.path}': ${err.message}`);
+      io.err(`contrastlab ${name}: ${err.code} on '${err.path}': ${oneLine(err.message)}`);
       return 2;
     }
-    io.err(`contrastlab ${name}: internal error: ${err?.stack ?? String(e)}`);
+    // A bug, not bad input: one line; the stack only on request.
+    const debug = process.env.CONTRASTLAB_DEBUG === '1';
+    io.err(`contrastlab ${name}: internal error: ${debug ? err?.stack ?? String(e) : `${oneLine(err?.message ?? String(e))} (set CONTRASTLAB_DEBUG=1 for the stack trace)`}`);
     return 70;
   }
+}
+
+/** Messages are one line: newlines inside (e.g. from a file name) are shown as spaces. */
+function oneLine(s: string): string {
+  return s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }

@@ -4,6 +4,7 @@
  * Element (i, j) lives at `data[offset + i*rowStride + j*colStride]`. A block, an evenly strided
  * row subset or a transpose is a view (no copy); an arbitrary row subset is a gather (copy).
  */
+import { assertFitsBudget } from './budget.ts';
 import { ShapeError } from './errors.ts';
 
 export type DType = 'f64' | 'f32';
@@ -27,6 +28,8 @@ export function dtypeOf(m: Matrix | FloatArray): DType {
 }
 
 export function allocArray(dtype: DType, length: number): FloatArray {
+  // Checked before allocating: an impossible size is a CapExceededError naming it, not an OOM crash.
+  if (length > 1 << 20) assertFitsBudget('allocate', `an array of ${length} ${dtype === 'f32' ? 'float32' : 'float64'} values`, length * (dtype === 'f32' ? 4 : 8));
   return dtype === 'f32' ? new Float32Array(length) : new Float64Array(length);
 }
 

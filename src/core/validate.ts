@@ -40,8 +40,9 @@ export function assertNonNegative(op: string, name: string, x: number): void {
   if (!Number.isFinite(x) || x < 0) throw new DomainError(op, `${name} must be a finite number >= 0, got ${x}`);
 }
 
+/** A batch needs B >= 2: with one example the anchor has no negative and every contrastive loss is 0. */
 export function assertBatchSize(op: string, B: number, N: number): void {
-  if (!Number.isInteger(B) || B < 1) throw new DomainError(op, `batch size B must be an integer >= 1, got ${B}`);
+  if (!Number.isInteger(B) || B < 2) throw new DomainError(op, `batch size B must be an integer >= 2 (a batch of one has no negatives), got ${B}`);
   if (B > N) throw new DomainError(op, `batch size B = ${B} exceeds N = ${N}`);
 }
 

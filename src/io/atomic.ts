@@ -125,12 +125,13 @@ function exists(path: string): boolean {
   }
 }
 
-export function assertCanWrite(op: string, path: string, overwrite: boolean, parentMayBeMissing = false): void {
+/** Refuses an existing `path` (unless overwrite) or a missing parent folder; `shown` is the path named in messages. */
+export function assertCanWrite(op: string, path: string, overwrite: boolean, parentMayBeMissing = false, shown = path): void {
   if (!overwrite && exists(path)) {
-    throw new ConfigError(op, `'${path}' already exists; refusing to overwrite it (pass --force / overwrite: true)`);
+    throw new ConfigError(op, `'${shown}' already exists; refusing to overwrite it (pass --force / overwrite: true)`);
   }
   const dir = dirname(resolve(path));
-  if (!parentMayBeMissing && !existsSync(dir)) throw new ConfigError(op, `the folder '${dir}' for '${path}' does not exist`);
+  if (!parentMayBeMissing && !existsSync(dir)) throw new ConfigError(op, `the folder '${dirname(resolve(shown))}' for '${shown}' does not exist`);
 }
 
 /** Creates the missing ancestors of `path`; returns the topmost folder created (to undo), or null. */
@@ -171,7 +172,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, opts: {
   const op = opts.op ?? 'writeFileAtomic';
   const overwrite = opts.overwrite ?? false;
   const shown = opts.userPath ?? path;
-  assertCanWrite(op, path, overwrite);
+  assertCanWrite(op, path, overwrite, false, shown);
   const tmp = tempSibling(path, 'part');
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd = -1;

@@ -4,6 +4,7 @@ import type { Backend } from '../backend/types.ts';
 import { type Matrix, type Matrix64, toContiguous } from '../core/matrix.ts';
 import { type FloatNdArray, fromNdarray } from '../interop/ndarray.ts';
 import { assertFiniteMatrix, assertNonEmpty, assertSameShape, assertTau } from '../core/validate.ts';
+import { NonFiniteError } from '../core/errors.ts';
 
 /** Value and Euclidean gradients of an objective at (U, V); gradients are float64, null when not asked for. */
 export interface LossAndGrad {
@@ -89,4 +90,44 @@ export function accurateSum(xs: ArrayLike<number>): number {
     s = t;
   }
   return s + c;
+}
+
+function allFinite(m: Matrix | null): boolean {
+  if (m === null) return true;
+  for (let i = 0; i < m.rows; i++) {
+    const base = m.offset + i * m.rowStride;
+    for (let j = 0; j < m.cols; j++) if (!Number.isFinite(m.data[base + j * m.colStride]!)) return false;
+  }
+  return true;
+}
+
+/** log10 of the largest row norm of m (−Infinity for a zero matrix), computed without overflow. */
+function log10MaxRowNorm(m: Matrix): number {
+  let best = -Infinity;
+  for (let i = 0; i < m.rows; i++) {
+    const base = m.offset + i * m.rowStride;
+    let scale = 0;
+    for (let j = 0; j < m.cols; j++) scale = Math.max(scale, Math.abs(m.data[base + j * m.colStride]!));
+    if (scale === 0) continue;
+    let s = 0;
+    for (let j = 0; j < m.cols; j++) s += (m.data[base + j * m.colStride]! / scale) ** 2;
+    best = Math.max(best, Math.log10(scale) + 0.5 * Math.log10(s));
+  }
+  return best;
+}
+
+/**
+ * A result is finite or it is an error: a NonFiniteError naming the cause, the scale of
+ * S = UVᵀ/τ (bounded by max‖u_i‖·max‖v_j‖/τ) against the range of the kernels' dtype.
+ */
+export function checkedResult(op: string, p: Prepared, r: LossAndGrad): LossAndGrad {
+  if (Number.isFinite(r.value) && allFinite(r.gradU) && allFinite(r.gradV)) return r;
+  const what = Number.isFinite(r.value) ? 'the gradient is not finite' : `the value is ${r.value}`;
+  const maxDtype = p.backend.dtype === 'f64' ? Number.MAX_VALUE : 3.4028234663852886e38;
+  const logScale = log10MaxRowNorm(p.U) + log10MaxRowNorm(p.V) - Math.log10(p.tau);
+  const dtypeName = p.backend.dtype === 'f64' ? 'float64' : 'float32';
+  const cause = !Number.isFinite(1 / p.tau)
+    ? `tau = ${p.tau} is so small that 1/tau overflows ${dtypeName}`
+    : `the scale of S = UVᵀ/τ (max‖u‖·max‖v‖/τ ≈ 10^${logScale.toFixed(1)}) exceeds the ${dtypeName} range (${maxDtype.toExponential(1)})`;
+  throw new NonFiniteError(op, `${what}: ${logScale > Math.log10(maxDtype) || !Number.isFinite(1 / p.tau) ? cause : `${cause.replace('exceeds', 'is near')}, or an intermediate overflowed`}; rescale the rows or raise tau`);
 }

@@ -13,8 +13,7 @@ import { DomainError } from '../core/errors.ts';
 import { block, type Matrix, type Matrix64, zeros } from '../core/matrix.ts';
 import { assertNonNegative } from '../core/validate.ts';
 import {
-  accurateSum, epsWeight, logEpsPlusExp, type LossAndGrad, type ObjectiveOptions, prepare, toF64,
-} from './common.ts';
+  accurateSum, epsWeight, logEpsPlusExp, type LossAndGrad, type ObjectiveOptions, prepare, toF64, checkedResult } from './common.ts';
 import type { MatrixLike } from './common.ts';
 
 export interface GclOptions extends ObjectiveOptions {
@@ -49,11 +48,11 @@ export function gclBimodalLossAndGrad(U: MatrixLike, V: MatrixLike, opts: GclOpt
     w2[i] = scale * epsWeight(eps0, lg2);
   }
   const value = scale * accurateSum(terms);
-  if (!p.grad) return { value, gradU: null, gradV: null };
+  if (!p.grad) return checkedResult(op, p, { value, gradU: null, gradV: null });
   const pos = new Float64Array(n);
   for (let i = 0; i < n; i++) pos[i] = -(w1[i]! + w2[i]!);
   const g = k.pairSoftmaxGrad(p.U, p.V, spec, { lseRow, lseCol, rowCoef: w1, colCoef: w2, posCoef: pos });
-  return { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) };
+  return checkedResult(op, p, { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) });
 }
 
 export function gclUnimodalLossAndGrad(U: MatrixLike, V: MatrixLike, opts: GclOptions = {}): LossAndGrad {
@@ -80,7 +79,7 @@ export function gclUnimodalLossAndGrad(U: MatrixLike, V: MatrixLike, opts: GclOp
     w[a] = scale * epsWeight(eps0, lg);
   }
   const value = scale * accurateSum(terms);
-  if (!p.grad) return { value, gradU: null, gradV: null };
+  if (!p.grad) return checkedResult(op, p, { value, gradU: null, gradV: null });
   const pos = new Float64Array(2 * n);
   for (let a = 0; a < 2 * n; a++) pos[a] = -w[a]!;
   // K = Z Zᵀ/τ is used as both factors: ∂F/∂Z = G Z/τ + Gᵀ Z/τ.
@@ -90,5 +89,5 @@ export function gclUnimodalLossAndGrad(U: MatrixLike, V: MatrixLike, opts: GclOp
   for (let i = 0; i < gZ.data.length; i++) gZ.data[i]! += gZt.data[i]!;
   const gradU: Matrix64 = toF64(block(gZ, 0, 0, n, d));
   const gradV: Matrix64 = toF64(block(gZ, n, 0, n, d));
-  return { value, gradU, gradV };
+  return checkedResult(op, p, { value, gradU, gradV });
 }

@@ -7,7 +7,7 @@
  * CHO's code sums the two directions (2x this value); the average is the toolkit's convention.
  */
 import type { Matrix } from '../core/matrix.ts';
-import { accurateSum, type LossAndGrad, type ObjectiveOptions, prepare, toF64 } from './common.ts';
+import { accurateSum, type LossAndGrad, type ObjectiveOptions, prepare, toF64, checkedResult } from './common.ts';
 import type { MatrixLike } from './common.ts';
 
 const PAIRED = { positiveShift: 0, exclude: 'none' } as const;
@@ -20,11 +20,11 @@ export function infonceLossAndGrad(U: MatrixLike, V: MatrixLike, opts: Objective
   const terms = new Float64Array(p.n);
   for (let i = 0; i < p.n; i++) terms[i] = lseRow![i]! - positive[i]! + (lseCol![i]! - positive[i]!);
   const value = accurateSum(terms) / (2 * p.n);
-  if (!p.grad) return { value, gradU: null, gradV: null };
+  if (!p.grad) return checkedResult('infonce', p, { value, gradU: null, gradV: null });
   const c = new Float64Array(p.n).fill(1 / (2 * p.n));
   const pos = new Float64Array(p.n).fill(-1 / p.n);
   const g = k.pairSoftmaxGrad(p.U, p.V, spec, { lseRow, lseCol, rowCoef: c, colCoef: c, posCoef: pos });
-  return { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) };
+  return checkedResult('infonce', p, { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) });
 }
 
 export function infonceUvLossAndGrad(U: MatrixLike, V: MatrixLike, opts: ObjectiveOptions = {}): LossAndGrad {
@@ -35,9 +35,9 @@ export function infonceUvLossAndGrad(U: MatrixLike, V: MatrixLike, opts: Objecti
   const terms = new Float64Array(p.n);
   for (let i = 0; i < p.n; i++) terms[i] = lseRow![i]! - positive[i]!;
   const value = accurateSum(terms) / p.n;
-  if (!p.grad) return { value, gradU: null, gradV: null };
+  if (!p.grad) return checkedResult('infonce-uv', p, { value, gradU: null, gradV: null });
   const c = new Float64Array(p.n).fill(1 / p.n);
   const pos = new Float64Array(p.n).fill(-1 / p.n);
   const g = k.pairSoftmaxGrad(p.U, p.V, spec, { lseRow, lseCol: null, rowCoef: c, colCoef: null, posCoef: pos });
-  return { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) };
+  return checkedResult('infonce-uv', p, { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) });
 }

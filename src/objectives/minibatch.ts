@@ -8,7 +8,7 @@ import { assertBatchCount, combinations, DEFAULT_MAX_BATCHES } from '../core/com
 import { ConfigError, ShapeError } from '../core/errors.ts';
 import { gatherRows, zeros } from '../core/matrix.ts';
 import { assertBatchSize } from '../core/validate.ts';
-import { type LossAndGrad, type ObjectiveOptions, prepare } from './common.ts';
+import { type LossAndGrad, type ObjectiveOptions, prepare, checkedResult } from './common.ts';
 import type { MatrixLike } from './common.ts';
 import { infonceLossAndGrad } from './infonce.ts';
 
@@ -20,11 +20,11 @@ export interface MinibatchOptions extends ObjectiveOptions {
   readonly maxBatches?: number;
 }
 
-/** Checks an explicit batch list: non-empty, each batch non-empty, indices in range, no repeats within a batch. */
+/** Checks an explicit batch list: non-empty, each batch of at least 2 rows (one row has no negatives), indices in range, no repeats within a batch. */
 export function validateBatchList(op: string, batches: ReadonlyArray<ArrayLike<number>>, n: number): void {
   if (batches.length === 0) throw new ConfigError(op, 'the batch list is empty');
   batches.forEach((b, k) => {
-    if (b.length === 0) throw new ShapeError(op, `batch ${k} is empty`);
+    if (b.length < 2) throw new ShapeError(op, `batch ${k} has ${b.length} row${b.length === 1 ? '' : 's'}; a batch needs at least 2 (a batch of one has no negatives)`);
     const seen = new Set<number>();
     for (let t = 0; t < b.length; t++) {
       const i = b[t]!;
@@ -71,5 +71,5 @@ export function minibatchLossAndGrad(U: MatrixLike, V: MatrixLike, opts: Minibat
       }
     }
   }
-  return { value: (sum + comp) / count, gradU, gradV };
+  return checkedResult(op, p, { value: (sum + comp) / count, gradU, gradV });
 }

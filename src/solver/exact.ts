@@ -9,7 +9,7 @@
  * for the objective and shape, the gap to its closed-form value and the distance ‖UVᵀ − G*‖_F.
  */
 import type { Backend } from '../backend/types.ts';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError, NonFiniteError } from '../core/errors.ts';
 import { frobeniusNorm, type Matrix, type Matrix64, zeros } from '../core/matrix.ts';
 import { Rng } from '../core/random.ts';
 import { normalizeRows, rowNorms, tangentProject } from '../core/sphere.ts';
@@ -54,14 +54,30 @@ export interface ExactSolverResult {
   readonly V: Matrix64;
   readonly trace: TraceRow[];
   readonly steps: number;
+  /** The Riemannian gradient norm reached `tol` at a point that has not collapsed. */
   readonly converged: boolean;
+  /**
+   * Every row of U, and every row of V, is the same point: a stationary point of maximal loss
+   * (the gradient vanishes there), typically reached by a step size far too large.
+   */
+  readonly collapsed: boolean;
   readonly optimum: KnownOptimum | null;
+}
+
+/** All rows equal to within `tol` (Euclidean). */
+function allRowsEqual(m: Matrix64, tol = 1e-6): boolean {
+  for (let i = 1; i < m.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < m.cols; j++) s += (m.data[i * m.cols + j]! - m.data[j]!) ** 2;
+    if (s > tol * tol) return false;
+  }
+  return true;
 }
 
 export function solveExact(opts: ExactSolverOptions): ExactSolverResult {
   const op = 'solveExact';
   const { n, d } = opts;
-  assertPositiveInt(op, 'n', n);
+  assertPositiveInt(op, 'n', n, 2); // one pair has no negatives: the loss is identically 0
   assertPositiveInt(op, 'd', d);
   const objective: ObjectiveSpec = opts.objective ?? { name: 'infonce', tau: 1 };
   assertTau(op, objective.tau ?? 1);
@@ -106,8 +122,8 @@ export function solveExact(opts: ExactSolverOptions): ExactSolverResult {
     const gU = tangentProject(U, r.gradU!);
     const gV = tangentProject(V, r.gradV!);
     const gradNorm = frobeniusNorm(gU, gV);
-    converged = gradNorm <= tol;
-    const last = converged || step === steps;
+    const stationary = gradNorm <= tol;
+    const last = stationary || step === steps;
     if (step % logEvery === 0 || last) {
       const row: TraceRow = optimum
         ? { step, loss: r.value, gradNorm, gap: r.value - optimum.value, distance: optimum.distance(U, V) }
@@ -117,22 +133,27 @@ export function solveExact(opts: ExactSolverOptions): ExactSolverResult {
     }
     if (last) break;
     if (mode === 'projected') {
-      XU = normalizeRows(axpy(XU, -lr, r.gradU!), op, 'U');
-      XV = normalizeRows(axpy(XV, -lr, r.gradV!), op, 'V');
+      XU = normalizeRows(axpy(XU, -lr, r.gradU!, step), op, 'U');
+      XV = normalizeRows(axpy(XV, -lr, r.gradV!, step), op, 'V');
     } else {
-      XU = axpy(XU, -lr, scaleRows(gU, rowNorms(XU)));
-      XV = axpy(XV, -lr, scaleRows(gV, rowNorms(XV)));
+      XU = axpy(XU, -lr, scaleRows(gU, rowNorms(XU)), step);
+      XV = axpy(XV, -lr, scaleRows(gV, rowNorms(XV)), step);
     }
     step++;
   }
-  return { U, V, trace, steps: step, converged, optimum };
+  const collapsed = n > 1 && allRowsEqual(U) && allRowsEqual(V);
+  converged = trace[trace.length - 1]!.gradNorm <= tol && !collapsed;
+  return { U, V, trace, steps: step, converged, collapsed, optimum };
 }
 
-function axpy(X: Matrix64, a: number, G: Matrix): Matrix64 {
+/** X + a·G; an overflow (a step so large that a coordinate is not finite) is a NonFiniteError. */
+function axpy(X: Matrix64, a: number, G: Matrix, step: number): Matrix64 {
   const out = zeros(X.rows, X.cols);
   for (let i = 0; i < X.rows; i++) {
     for (let j = 0; j < X.cols; j++) {
-      out.data[i * X.cols + j] = X.data[i * X.cols + j]! + a * G.data[G.offset + i * G.rowStride + j * G.colStride]!;
+      const x = X.data[i * X.cols + j]! + a * G.data[G.offset + i * G.rowStride + j * G.colStride]!;
+      if (!Number.isFinite(x)) throw new NonFiniteError('solveExact', `step ${step}: the update x - lr·grad overflowed at row ${i} (lr = ${-a}); use a smaller step size`);
+      out.data[i * X.cols + j] = x;
     }
   }
   return out;

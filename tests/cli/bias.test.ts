@@ -35,7 +35,7 @@ describe('contrastlab bias', () => {
     [['--batch-sizes', '4,80', '--n', '64'], /--batch-sizes entry 80 exceeds --n 64/],
     [['--batch-sizes', '1,4'], /must be >= 2/],
     [['--batch-sizes', '4,4'], /lists 4 twice/],
-    [['--batch-sizes', '4,x'], /must be integers, got 'x'/],
+    [['--batch-sizes', '4,x'], /--batch-sizes entry must be a decimal number, got 'x'/],
     [['--batch-sizes', '4,'], /comma-separated/],
     [['--tau', '0'], /--tau must be > 0, got 0/],
     [['--tau', '-1'], /--tau must be > 0/],

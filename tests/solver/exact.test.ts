@@ -58,6 +58,6 @@ describe('exact solver', () => {
     expect(() => solveExact({ n: 3, d: 3, mode: 'x' as never })).toThrow(ConfigError);
     expect(() => solveExact({ n: 3, d: 3, init: { U: zeros(3, 3), V: zeros(3, 3) } })).toThrow(ZeroRowError);
     expect(() => solveExact({ n: 3, d: 3, init: { U: zeros(2, 3), V: zeros(3, 3) } })).toThrow(/init.U is 2x3, expected 3x3/);
-    expect(() => solveExact({ n: 0, d: 3 })).toThrow(/n must be an integer >= 1, got 0/);
+    expect(() => solveExact({ n: 0, d: 3 })).toThrow(/n must be an integer >= 2, got 0/);
   });
 });

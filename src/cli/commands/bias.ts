@@ -1,7 +1,7 @@
 /** `contrastlab bias`: bias and variance of the plug-in and exact-u SogCLR gradient estimators vs B. */
 import { type BiasEstimate, type BiasReport, estimatorBias } from '../../analysis/bias.ts';
-import { ConfigError } from '../../core/errors.ts';
-import { choiceFlag, numberFlag, parseFlags, stringFlag } from '../args.ts';
+import { ConfigError, NonFiniteError } from '../../core/errors.ts';
+import { choiceFlag, intListFlag, numberFlag, parseFlags, seedFlag } from '../args.ts';
 import type { CommandIO } from '../io.ts';
 import { progressBar } from '../progress.ts';
 
@@ -31,22 +31,6 @@ plug-in rows by least squares on log-log (slope and its standard error).
 
 The defaults run in about a second. The bias shrinks relative to the per-draw noise as N grows, so a
 larger N needs proportionally more draws to resolve it (e.g. N = 1024 needs R of about 8000).`;
-
-function parseSizes(raw: string | undefined): number[] {
-  const op = 'contrastlab bias';
-  if (raw === undefined) return [4, 8, 16, 32, 64];
-  const parts = raw.split(',').map((s) => s.trim());
-  if (parts.length === 0 || parts.some((s) => s === '')) throw new ConfigError(op, `--batch-sizes must be a comma-separated list of integers, got '${raw}'`);
-  const out: number[] = [];
-  for (const s of parts) {
-    const x = Number(s);
-    if (!/^[+]?\d+$/.test(s) || !Number.isSafeInteger(x)) throw new ConfigError(op, `--batch-sizes entries must be integers, got '${s}' in '${raw}'`);
-    if (x < 2) throw new ConfigError(op, `--batch-sizes entries must be >= 2 (every anchor needs a negative), got ${x}`);
-    if (out.includes(x)) throw new ConfigError(op, `--batch-sizes lists ${x} twice`);
-    out.push(x);
-  }
-  return out;
-}
 
 const e3 = (x: number) => (x === 0 ? '0' : x.toExponential(2));
 
@@ -89,14 +73,18 @@ export async function biasCommand(argv: string[], io: CommandIO): Promise<number
   const tau = numberFlag(cmd, flags, 'tau', 0.1, { gt: 0 });
   const eps0 = numberFlag(cmd, flags, 'eps0', 0, { min: 0 });
   const draws = numberFlag(cmd, flags, 'draws', 2000, { int: true, min: 4 });
-  const seed = numberFlag(cmd, flags, 'seed', 0, { int: true, min: 0, max: Number.MAX_SAFE_INTEGER });
-  const batchSizes = parseSizes(stringFlag(flags, 'batch-sizes'));
+  const seed = seedFlag(cmd, flags);
+  const batchSizes = intListFlag(cmd, flags, 'batch-sizes', [4, 8, 16, 32, 64], { min: 2 });
   for (const B of batchSizes) {
     if (B > n) throw new ConfigError('contrastlab bias', `--batch-sizes entry ${B} exceeds --n ${n}`);
   }
   const bar = progressBar(io, 'bias', batchSizes.length);
   const r = estimatorBias({ modality, n, d, tau, eps0, batchSizes, draws, seed, onSize: (k) => bar.update(k) });
   bar.finish();
+  const bad = [r.gradNorm, ...r.rows.flatMap((x) => [x.plugin.bias, x.plugin.variance, x.sogclr.bias, x.sogclr.variance])].find((x) => !Number.isFinite(x));
+  if (bad !== undefined) {
+    throw new NonFiniteError('contrastlab bias', `an estimate is ${bad}: the scale of S = UVᵀ/τ (1/τ = ${1 / tau} for unit rows) exceeds the float64 range; raise --tau`);
+  }
   if (flags.json) {
     const est = (p: 'plugin' | 'sogclr', e: BiasEstimate) => ({
       [`${p}Bias`]: e.bias, [`${p}BiasSE`]: e.biasSE, [`${p}BiasSq`]: e.biasSq, [`${p}BiasSqSE`]: e.biasSqSE,

@@ -7,7 +7,7 @@ import { isFailure, runClaims } from '../../claims/run.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { StagedDir } from '../../io/atomic.ts';
 import { renderVegaLite } from '../../plot/index.ts';
-import { choiceFlag, numberFlag, parseFlags, stringFlag } from '../args.ts';
+import { choiceFlag, parseFlags, seedFlag, stringFlag } from '../args.ts';
 import { makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
 
@@ -42,7 +42,7 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
     return 0;
   }
   const size = choiceFlag(cmd, flags, 'size', ['smoke', 'full'] as const, 'smoke');
-  const seed = numberFlag(cmd, flags, 'seed', 0, { int: true, min: 0 });
+  const seed = seedFlag(cmd, flags);
   const claims = positionals.length === 0 ? CLAIMS : CLAIMS.filter((c) => positionals.some((p) => c.id === p || c.id.startsWith(`${p}.`) || c.id.startsWith(p)));
   for (const p of positionals) {
     if (!CLAIMS.some((c) => c.id.startsWith(p))) throw new ConfigError('contrastlab check', `no claim id starts with '${p}' (see contrastlab check --list)`);

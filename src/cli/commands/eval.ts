@@ -1,11 +1,11 @@
 /** `contrastlab eval`: value and gradient norm of an objective at user-supplied embeddings (.npy). */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../../backend/types.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { frobeniusNorm, type Matrix } from '../../core/matrix.ts';
 import { StagedDir } from '../../io/atomic.ts';
-import { matrixToNpy, npyToMatrix, readNpyFile, serializeNpy } from '../../io/npy.ts';
+import { matrixToNpy, npyToMatrix, readNpyFileSync, serializeNpy } from '../../io/npy.ts';
+import { readJsonFile } from '../../io/read.ts';
 import { type BatchSet, evaluateObjective, OBJECTIVE_NAMES, type ObjectiveSpec } from '../../objectives/index.ts';
 import { choiceFlag, numberFlag, parseFlags, requireFlag, stringFlag } from '../args.ts';
 import { defaultDtype, makeBackend } from '../backendChoice.ts';
@@ -30,38 +30,21 @@ as given (not normalised), and prints one JSON object: objective, n, d, tau, val
   --grad-out DIR       write gradU.npy and gradV.npy (float64) into DIR (a new folder)
   --force              replace DIR if it exists`;
 
-async function readMatrix(path: string, flag: string): Promise<Matrix> {
-  try {
-    return npyToMatrix(await readNpyFile(path));
-  } catch (e) {
-    if (e instanceof Error && 'code' in e && (e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ConfigError('contrastlab eval', `--${flag} file '${path}' does not exist`);
-    }
-    throw e;
-  }
+/** A bounded read of a regular .npy file (see io/read.ts); errors name the flag and the path. */
+function readMatrix(path: string, flag: string): Matrix {
+  return npyToMatrix(readNpyFileSync(path, { what: `--${flag} file` }));
 }
 
 function readBatches(path: string): number[][] {
   const op = 'contrastlab eval';
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new ConfigError(op, `--batches file '${path}' cannot be read`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(op, `--batches file '${path}' is not valid JSON (${(e as Error).message})`);
-  }
+  const parsed = readJsonFile(op, path, { what: '--batches file' });
   if (!Array.isArray(parsed) || !parsed.every((b) => Array.isArray(b) && b.every((i) => typeof i === 'number'))) {
     throw new ConfigError(op, `--batches file '${path}' must hold a JSON array of arrays of row indices`);
   }
   return parsed as number[][];
 }
 
-export async function evalCommand(argv: string[], io: CommandIO): Promise<number> {
+export function evalCommand(argv: string[], io: CommandIO): number {
   const cmd = 'eval';
   const { flags } = parseFlags(cmd, argv, {
     objective: { type: 'string' }, u: { type: 'string' }, v: { type: 'string' }, tau: { type: 'string' },
@@ -82,7 +65,7 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
   const maxBatches = numberFlag(cmd, flags, 'max-batches', 1_000_000, { int: true, min: 1 });
   const gradOut = stringFlag(flags, 'grad-out');
   const batchesPath = stringFlag(flags, 'batches');
-  const allB = numberFlag(cmd, flags, 'all-batches', undefined, { int: true, min: 1 });
+  const allB = numberFlag(cmd, flags, 'all-batches', undefined, { int: true, min: 2 });
   if (objective === 'minibatch' && (batchesPath === undefined) === (allB === undefined)) {
     throw new ConfigError('contrastlab eval', 'minibatch needs exactly one of --batches FILE or --all-batches B');
   }
@@ -96,9 +79,9 @@ export async function evalCommand(argv: string[], io: CommandIO): Promise<number
   const staged = gradOut !== undefined ? new StagedDir(gradOut, { overwrite: flags.force === true, op: 'contrastlab eval' }) : null;
   let backend: Backend | null = null;
   try {
-    const U = await readMatrix(uPath, 'u');
+    const U = readMatrix(uPath, 'u');
     const vPath = stringFlag(flags, 'v');
-    const V = vPath !== undefined ? await readMatrix(vPath, 'v') : U;
+    const V = vPath !== undefined ? readMatrix(vPath, 'v') : U;
     let batches: BatchSet | undefined;
     if (batchesPath !== undefined) batches = { kind: 'list', batches: readBatches(batchesPath) };
     if (allB !== undefined) batches = { kind: 'all', B: allB };

@@ -1,10 +1,11 @@
 /** `contrastlab solve`: the exact solver from a seeded random start; writes U.npy, V.npy and the trace. */
+import { assertMatricesFit } from '../../core/budget.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { StagedDir } from '../../io/atomic.ts';
 import { matrixToNpy, serializeNpy } from '../../io/npy.ts';
 import { traceToCsv, traceToJsonl } from '../../io/trace.ts';
 import { solveExact, type TraceRow } from '../../solver/exact.ts';
-import { choiceFlag, numberFlag, parseFlags, requireFlag, stringFlag } from '../args.ts';
+import { choiceFlag, numberFlag, parseFlags, requireFlag, seedFlag, stringFlag } from '../args.ts';
 import { defaultDtype, makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
 import { progressBar } from '../progress.ts';
@@ -16,7 +17,7 @@ start. Writes DIR/U.npy, DIR/V.npy, DIR/trace.csv, DIR/trace.jsonl and DIR/summa
 the summary: final loss, Riemannian gradient norm, and where a known optimum exists (simplex ETF for
 d >= N-1, cross-polytope for N = 2d) the gap to its closed-form value and the distance ||UV^T - G*||_F.
 
-  --n N                number of pairs (>= 1)
+  --n N                number of pairs (>= 2)
   --d D                dimension (>= 1)
   --tau T              temperature > 0 (default 1)
   --seed S             seed of the random start (default 0)
@@ -43,16 +44,18 @@ export function solveCommand(argv: string[], io: CommandIO): number {
     return 0;
   }
   if (flags.n === undefined || flags.d === undefined) throw new ConfigError('contrastlab solve', '--n and --d are required');
-  const n = numberFlag(cmd, flags, 'n', 0, { int: true, min: 1 });
+  const n = numberFlag(cmd, flags, 'n', 0, { int: true, min: 2 });
   const d = numberFlag(cmd, flags, 'd', 0, { int: true, min: 1 });
   const tau = numberFlag(cmd, flags, 'tau', 1, { gt: 0 });
-  const seed = numberFlag(cmd, flags, 'seed', 0, { int: true, min: 0 });
+  const seed = seedFlag(cmd, flags);
   const steps = numberFlag(cmd, flags, 'steps', 2000, { int: true, min: 0 });
   const lr = numberFlag(cmd, flags, 'lr', 1, { gt: 0 });
   const tol = numberFlag(cmd, flags, 'tol', 1e-9, { min: 0 });
   const mode = choiceFlag(cmd, flags, 'mode', ['projected', 'reparam'] as const, 'projected');
   const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, defaultDtype(stringFlag(flags, 'backend')));
   const out = requireFlag(cmd, flags, 'out');
+  // U, V, their gradients and the step's copies: about 8 matrices of N x d float64.
+  assertMatricesFit('contrastlab solve', `the solver's state for --n ${n} --d ${d}`, n, d, 8, 8);
   const staged = new StagedDir(out, { overwrite: flags.force === true, op: 'contrastlab solve' });
   const backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype, (l) => io.err(l));
   try {
@@ -65,7 +68,7 @@ export function solveCommand(argv: string[], io: CommandIO): number {
     const last = res.trace[res.trace.length - 1]!;
     const summary = {
       command: 'solve', n, d, tau, seed, lr, mode, dtype, backend: backend.name,
-      steps: res.steps, converged: res.converged, loss: last.loss, gradNorm: last.gradNorm,
+      steps: res.steps, converged: res.converged, collapsed: res.collapsed, loss: last.loss, gradNorm: last.gradNorm,
       ...(res.optimum ? { optimum: res.optimum.kind, optimumValue: res.optimum.value, gap: last.gap, distance: last.distance } : { optimum: null }),
       out,
     };
@@ -75,6 +78,7 @@ export function solveCommand(argv: string[], io: CommandIO): number {
     staged.write('trace.jsonl', traceToJsonl(res.trace));
     staged.write('summary.json', JSON.stringify(summary, null, 2) + '\n');
     staged.commit();
+    if (res.collapsed) io.err(`contrastlab solve: warning: every row collapsed to one point (a stationary point of maximal loss, not a minimum; converged: false); --lr ${lr} is likely too large`);
     io.out(JSON.stringify(summary));
     return 0;
   } finally {
