@@ -50,6 +50,10 @@ export function prepare(op: string, Uin: MatrixLike, Vin: MatrixLike, opts: Obje
   assertFiniteMatrix(op, 'U', U);
   assertFiniteMatrix(op, 'V', V);
   const backend = opts.backend ?? defaultBackend();
+  if (backend.dtype === 'f32') {
+    assertFitsFloat32(op, 'U', U);
+    assertFitsFloat32(op, 'V', V);
+  }
   return {
     U: toContiguous(U, backend.dtype),
     V: toContiguous(V, backend.dtype),
@@ -59,6 +63,19 @@ export function prepare(op: string, Uin: MatrixLike, Vin: MatrixLike, opts: Obje
     backend,
     grad: opts.grad ?? true,
   };
+}
+
+const F32_MAX = 3.4028234663852886e38;
+
+/** Float32 kernels: an entry beyond float32's range would become Infinity on conversion. */
+function assertFitsFloat32(op: string, name: string, m: Matrix): void {
+  for (let i = 0; i < m.rows; i++) {
+    const base = m.offset + i * m.rowStride;
+    for (let j = 0; j < m.cols; j++) {
+      const x = m.data[base + j * m.colStride]!;
+      if (Math.abs(x) > F32_MAX) throw new NonFiniteError(op, `${name}[${i},${j}] = ${x} is beyond the float32 range (3.4e+38) of the float32 kernels; use float64 (--dtype f64)`);
+    }
+  }
 }
 
 export function toF64(m: Matrix): Matrix64 {
@@ -123,7 +140,7 @@ function log10MaxRowNorm(m: Matrix): number {
 export function checkedResult(op: string, p: Prepared, r: LossAndGrad): LossAndGrad {
   if (Number.isFinite(r.value) && allFinite(r.gradU) && allFinite(r.gradV)) return r;
   const what = Number.isFinite(r.value) ? 'the gradient is not finite' : `the value is ${r.value}`;
-  const maxDtype = p.backend.dtype === 'f64' ? Number.MAX_VALUE : 3.4028234663852886e38;
+  const maxDtype = p.backend.dtype === 'f64' ? Number.MAX_VALUE : F32_MAX;
   const logScale = log10MaxRowNorm(p.U) + log10MaxRowNorm(p.V) - Math.log10(p.tau);
   const dtypeName = p.backend.dtype === 'f64' ? 'float64' : 'float32';
   const cause = !Number.isFinite(1 / p.tau)
