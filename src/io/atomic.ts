@@ -173,6 +173,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, opts: {
   const overwrite = opts.overwrite ?? false;
   const shown = opts.userPath ?? path;
   assertCanWrite(op, path, overwrite, false, shown);
+  cleanStaleTemporaries(path);
   const tmp = tempSibling(path, 'part');
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd = -1;
