@@ -38,13 +38,11 @@ export interface ReadOptions {
   readonly within?: string;
 }
 
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  return 'not a regular file';
+/** What a stat result is, in words ("a directory", "a FIFO (named pipe)", ...). */
+export function kindOf(st: Stats): string {
+  return st.isFile() ? 'a regular file' : st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link'
+    : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device'
+    : st.isBlockDevice() ? 'a block device' : 'not a regular file';
 }
 
 /** True when `child` (a real path) is `root` or inside it. */
@@ -57,17 +55,20 @@ function errCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
 }
 
-/** Translates an fs error on `path` into a one-line ConfigError. */
-export function fsError(op: string, what: string, path: string, e: unknown): ConfigError {
+/** Why an fs call failed, as the words after the path ("does not exist", ...). */
+export function fsReason(e: unknown): string {
   const code = errCode(e);
-  const reason =
-    code === 'ENOENT' ? 'does not exist'
+  return code === 'ENOENT' ? 'does not exist'
     : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)'
     : code === 'ELOOP' ? 'is a symbolic link loop'
     : code === 'ENOTDIR' ? 'has a path component that is not a folder'
     : code === 'EISDIR' ? 'is a directory, not a file'
     : `cannot be read (${code ?? (e as Error)?.message ?? String(e)})`;
-  return new ConfigError(op, `${what} '${path}' ${reason}`);
+}
+
+/** Translates an fs error on `path` into a one-line ConfigError. */
+export function fsError(op: string, what: string, path: string, e: unknown): ConfigError {
+  return new ConfigError(op, `${what} '${path}' ${fsReason(e)}`);
 }
 
 /** An open regular file: its descriptor and size. Close it with {@link closeFile}. */

@@ -12,27 +12,11 @@
 import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, ContrastlabError } from '../core/errors.ts';
-import { isInside, parseJsonText, READ_CAPS, readFileBounded } from '../io/read.ts';
+import { fsReason, isInside, kindOf, parseJsonText, READ_CAPS, readFileBounded } from '../io/read.ts';
 
 export type Json = Record<string, unknown>;
 
 const codeOf = (e: unknown) => (e as NodeJS.ErrnoException | null)?.code;
-
-/** Why an fs call failed, as words after the path (the same wording as io/read.ts's fsError). */
-export function fsReason(e: unknown): string {
-  const code = codeOf(e);
-  return code === 'ENOENT' ? 'does not exist'
-    : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)'
-    : code === 'ELOOP' ? 'is a symbolic link loop'
-    : code === 'ENOTDIR' ? 'has a path component that is not a folder'
-    : `cannot be read (${code ?? (e as Error)?.message ?? String(e)})`;
-}
-
-export function kindOf(st: Stats): string {
-  return st.isFile() ? 'a regular file' : st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link'
-    : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() ? 'a character device'
-    : st.isBlockDevice() ? 'a block device' : 'not a regular file';
-}
 
 export class ReportFolder {
   /** Entries skipped, one line each, shown on the page. */

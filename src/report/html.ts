@@ -21,7 +21,8 @@ import { PRESETS } from '../experiments/presets.ts';
 import { configHash } from '../experiments/spec.ts';
 import { assertCanWrite, writeFileAtomic } from '../io/atomic.ts';
 import { READ_CAPS } from '../io/read.ts';
-import { fsReason, type Json, ReportFolder } from './folder.ts';
+import { type Json, ReportFolder } from './folder.ts';
+import { fsReason } from '../io/read.ts';
 import { escapeHtml as esc, markdownToHtml } from './markdown.ts';
 
 export type ReportKind = 'run' | 'check';
