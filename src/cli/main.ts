@@ -4,26 +4,23 @@
  * message on stderr for any bad input (2), or an unexpected internal error (70).
  */
 import { ContrastlabError } from '../core/errors.ts';
-import { BIAS_HELP, biasCommand } from './commands/bias.ts';
-import { CHECK_HELP, checkCommand } from './commands/check.ts';
-import { EVAL_HELP, evalCommand } from './commands/eval.ts';
-import { OPTIMUM_HELP, optimumCommand } from './commands/optimum.ts';
-import { REPORT_HELP, reportCommand } from './commands/report.ts';
-import { RUN_HELP, runCommand } from './commands/run.ts';
-import { SOLVE_HELP, solveCommand } from './commands/solve.ts';
 import { removeTemporaries } from '../io/atomic.ts';
 import { type CommandIO, exitQuietlyOnEpipe, processIO } from './io.ts';
 
 type Command = (argv: string[], io: CommandIO) => number | Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; help: string; summary: string }> = {
-  check: { run: checkCommand, help: CHECK_HELP, summary: 'run the claims catalogue (proofs-checks/): verdicts with signed margins, report.md / report.json' },
-  eval: { run: evalCommand, help: EVAL_HELP, summary: 'value and gradient of an objective at U.npy / V.npy' },
-  optimum: { run: optimumCommand, help: OPTIMUM_HELP, summary: 'write a known optimum (simplex ETF, cross-polytope) and its closed-form loss' },
-  solve: { run: solveCommand, help: SOLVE_HELP, summary: 'exact full-batch solver on the sphere from a seeded start' },
-  run: { run: runCommand, help: RUN_HELP, summary: 'run an experiment / study spec or a shipped preset (traces, summaries, figures, checkpoints)' },
-  bias: { run: biasCommand, help: BIAS_HELP, summary: 'bias and variance vs B of the plug-in and exact-u SogCLR gradient estimators' },
-  report: { run: reportCommand, help: REPORT_HELP, summary: 'one self-contained HTML page from a run or check output folder (figures, tables, config)' },
+/**
+ * Each command's module is loaded only when it runs, so `contrastlab eval` does not load the
+ * plotting stack (vega, resvg), the claims catalogue or gpu.js before it starts.
+ */
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  check: { load: async () => (await import('./commands/check.ts')).checkCommand, summary: 'run the claims catalogue (proofs-checks/): verdicts with signed margins, report.md / report.json' },
+  eval: { load: async () => (await import('./commands/eval.ts')).evalCommand, summary: 'value and gradient of an objective at U.npy / V.npy' },
+  optimum: { load: async () => (await import('./commands/optimum.ts')).optimumCommand, summary: 'write a known optimum (simplex ETF, cross-polytope) and its closed-form loss' },
+  solve: { load: async () => (await import('./commands/solve.ts')).solveCommand, summary: 'exact full-batch solver on the sphere from a seeded start' },
+  run: { load: async () => (await import('./commands/run.ts')).runCommand, summary: 'run an experiment / study spec or a shipped preset (traces, summaries, figures, checkpoints)' },
+  bias: { load: async () => (await import('./commands/bias.ts')).biasCommand, summary: 'bias and variance vs B of the plug-in and exact-u SogCLR gradient estimators' },
+  report: { load: async () => (await import('./commands/report.ts')).reportCommand, summary: 'one self-contained HTML page from a run or check output folder (figures, tables, config)' },
 };
 
 export const MAIN_HELP = `contrastlab — numerical checks of contrastive-learning optimisation theory
@@ -52,7 +49,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     return 2;
   }
   try {
-    return await cmd.run(rest, io);
+    return await (await cmd.load())(rest, io);
   } catch (e) {
     if (e instanceof ContrastlabError) {
       const m = oneLine(e.message);

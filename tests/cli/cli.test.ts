@@ -137,14 +137,33 @@ describe('every CLI error path: one line on stderr, exit 2, nothing written', ()
   mkdirSync(join(dir, 'exists'));
   writeFileSync(join(dir, 'exists', 'keep.txt'), 'user data');
   writeFileSync(join(dir, 'taken.npy'), 'user data');
+  const huge = writeMatrix(join(dir, 'huge.npy'), matrix(new Float64Array(12).fill(1e300), 4, 3));
+  writeFileSync(join(dir, 'one.json'), '[[0, 1], [2]]');
+  writeFileSync(join(dir, 'deep.json'), '['.repeat(100_000) + ']'.repeat(100_000));
   const cases: [string, string[], RegExp][] = [
+    // issue 11: every one of these was exit 0 with a null value, exit 70 with a stack trace, or a wrong reading before
+    ['a directory as --u', ['eval', '--objective', 'infonce', '--u', dir], /--u file '.*' is a directory; only regular files are read/],
+    ['a device as --u', ['eval', '--objective', 'infonce', '--u', '/dev/zero'], /--u file '\/dev\/zero' is a character device/],
+    ['hex --tau', ['eval', '--objective', 'infonce', '--u', U, '--tau', '0x10'], /--tau must be a decimal number, got '0x10'/],
+    ['--tau 1e', ['eval', '--objective', 'infonce', '--u', U, '--tau', '1e'], /--tau must be a decimal number, got '1e'/],
+    ['inputs near 1e300', ['eval', '--objective', 'infonce', '--u', huge, '--grad-out', join(dir, 'g')], /the value is NaN: the scale of S = UVᵀ\/τ .* exceeds the float64 range/],
+    ['subnormal tau', ['eval', '--objective', 'gcl-bimodal', '--u', U, '--tau', '1e-310', '--grad-out', join(dir, 'g')], /tau = 1e-310 is so small that 1\/tau overflows float64/],
+    ['bias with subnormal tau', ['bias', '--tau', '1e-310', '--n', '8', '--batch-sizes', '4', '--draws', '8'], /overflows float64/],
+    ['optimum with subnormal tau', ['optimum', '--kind', 'etf', '--n', '4', '--d', '3', '--tau', '1e-310', '--out', join(dir, 'o.npy')], /overflows float64/],
+    ['all batches of one', ['eval', '--objective', 'minibatch', '--u', U, '--all-batches', '1'], /--all-batches must be >= 2, got 1/],
+    ['a listed batch of one', ['eval', '--objective', 'minibatch', '--u', U, '--batches', join(dir, 'one.json')], /batch 1 has 1 row; a batch needs at least 2/],
+    ['batches nested 100000 deep', ['eval', '--objective', 'minibatch', '--u', U, '--batches', join(dir, 'deep.json')], /nests 100000 levels deep, over the limit of 64/],
+    ['optimum with one point', ['optimum', '--kind', 'etf', '--n', '1', '--d', '3', '--out', join(dir, 'o.npy')], /--n must be >= 2, got 1/],
+    ['optimum beyond the memory budget', ['optimum', '--kind', 'etf', '--n', '100000', '--d', '100000', '--out', join(dir, 'o.npy')], /needs 149\.0 GiB, over the memory budget/],
+    ['solve beyond the memory budget', ['solve', '--n', '100000', '--d', '100000', '--out', join(dir, 's')], /needs .* GiB, over the memory budget/],
+    ['check seed beyond 2^53', ['check', '--seed', '1e308'], /--seed must be an integer of at most 2\^53 - 1/],
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['unknown flag', ['eval', '--objective', 'infonce', '--u', U, '--bogus', '1'], /bogus/],
     ['missing objective', ['eval', '--u', U], /--objective is required/],
     ['bad objective', ['eval', '--objective', 'simclr', '--u', U], /--objective must be one of .* got 'simclr'/],
     ['missing file', ['eval', '--objective', 'infonce', '--u', join(dir, 'nope.npy')], /nope\.npy' does not exist/],
     ['tau <= 0', ['eval', '--objective', 'infonce', '--u', U, '--tau', '0'], /--tau must be > 0, got 0/],
-    ['tau not a number', ['eval', '--objective', 'infonce', '--u', U, '--tau', 'abc'], /--tau must be a finite number, got 'abc'/],
+    ['tau not a number', ['eval', '--objective', 'infonce', '--u', U, '--tau', 'abc'], /--tau must be a decimal number, got 'abc'/],
     ['mismatched shapes', ['eval', '--objective', 'infonce', '--u', U, '--v', V5], /U is 4x3 but V is 5x3/],
     ['NaN in embeddings', ['eval', '--objective', 'infonce', '--u', nan], /U\[0,1\] is NaN/],
     ['truncated npy', ['eval', '--objective', 'infonce', '--u', join(dir, 'trunc.npy')], /readNpy/],

@@ -1,7 +1,8 @@
 /** `contrastlab eval`: value and gradient norm of an objective at user-supplied embeddings (.npy). */
 import { join } from 'node:path';
 import type { Backend } from '../../backend/types.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError, ShapeError } from '../../core/errors.ts';
+import { assertFiniteMatrix, assertNonEmpty } from '../../core/validate.ts';
 import { frobeniusNorm, type Matrix } from '../../core/matrix.ts';
 import { StagedDir } from '../../io/atomic.ts';
 import { matrixToNpy, npyToMatrix, readNpyFileSync, serializeNpy } from '../../io/npy.ts';
@@ -30,9 +31,22 @@ as given (not normalised), and prints one JSON object: objective, n, d, tau, val
   --grad-out DIR       write gradU.npy and gradV.npy (float64) into DIR (a new folder)
   --force              replace DIR if it exists`;
 
-/** A bounded read of a regular .npy file (see io/read.ts); errors name the flag and the path. */
+/**
+ * A bounded read of a regular .npy file (see io/read.ts), checked as embeddings here so that every
+ * error names the flag and the path: a 2-D array, at least one row, finite entries.
+ */
 function readMatrix(path: string, flag: string): Matrix {
-  return npyToMatrix(readNpyFileSync(path, { what: `--${flag} file` }));
+  const op = `contrastlab eval: --${flag} file '${path}'`;
+  const arr = readNpyFileSync(path, { what: `--${flag} file` });
+  let m: Matrix;
+  try {
+    m = npyToMatrix(arr);
+  } catch (e) {
+    throw new ShapeError(op, (e as Error).message.replace(/^npyToMatrix: /, '').replace(/, or pass \{ allow1d: true \}.*$/, ' (N rows x d columns)'));
+  }
+  assertNonEmpty(op, flag.toUpperCase(), m);
+  assertFiniteMatrix(op, flag.toUpperCase(), m);
+  return m;
 }
 
 function readBatches(path: string): number[][] {
