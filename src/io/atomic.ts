@@ -32,6 +32,8 @@ function onSignal(sig: NodeJS.Signals): void {
   removeTemporaries();
   for (const s of SIGNALS) process.removeListener(s, onSignal);
   handlersOn = false;
+  if (removal !== null) clearImmediate(removal);
+  removal = null;
   process.kill(process.pid, sig); // default action: the status a shell expects (130 for SIGINT)
 }
 
@@ -49,17 +51,33 @@ export function removeTemporaries(): void {
 
 function track(path: string, kind: 'file' | 'dir'): void {
   live.set(path, kind);
+  if (removal !== null) {
+    clearImmediate(removal);
+    removal = null;
+  }
   if (!handlersOn) {
     for (const s of SIGNALS) process.on(s, onSignal);
     handlersOn = true;
   }
 }
 
+/**
+ * Handlers are removed on the next turn of the event loop, not at once: a signal that arrived
+ * while a temporary existed is queued for that turn, and removing the listener first would drop it
+ * (the process would then run on after Ctrl-C). Long loops that write files therefore yield to the
+ * event loop after their writes (see experiments/study.ts).
+ */
+let removal: NodeJS.Immediate | null = null;
 function untrack(path: string): void {
   live.delete(path);
-  if (live.size === 0 && handlersOn) {
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-    handlersOn = false;
+  if (live.size === 0 && handlersOn && removal === null) {
+    removal = setImmediate(() => {
+      removal = null;
+      if (live.size > 0 || !handlersOn) return;
+      for (const s of SIGNALS) process.removeListener(s, onSignal);
+      handlersOn = false;
+    });
+    removal.unref();
   }
 }
 
