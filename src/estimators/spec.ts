@@ -93,13 +93,55 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === 'object' && !Array.isArray(x);
 }
 
-function checkKeys(path: string, o: Record<string, unknown>, required: readonly string[], optional: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    if (!required.includes(k) && !optional.includes(k)) {
-      throw new ConfigError(OP, `${path}.${k} is not a known key (expected ${[...required, ...optional].join(', ')})`);
+/** Edit distance (insertions, deletions, substitutions), for "did you mean" suggestions. */
+export function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The candidate nearest to `word` (case-insensitive edit distance; ties: the first candidate), or
+ * null when none is close enough to be a plausible misspelling (distance > max(2, length/3), or
+ * every character different).
+ */
+export function nearest(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      best = c;
+      bestD = d;
     }
   }
-  for (const k of required) if (o[k] === undefined) throw new ConfigError(OP, `${path}.${k} is required`);
+  const len = best === null ? 0 : Math.max(word.length, best.length);
+  return best !== null && bestD < len && bestD <= Math.max(2, Math.floor(len / 3)) ? best : null;
+}
+
+/** `path.key`, or `path["odd key"]` when the key is not an identifier (keeps messages one line). */
+export function keyPath(path: string, key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * The one key check for every object of a JSON spec (estimators, experiments, studies): a key that
+ * is neither required nor optional is refused, naming its path and the nearest valid key (a
+ * misspelt key would otherwise be ignored and its default used silently); a missing required key
+ * is refused too.
+ */
+export function checkKeys(op: string, path: string, o: Record<string, unknown>, required: readonly string[], optional: readonly string[] = []): void {
+  const known = [...required, ...optional];
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const near = nearest(k, known);
+    throw new ConfigError(op, `${keyPath(path, k)} is not a known key; ${near !== null ? `did you mean '${near}'?` : `expected one of ${known.join(', ')}`}`);
+  }
+  for (const k of required) if (o[k] === undefined) throw new ConfigError(op, `${keyPath(path, k)} is required`);
 }
 
 function num(path: string, x: unknown): number {
@@ -139,7 +181,7 @@ function modality(path: string, x: unknown): Modality {
 function gamma(path: string, x: unknown): GammaSpec {
   if (typeof x === 'number') return unitInterval(path, x);
   if (!isRecord(x)) throw new ConfigError(OP, `${path} must be a number in (0, 1] or {schedule: 'cosine', gammaMin, epochs}, got ${show(x)}`);
-  checkKeys(path, x, ['schedule', 'gammaMin', 'epochs'], []);
+  checkKeys(OP, path, x, ['schedule', 'gammaMin', 'epochs']);
   if (x.schedule !== 'cosine') throw new ConfigError(OP, `${path}.schedule must be 'cosine', got ${show(x.schedule)}`);
   const gammaMin = unitInterval(`${path}.gammaMin`, x.gammaMin);
   const epochs = num(`${path}.epochs`, x.epochs);
@@ -167,7 +209,7 @@ export function validateEstimatorSpec(x: unknown, path = 'estimator'): Estimator
     throw new ConfigError(OP, `${path}.kind must be one of ${ESTIMATOR_KINDS.join(', ')}, got ${show(kind)}`);
   }
   const k = kind as EstimatorKind;
-  checkKeys(path, x, KEYS[k].required, ['kind', ...KEYS[k].optional]);
+  checkKeys(OP, path, x, KEYS[k].required, ['kind', ...KEYS[k].optional]);
   switch (k) {
     case 'simclr':
       return { kind: k, tau: positive(`${path}.tau`, x.tau) };
@@ -181,7 +223,7 @@ export function validateEstimatorSpec(x: unknown, path = 'estimator'): Estimator
       if (x.pitfalls !== undefined) {
         const p = x.pitfalls;
         if (!isRecord(p)) throw new ConfigError(OP, `${path}.pitfalls must be an object, got ${show(p)}`);
-        checkKeys(`${path}.pitfalls`, p, [], ['sumStorage', 'batchFirstVisit']);
+        checkKeys(OP, `${path}.pitfalls`, p, [], ['sumStorage', 'batchFirstVisit']);
         pitfalls = {
           sumStorage: p.sumStorage === undefined ? false : bool(`${path}.pitfalls.sumStorage`, p.sumStorage),
           batchFirstVisit: p.batchFirstVisit === undefined ? false : bool(`${path}.pitfalls.batchFirstVisit`, p.batchFirstVisit),

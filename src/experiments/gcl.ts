@@ -23,8 +23,10 @@ import type { Params } from '../optim/types.ts';
 import { batchOfOrder } from '../samplers/common.ts';
 import { downstreamMetrics } from '../analysis/downstream.ts';
 import { makeOptimizer } from './build.ts';
+import { sameJson, StateChecker } from './checkpoint.ts';
+import { assertFiniteParams, assertFiniteRow, atStep, type RunPlace } from './guard.ts';
 import type { RunTraceRow } from './run.ts';
-import { configHash, type OptimizerSpec } from './spec.ts';
+import { configHash, type GclMetric, type OptimizerSpec } from './spec.ts';
 
 export type GclDataSpec =
   | { readonly kind: 'random-sphere'; readonly n: number; readonly d: number }
@@ -35,8 +37,7 @@ export type GclModelSpec =
   | { readonly kind: 'linear'; readonly d: number; readonly trainViews?: 'fresh' | 'fixed' }
   | { readonly kind: 'mlp'; readonly hidden: number; readonly d: number; readonly trainViews?: 'fresh' | 'fixed' };
 
-export const GCL_METRICS = ['objective', 'objectiveGradNorm', 'batchValue', 'knn', 'probe', 'retrieval'] as const;
-export type GclMetric = (typeof GCL_METRICS)[number];
+export { GCL_METRICS, type GclMetric } from './spec.ts';
 
 export interface GclExperimentSpec {
   readonly kind: 'gcl';
@@ -159,17 +160,88 @@ export function gclInitialState(spec: GclExperimentSpec, seed: number): GclRunSt
   };
 }
 
+/** The metrics a run of `spec` asks for (default: F, ‖∇F‖, the batch value, and downstream metrics for encoders). */
+function metricsOf(spec: GclExperimentSpec): readonly GclMetric[] {
+  return spec.metrics ?? (spec.data.kind === 'synthetic-classes' ? ['objective', 'objectiveGradNorm', 'batchValue', 'knn', 'probe', 'retrieval'] : ['objective', 'objectiveGradNorm', 'batchValue']);
+}
+
+/** The metrics a run's rows can hold (F is logged whenever F or ‖∇F‖ is asked for). */
+function loggedGclMetrics(spec: GclExperimentSpec): GclMetric[] {
+  const m = metricsOf(spec);
+  return m.includes('objectiveGradNorm') && !m.includes('objective') ? [...m, 'objective'] : [...m];
+}
+
+/**
+ * Checks a state to resume `spec`'s run of `seed` from (a decoded checkpoint) against the spec:
+ * identity, step in [0, totalSteps], parameter, optimizer and estimator states of the shapes the
+ * spec builds, the epoch order, the generator state and the trace. Returns it typed.
+ */
+export function checkGclRunState(spec: GclExperimentSpec, seed: number, v: unknown, c: StateChecker = new StateChecker('runGclExperiment', 'the resume state')): GclRunState {
+  const r = c.root ?? 'state';
+  const o = c.obj(v, r, ['arm', 'seed', 'configHash', 'step', 'totalSteps', 'params', 'opt', 'estimator', 'order', 'rng', 'trace', 'lastBatchValue', 'done']);
+  if (o.arm !== spec.name || o.seed !== seed || o.configHash !== configHash(spec)) {
+    throw new ConfigError(c.op, `${c.source} is for arm ${JSON.stringify(o.arm)} seed ${JSON.stringify(o.seed)} (config ${JSON.stringify(o.configHash)}), not '${spec.name}' seed ${seed} (config ${configHash(spec)})`);
+  }
+  const s = setup(spec, seed);
+  const fresh = gclInitialState(spec, seed);
+  const total = fresh.totalSteps;
+  c.eq(o.totalSteps, `${r}.totalSteps`, total, 'the spec');
+  const step = c.int(o.step, `${r}.step`, 0, total);
+  const done = c.bool(o.done, `${r}.done`);
+  if (done && step !== total) c.fail(`${r}.done`, `is true at step ${step} of ${total}`);
+  c.like(o.params, fresh.params, `${r}.params`, true);
+  c.like(o.opt, fresh.opt, `${r}.opt`);
+  c.eq((o.opt as { count?: unknown }).count, `${r}.opt.count`, step, 'one optimizer update per step');
+  c.like(o.estimator, fresh.estimator, `${r}.estimator`);
+  // The epoch's order: drawn at its first step, used by the steps after it.
+  const order = o.order;
+  if (!Array.isArray(order)) c.fail(`${r}.order`, `must be an array, got ${JSON.stringify(order)}`);
+  if (order.length > 0 || (s.estimator !== null && step % s.stepsPerEpoch !== 0)) {
+    const seen = new Uint8Array(s.n);
+    for (const i of order as unknown[]) {
+      if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= s.n || seen[i]) c.fail(`${r}.order`, `must be a permutation of 0..${s.n - 1}`);
+      seen[i] = 1;
+    }
+    if (order.length !== s.n) c.fail(`${r}.order`, `must be a permutation of 0..${s.n - 1}, got ${order.length} entries`);
+  }
+  c.rng(o.rng, `${r}.rng`);
+  if (typeof o.lastBatchValue !== 'number' || (step > 0 && !Number.isFinite(o.lastBatchValue))) {
+    c.fail(`${r}.lastBatchValue`, `must be a ${step > 0 ? 'finite ' : ''}number, got ${JSON.stringify(o.lastBatchValue)}`);
+  }
+  const trace = c.trace(o.trace, `${r}.trace`, step, s.stepsPerEpoch, loggedGclMetrics(spec));
+  if (done && (trace.length === 0 || trace[trace.length - 1]!.step !== step)) c.fail(`${r}.trace`, `must end with the row of the last step ${step} when done`);
+  return v as GclRunState;
+}
+
+/** Checks a finished run's record (runs/NNNN.json) against `spec` and `seed`; returns it typed. */
+export function checkGclRunRecord(spec: GclExperimentSpec, seed: number, v: unknown, c: StateChecker = new StateChecker('runGclExperiment', 'the run record')): GclRunRecord {
+  const r = c.root ?? 'record';
+  const o = c.obj(v, r, ['arm', 'seed', 'configHash', 'steps', 'epochs', 'stoppedEarly', 'trace', 'final', 'U', 'V']);
+  c.eq(o.arm, `${r}.arm`, spec.name, 'the spec');
+  c.eq(o.seed, `${r}.seed`, seed, 'the spec');
+  c.eq(o.configHash, `${r}.configHash`, configHash(spec), "the spec's configuration");
+  const s = setup(spec, seed);
+  const total = spec.budget.epochs * s.stepsPerEpoch;
+  c.eq(o.steps, `${r}.steps`, total, 'the spec');
+  c.eq(o.epochs, `${r}.epochs`, total / s.stepsPerEpoch, 'the spec');
+  if (o.stoppedEarly !== false) c.fail(`${r}.stoppedEarly`, `must be false (a global-objective run does not stop early), got ${JSON.stringify(o.stoppedEarly)}`);
+  const trace = c.trace(o.trace, `${r}.trace`, total, s.stepsPerEpoch, loggedGclMetrics(spec));
+  if (trace.length === 0 || trace[trace.length - 1]!.step !== total) c.fail(`${r}.trace`, `must end with the row of the last step ${total}`);
+  if (!sameJson(o.final, trace[trace.length - 1])) c.fail(`${r}.final`, 'must be the last row of record.trace');
+  c.matrix(o.U, `${r}.U`, s.n, s.model.d);
+  c.matrix(o.V, `${r}.V`, s.n, s.model.d);
+  return v as GclRunRecord;
+}
+
 export function runGclExperiment(spec: GclExperimentSpec, seed: number, opts: GclRunOptions): GclRunRecord {
   const { backend } = opts;
   const s = setup(spec, seed);
-  const st0 = opts.resume ?? gclInitialState(spec, seed);
-  if (st0.configHash !== configHash(spec) || st0.seed !== seed) {
-    throw new ConfigError('runGclExperiment', `the checkpoint is for arm '${st0.arm}' seed ${st0.seed}, not '${spec.name}' seed ${seed}`);
-  }
+  const st0 = opts.resume ? checkGclRunState(spec, seed, opts.resume) : gclInitialState(spec, seed);
+  const place: RunPlace = { arm: spec.name, seed, optimizer: spec.optimizer };
   const total = st0.totalSteps;
   const opt = makeOptimizer(spec.optimizer, total);
   const logEvery = (spec.logEveryEpochs ?? 1) * s.stepsPerEpoch;
-  const metrics = spec.metrics ?? (s.data ? ['objective', 'objectiveGradNorm', 'batchValue', 'knn', 'probe', 'retrieval'] : ['objective', 'objectiveGradNorm', 'batchValue']);
+  const metrics = metricsOf(spec);
   const rng = Rng.fromState(st0.rng);
   let params = st0.params;
   let optState = st0.opt;
@@ -198,34 +270,38 @@ export function runGclExperiment(spec: GclExperimentSpec, seed: number, opts: Gc
       if (metrics.includes('probe')) row.probe = d.probe;
       if (metrics.includes('retrieval')) row.retrieval = d.retrieval;
     }
+    assertFiniteRow(place, row);
     trace.push(row as unknown as GclTraceRow);
     opts.onLog?.(row as unknown as GclTraceRow, total);
   };
 
   for (;;) {
     const logged = trace.length > 0 && trace[trace.length - 1]!.step === step;
-    if (!logged && (step % logEvery === 0 || step === total)) log();
+    if (!logged && (step % logEvery === 0 || step === total)) atStep(place, step, log);
     if (step === total) break;
     const stepRng = rng.split();
-    let grads: Params;
-    if (s.estimator === null) {
-      const ex = exactObjective(spec, s.model, params, backend);
-      lastBatchValue = ex.value;
-      grads = s.model.backward(params, ex.all.cache, ex.gradU, ex.gradV);
-    } else {
-      const j = step % s.stepsPerEpoch;
-      if (j === 0) order = Array.from(stepRng.split().permutation(s.n));
-      const idx = batchOfOrder(order, s.B, j);
-      const fw = s.model.forward(params, idx, stepRng, backend);
-      const est = s.estimator.step({ U: fw.U, V: fw.V, index: idx, epoch: Math.floor(step / s.stepsPerEpoch), step, backend }, estState);
-      estState = est.state;
-      lastBatchValue = est.batchValue;
-      grads = s.model.backward(params, fw.cache, est.gradU, est.gradV);
-    }
-    const upd = opt.update(grads, optState, params);
-    optState = upd.state;
-    const next = applyUpdates(params, upd.updates);
-    params = s.model.project ? s.model.project(next) : next;
+    atStep(place, step, () => {
+      let grads: Params;
+      if (s.estimator === null) {
+        const ex = exactObjective(spec, s.model, params, backend);
+        lastBatchValue = ex.value;
+        grads = s.model.backward(params, ex.all.cache, ex.gradU, ex.gradV);
+      } else {
+        const j = step % s.stepsPerEpoch;
+        if (j === 0) order = Array.from(stepRng.split().permutation(s.n));
+        const idx = batchOfOrder(order, s.B, j);
+        const fw = s.model.forward(params, idx, stepRng, backend);
+        const est = s.estimator.step({ U: fw.U, V: fw.V, index: idx, epoch: Math.floor(step / s.stepsPerEpoch), step, backend }, estState);
+        estState = est.state;
+        lastBatchValue = est.batchValue;
+        grads = s.model.backward(params, fw.cache, est.gradU, est.gradV);
+      }
+      const upd = opt.update(grads, optState, params);
+      optState = upd.state;
+      const next = applyUpdates(params, upd.updates);
+      assertFiniteParams(place, step, next);
+      params = s.model.project ? s.model.project(next) : next;
+    });
     step++;
     if (step % s.stepsPerEpoch === 0 && step < total) opts.onCheckpoint?.(snapshot(false));
   }

@@ -20,9 +20,11 @@ import { applyUpdates } from '../optim/transforms.ts';
 import { etfInfonce, partitionInfonce } from '../optima/closedForms.ts';
 import { gramDistance } from '../optima/gramDistance.ts';
 import { knownOptimum } from '../optima/known.ts';
-import { cutIntoBatches } from '../samplers/common.ts';
+import { AllBatches, cutIntoBatches } from '../samplers/common.ts';
 import { makeSampler } from '../samplers/index.ts';
 import { dataShape, initialEmbeddings, makeOptimizer, rectangleAngleError } from './build.ts';
+import { sameJson, StateChecker } from './checkpoint.ts';
+import { assertFiniteParams, assertFiniteRow, atStep, type RunPlace } from './guard.ts';
 import { configHash, type ExperimentSpec, type MetricName } from './spec.ts';
 
 /** One logged row: the step, the epoch and whichever metrics the run logs. */
@@ -78,6 +80,7 @@ export interface RunOptions {
   readonly onCheckpoint?: (state: RunState) => void;
 }
 
+/** The metrics the run asks for (some are logged only where they apply, see `log`). */
 function defaultMetrics(spec: ExperimentSpec): MetricName[] {
   const { n, d } = dataShape(spec.data);
   const m: MetricName[] = ['loss', 'gradNorm'];
@@ -113,15 +116,78 @@ export function initialState(spec: ExperimentSpec, seed: number): RunState {
   };
 }
 
+/** The metrics a run of `spec` logs: those asked for that apply to its data (as `log` below). */
+export function loggedMetrics(spec: ExperimentSpec): MetricName[] {
+  const { n, d } = dataShape(spec.data);
+  const optimum = knownOptimum(spec.objective, n, d) !== null;
+  return (spec.metrics ?? defaultMetrics(spec)).filter((m) => (m !== 'distance' && m !== 'gap') || optimum).filter((m) => m !== 'angleError' || (n === 4 && d === 2));
+}
+
+/**
+ * Checks a state to resume `spec`'s run of `seed` from (a decoded checkpoint) against what the spec
+ * gives: identity (arm, seed, config hash), step in [0, totalSteps], parameter shapes (finite),
+ * optimizer, sampler and generator states, and the trace. Returns it typed.
+ */
+export function checkRunState(spec: ExperimentSpec, seed: number, v: unknown, c: StateChecker = new StateChecker('runExperiment', 'the resume state')): RunState {
+  const r = c.root ?? 'state';
+  const o = c.obj(v, r, ['arm', 'seed', 'configHash', 'step', 'totalSteps', 'params', 'opt', 'sampler', 'rng', 'trace', 'done', 'stoppedEarly']);
+  if (o.arm !== spec.name || o.seed !== seed || o.configHash !== configHash(spec)) {
+    throw new ConfigError(c.op, `${c.source} is for arm ${JSON.stringify(o.arm)} seed ${JSON.stringify(o.seed)} (config ${JSON.stringify(o.configHash)}), not '${spec.name}' seed ${seed} (config ${configHash(spec)})`);
+  }
+  const fresh = initialState(spec, seed);
+  const total = fresh.totalSteps;
+  c.eq(o.totalSteps, `${r}.totalSteps`, total, 'the spec');
+  const step = c.int(o.step, `${r}.step`, 0, total);
+  const done = c.bool(o.done, `${r}.done`);
+  const stoppedEarly = c.bool(o.stoppedEarly, `${r}.stoppedEarly`);
+  if (stoppedEarly && !spec.stopWhen) c.fail(`${r}.stoppedEarly`, 'is true but the spec has no stopWhen');
+  if (done && !stoppedEarly && step !== total) c.fail(`${r}.done`, `is true at step ${step} of ${total} without an early stop`);
+  c.like(o.params, fresh.params, `${r}.params`, true);
+  c.like(o.opt, fresh.opt, `${r}.opt`);
+  c.eq((o.opt as { count?: unknown }).count, `${r}.opt.count`, step, 'one optimizer update per step');
+  const { n } = dataShape(spec.data);
+  const sampler = makeSampler(spec.sampler, n);
+  c.wrap(`${r}.sampler`, () => sampler.checkState(o.sampler));
+  c.rng(o.rng, `${r}.rng`);
+  const trace = c.trace(o.trace, `${r}.trace`, step, sampler.stepsPerEpoch(n), loggedMetrics(spec));
+  if (done && (trace.length === 0 || trace[trace.length - 1]!.step !== step)) c.fail(`${r}.trace`, `must end with the row of the last step ${step} when done`);
+  return v as RunState;
+}
+
+/** Checks a finished run's record (runs/NNNN.json) against `spec` and `seed`; returns it typed. */
+export function checkRunRecord(spec: ExperimentSpec, seed: number, v: unknown, c: StateChecker = new StateChecker('runExperiment', 'the run record')): RunRecord {
+  const r = c.root ?? 'record';
+  const o = c.obj(v, r, ['arm', 'seed', 'configHash', 'steps', 'epochs', 'stoppedEarly', 'trace', 'final', 'U', 'V'], ['partition']);
+  c.eq(o.arm, `${r}.arm`, spec.name, 'the spec');
+  c.eq(o.seed, `${r}.seed`, seed, 'the spec');
+  c.eq(o.configHash, `${r}.configHash`, configHash(spec), "the spec's configuration");
+  const total = totalSteps(spec);
+  const { n, d } = dataShape(spec.data);
+  const perEpoch = makeSampler(spec.sampler, n).stepsPerEpoch(n);
+  const steps = c.int(o.steps, `${r}.steps`, 0, total);
+  c.eq(o.epochs, `${r}.epochs`, steps / perEpoch, 'steps / steps per epoch');
+  const stoppedEarly = c.bool(o.stoppedEarly, `${r}.stoppedEarly`);
+  if (!stoppedEarly && steps !== total) c.fail(`${r}.steps`, `is ${steps} but a run that did not stop early takes ${total}`);
+  const trace = c.trace(o.trace, `${r}.trace`, steps, perEpoch, loggedMetrics(spec));
+  if (trace.length === 0 || trace[trace.length - 1]!.step !== steps) c.fail(`${r}.trace`, `must end with the row of the last step ${steps}`);
+  if (!sameJson(o.final, trace[trace.length - 1])) c.fail(`${r}.final`, 'must be the last row of record.trace');
+  c.matrix(o.U, `${r}.U`, n, d);
+  c.matrix(o.V, `${r}.V`, n, d);
+  const B = spec.sampler.kind === 'full' ? n : spec.sampler.B;
+  if (spec.sampler.kind === 'fixed' && n % B === 0) {
+    const p = c.obj(o.partition, `${r}.partition`, ['maxBatchEtfDistance', 'partitionLoss', 'partitionOptimum', 'fullGap']);
+    for (const [k, x] of Object.entries(p)) if (typeof x !== 'number' || !Number.isFinite(x)) c.fail(`${r}.partition.${k}`, `must be a finite number, got ${JSON.stringify(x)}`);
+  } else if (o.partition !== undefined) c.fail(`${r}.partition`, 'is only recorded for a fixed partition with B dividing N');
+  return v as RunRecord;
+}
+
 export function runExperiment(spec: ExperimentSpec, seed: number, opts: RunOptions = {}): RunRecord {
   const backend = opts.backend ?? defaultBackend();
   const { n, d } = dataShape(spec.data);
   const tau = spec.objective.tau;
   const sampler = makeSampler(spec.sampler, n);
-  let st = opts.resume ?? initialState(spec, seed);
-  if (st.configHash !== configHash(spec) || st.seed !== seed) {
-    throw new ConfigError('runExperiment', `the checkpoint is for arm '${st.arm}' seed ${st.seed} (config ${st.configHash}), not '${spec.name}' seed ${seed} (config ${configHash(spec)})`);
-  }
+  let st = opts.resume ? checkRunState(spec, seed, opts.resume) : initialState(spec, seed);
+  const place: RunPlace = { arm: spec.name, seed, optimizer: spec.optimizer };
   const total = st.totalSteps;
   const opt = makeOptimizer(spec.optimizer, total);
   const perEpoch = sampler.stepsPerEpoch(n);
@@ -162,7 +228,8 @@ export function runExperiment(spec: ExperimentSpec, seed: number, opts: RunOptio
     const { U, V } = embed();
     const logged = trace.length > 0 && trace[trace.length - 1]!.step === step;
     if (!logged && (step % logEvery === 0 || step === total)) {
-      const row = log(U, V);
+      const row = atStep(place, step, () => log(U, V));
+      assertFiniteRow(place, row as unknown as Record<string, number>);
       trace.push(row);
       opts.onLog?.(row, total);
       const w = spec.stopWhen;
@@ -175,25 +242,31 @@ export function runExperiment(spec: ExperimentSpec, seed: number, opts: RunOptio
       break;
     }
     const stepRng = rng.split();
-    const sel = sampler.next({ U, V, tau, backend, rng: stepRng, step }, samplerState);
-    samplerState = sel.state;
-    const g = sel.batches.length === 1 && sel.batches[0]!.length === n
-      ? infonceLossAndGrad(U, V, { tau, backend })
-      : minibatchLossAndGrad(U, V, { tau, backend, batches: { kind: 'list', batches: sel.batches } });
-    let gU = g.gradU!;
-    let gV = g.gradV!;
-    if (reparam) {
-      gU = divideRows(tangentProject(PU, gU), rowNorms(PU));
-      gV = divideRows(tangentProject(PV, gV), rowNorms(PV));
-    } else if (spec.gradient === 'riemannian') {
-      gU = tangentProject(PU, gU);
-      gV = tangentProject(PV, gV);
-    }
-    const upd = opt.update({ U: gU, V: gV }, optState, { U: PU, V: PV });
-    optState = upd.state;
-    const next = applyUpdates({ U: PU, V: PV }, upd.updates);
-    PU = reparam ? next.U! : normalizeRows(next.U!, 'run', 'U');
-    PV = reparam ? next.V! : normalizeRows(next.V!, 'run', 'V');
+    atStep(place, step, () => {
+      const sel = sampler.next({ U, V, tau, backend, rng: stepRng, step }, samplerState);
+      samplerState = sel.state;
+      // ncb: all C(N,B) batches, enumerated lazily by the objective in the same (lexicographic) order.
+      const g = sel.batches instanceof AllBatches
+        ? minibatchLossAndGrad(U, V, { tau, backend, batches: { kind: 'all', B: sel.batches.B }, maxBatches: sel.batches.length })
+        : sel.batches.length === 1 && sel.batches.at(0)!.length === n
+          ? infonceLossAndGrad(U, V, { tau, backend })
+          : minibatchLossAndGrad(U, V, { tau, backend, batches: { kind: 'list', batches: Array.from(sel.batches) } });
+      let gU = g.gradU!;
+      let gV = g.gradV!;
+      if (reparam) {
+        gU = divideRows(tangentProject(PU, gU), rowNorms(PU));
+        gV = divideRows(tangentProject(PV, gV), rowNorms(PV));
+      } else if (spec.gradient === 'riemannian') {
+        gU = tangentProject(PU, gU);
+        gV = tangentProject(PV, gV);
+      }
+      const upd = opt.update({ U: gU, V: gV }, optState, { U: PU, V: PV });
+      optState = upd.state;
+      const next = applyUpdates({ U: PU, V: PV }, upd.updates);
+      assertFiniteParams(place, step, next);
+      PU = reparam ? next.U! : normalizeRows(next.U!, 'run', 'U');
+      PV = reparam ? next.V! : normalizeRows(next.V!, 'run', 'V');
+    });
     step++;
     if (step % ckEvery === 0 && step < total) opts.onCheckpoint?.(snapshot(false));
   }

@@ -10,17 +10,19 @@
  *   checkpoint.json          the state to resume from (`--resume`)
  * Every file is written atomically; a resumed study gives exactly the numbers of an uninterrupted one.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import type { Backend } from '../backend/types.ts';
 import { ConfigError } from '../core/errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { decodeState, encodeState } from '../io/codec.ts';
+import { readJsonFile } from '../io/read.ts';
 import { traceToCsv, traceToJsonl } from '../io/trace.ts';
-import { type RunRecord, type RunState, type RunTraceRow, runExperiment } from './run.ts';
-import { checkGclExperiment, type GclRunState, runGclExperiment } from './gcl.ts';
-import { configHash, isGclExperiment, METRICS, type MetricName, type StudySpec } from './spec.ts';
+import { StateChecker } from './checkpoint.ts';
+import { checkRunRecord, checkRunState, type RunRecord, type RunState, type RunTraceRow, runExperiment } from './run.ts';
+import { checkGclExperiment, checkGclRunRecord, checkGclRunState, type GclRunState, runGclExperiment } from './gcl.ts';
+import { configHash, isGclExperiment, METRICS, type MetricName, type StudySpec, validateStudy } from './spec.ts';
 import { stats, stepsToThreshold, summariseTraces, type Stats } from './summary.ts';
 
 export interface StudyProgress {
@@ -39,12 +41,44 @@ export interface StudyOptions {
   readonly checkpointIntervalMs?: number;
 }
 
-/** checkpoint.json: the run in progress. Finished runs are in runs/NNNN.json, each written once. */
+/**
+ * What changes the numbers besides the spec: the backend, its precision, its tile size and (gpu.js)
+ * the mode it runs in. A study is resumed only under the same run configuration.
+ */
+export interface RunConfig {
+  readonly backend: string;
+  readonly dtype: string;
+  readonly blockSize: number;
+  readonly mode?: string;
+}
+
+export function runConfigOf(backend: Backend): RunConfig {
+  const mode = backend.info.mode;
+  return { backend: backend.name, dtype: backend.dtype, blockSize: backend.blockSize, ...(typeof mode === 'string' ? { mode } : {}) };
+}
+
+/**
+ * checkpoint.json: the run in progress, with the spec's hash (configHash, as in final.json) and
+ * the run configuration it was computed under. Finished runs are in runs/NNNN.json
+ * ({@link RunFile}), each written once.
+ */
 interface Checkpoint {
-  readonly version: 1;
+  readonly version: 2;
   readonly studyHash: string;
+  readonly runConfig: RunConfig;
   readonly current: RunState | GclRunState | null;
 }
+
+interface RunFile {
+  readonly version: 2;
+  readonly studyHash: string;
+  readonly runConfig: RunConfig;
+  /** The run's index in the study (arms in order, seeds in order). */
+  readonly index: number;
+  readonly record: RunRecord;
+}
+
+const VERSION = 2;
 
 /** Checkpoints of the run in progress are written at most this often (and at every run's end). */
 const CHECKPOINT_INTERVAL_MS = 2000;
@@ -71,75 +105,117 @@ export function environment(backend: Backend): Record<string, unknown> {
 
 const CHECKPOINT = 'checkpoint.json';
 
+function describeConfig(c: RunConfig): string {
+  return `backend ${c.backend}${c.mode ? ` (mode ${c.mode})` : ''}, dtype ${c.dtype}, blockSize ${c.blockSize}`;
+}
+
+/** The header shared by checkpoint.json and runs/NNNN.json: version, spec hash, run configuration. */
+function checkHeader(c: StateChecker, o: Record<string, unknown>, studyHash: string, runConfig: RunConfig, out: string): void {
+  if (o.version !== VERSION) {
+    c.fail('version', `is ${JSON.stringify(o.version)}; this contrastlab writes version ${VERSION} (it records the backend configuration); start the study afresh with --force`);
+  }
+  if (o.studyHash !== studyHash) {
+    throw new ConfigError(c.op, `--resume: the checkpoint in '${out}' is for another spec (hash ${JSON.stringify(o.studyHash)}, this spec ${studyHash})`);
+  }
+  const rc = c.obj(o.runConfig, 'runConfig', ['backend', 'dtype', 'blockSize'], ['mode']);
+  const diffs = (['backend', 'mode', 'dtype', 'blockSize'] as const).filter((k) => rc[k] !== runConfig[k]);
+  if (diffs.length > 0) {
+    throw new ConfigError(c.op, `${c.source} was computed with ${describeConfig(rc as unknown as RunConfig)}, but this invocation uses ${describeConfig(runConfig)}; `
+      + `resume with the same --backend and --dtype (mixing them would mix numbers of different precision)`);
+  }
+}
+
 export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
   const op = 'run';
   const { out } = opts;
-  const studyHash = configHash(study);
-  // Configuration errors surface before anything is written (model/estimator pairing, batch sizes, ...).
+  // The whole spec is checked before anything is written or computed (see validateStudy); the gcl
+  // arms are also built once (data, model, estimator).
+  validateStudy(study);
   for (const e of study.experiments) if (isGclExperiment(e)) checkGclExperiment(e);
-  let ck: Checkpoint = { version: 1, studyHash, current: null };
-  const runsDir = join(out, 'runs');
-  if (opts.resume) {
-    const path = join(out, CHECKPOINT);
-    if (!existsSync(path)) throw new ConfigError(op, `--resume: no checkpoint at '${path}'`);
-    let parsed: Checkpoint;
-    try {
-      parsed = decodeState(JSON.parse(readFileSync(path, 'utf8'))) as Checkpoint;
-    } catch (e) {
-      throw new ConfigError(op, `--resume: the checkpoint '${path}' is not readable JSON (${(e as Error).message})`);
-    }
-    if (parsed.studyHash !== studyHash) {
-      throw new ConfigError(op, `--resume: the checkpoint in '${out}' is for another spec (hash ${parsed.studyHash}, this spec ${studyHash})`);
-    }
-    ck = parsed;
-  } else {
-    if (existsSync(out)) {
-      if (!opts.force) throw new ConfigError(op, `'${out}' already exists; refusing to overwrite it (pass --force, or --resume to continue it)`);
-      rmSync(out, { recursive: true, force: true });
-    }
-    mkdirSync(out, { recursive: true });
-  }
-  mkdirSync(runsDir, { recursive: true });
-  let lastSave = 0;
-  const save = (force: boolean) => {
-    const now = Date.now();
-    if (!force && now - lastSave < (opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS)) return;
-    lastSave = now;
-    writeFileAtomic(join(out, CHECKPOINT), JSON.stringify(encodeState(ck)), { overwrite: true });
-  };
-  const runFile = (k: number) => join(runsDir, `${String(k).padStart(4, '0')}.json`);
-
+  const studyHash = configHash(study);
+  const runConfig = runConfigOf(opts.backend);
   const runs = study.experiments.flatMap((e) => e.seeds.map((seed) => ({ e, seed })));
-  const records: RunRecord[] = [];
-  for (let k = 0; k < runs.length; k++) {
-    const { e, seed } = runs[k]!;
-    if (opts.resume && existsSync(runFile(k))) {
-      const r = decodeState(JSON.parse(readFileSync(runFile(k), 'utf8'))) as RunRecord;
-      if (r.arm !== e.name || r.seed !== seed || r.configHash !== configHash(e)) {
-        throw new ConfigError(op, `--resume: '${runFile(k)}' holds arm '${r.arm}' seed ${r.seed}, expected '${e.name}' seed ${seed}`);
+  const runsDir = join(out, 'runs');
+  const runFile = (k: number) => join(runsDir, `${String(k).padStart(4, '0')}.json`);
+  const records = new Map<number, RunRecord>();
+  let ck: Checkpoint = { version: VERSION, studyHash, runConfig, current: null };
+  // The folder this invocation created: removed if it fails (a fresh study leaves nothing half-made).
+  // A signal ends the process without coming here, so an interrupted fresh study stays resumable.
+  let created: string | null = null;
+  try {
+    if (opts.resume) {
+      const path = join(out, CHECKPOINT);
+      if (!existsSync(path)) throw new ConfigError(op, `--resume: no checkpoint at '${path}'`);
+      const c: StateChecker = new StateChecker(op, `--resume: '${path}'`);
+      const raw = decodeState(readJsonFile(op, path, { what: 'checkpoint' }));
+      const o = c.obj(raw, 'content', [], ['version', 'studyHash', 'runConfig', 'current']);
+      checkHeader(c, o, studyHash, runConfig, out);
+      c.obj(raw, 'content', ['version', 'studyHash', 'runConfig', 'current']);
+      let current: RunState | GclRunState | null = null;
+      if (o.current !== null) {
+        if (typeof o.current !== 'object' || Array.isArray(o.current)) c.fail('current', `must be the state of a run or null, got ${JSON.stringify(o.current)}`);
+        const cur = o.current as { arm?: unknown; seed?: unknown };
+        const run = runs.find((r) => r.e.name === cur.arm && r.seed === cur.seed);
+        if (!run) c.fail('current', `is for arm ${JSON.stringify(cur.arm)} seed ${JSON.stringify(cur.seed)}, which is not a run of this study`);
+        const cc = new StateChecker(op, `--resume: '${path}'`, 'current');
+        current = isGclExperiment(run.e) ? checkGclRunState(run.e, run.seed, o.current, cc) : checkRunState(run.e, run.seed, o.current, cc);
       }
-      records.push(r);
-      continue;
+      ck = { version: VERSION, studyHash, runConfig, current };
+      // Every finished run is read and checked before any new work.
+      runs.forEach(({ e, seed }, k) => {
+        if (!existsSync(runFile(k))) return;
+        const c: StateChecker = new StateChecker(op, `--resume: '${runFile(k)}'`);
+        const raw = decodeState(readJsonFile(op, runFile(k), { what: 'run record' }));
+        const f = c.obj(raw, 'content', [], ['version', 'studyHash', 'runConfig', 'index', 'record']);
+        checkHeader(c, f, studyHash, runConfig, out);
+        c.obj(raw, 'content', ['version', 'studyHash', 'runConfig', 'index', 'record']);
+        c.eq(f.index, 'index', k, 'its file name');
+        const rc = new StateChecker(op, `--resume: '${runFile(k)}'`, 'record');
+        records.set(k, isGclExperiment(e) ? checkGclRunRecord(e, seed, f.record, rc) as unknown as RunRecord : checkRunRecord(e, seed, f.record, rc));
+      });
+    } else {
+      if (existsSync(out)) {
+        if (!opts.force) throw new ConfigError(op, `'${out}' already exists; refusing to overwrite it (pass --force, or --resume to continue it)`);
+        rmSync(out, { recursive: true, force: true });
+      }
+      created = mkdirSync(out, { recursive: true }) ?? out;
     }
-    const resume = ck.current && ck.current.arm === e.name && ck.current.seed === seed ? ck.current : undefined;
-    const hooks = {
-      backend: opts.backend,
-      onLog: (row: RunTraceRow, totalSteps: number) => opts.progress?.onLog?.({ arm: e.name, seed, runIndex: k, runCount: runs.length, row, totalSteps }),
-      onCheckpoint: (state: RunState | GclRunState) => {
-        ck = { ...ck, current: state };
-        save(false);
-      },
+    mkdirSync(runsDir, { recursive: true });
+    let lastSave = 0;
+    const save = (force: boolean) => {
+      const now = Date.now();
+      if (!force && now - lastSave < (opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS)) return;
+      lastSave = now;
+      writeFileAtomic(join(out, CHECKPOINT), JSON.stringify(encodeState(ck)), { overwrite: true });
     };
-    const rec: RunRecord = isGclExperiment(e)
-      ? runGclExperiment(e, seed, { ...hooks, resume: resume as GclRunState | undefined })
-      : runExperiment(e, seed, { ...hooks, resume: resume as RunState | undefined });
-    records.push(rec);
-    writeFileAtomic(runFile(k), JSON.stringify(encodeState(rec)), { overwrite: true });
-    ck = { ...ck, current: null };
-    save(true);
-    opts.progress?.onRunDone?.({ arm: e.name, seed, runIndex: k, runCount: runs.length });
+
+    for (let k = 0; k < runs.length; k++) {
+      const { e, seed } = runs[k]!;
+      if (records.has(k)) continue;
+      const resume = ck.current && ck.current.arm === e.name && ck.current.seed === seed ? ck.current : undefined;
+      const hooks = {
+        backend: opts.backend,
+        onLog: (row: RunTraceRow, totalSteps: number) => opts.progress?.onLog?.({ arm: e.name, seed, runIndex: k, runCount: runs.length, row, totalSteps }),
+        onCheckpoint: (state: RunState | GclRunState) => {
+          ck = { ...ck, current: state };
+          save(false);
+        },
+      };
+      const rec: RunRecord = isGclExperiment(e)
+        ? runGclExperiment(e, seed, { ...hooks, resume: resume as GclRunState | undefined })
+        : runExperiment(e, seed, { ...hooks, resume: resume as RunState | undefined });
+      records.set(k, rec);
+      const file: RunFile = { version: VERSION, studyHash, runConfig, index: k, record: rec };
+      writeFileAtomic(runFile(k), JSON.stringify(encodeState(file)), { overwrite: true });
+      ck = { ...ck, current: null };
+      save(true);
+      opts.progress?.onRunDone?.({ arm: e.name, seed, runIndex: k, runCount: runs.length });
+    }
+    return summariseStudy(study, runs.map((_, k) => records.get(k)!), opts.backend, out);
+  } catch (e) {
+    if (created !== null) rmSync(created, { recursive: true, force: true });
+    throw e;
   }
-  return summariseStudy(study, records, opts.backend, out);
 }
 
 function fmtStats(s: Stats | undefined, digits = 4): string {

@@ -7,13 +7,14 @@
  *   reshuffle                 a fresh permutation per epoch cut into ⌈N/B⌉ batches (uneven rule)
  *   fixed                     one permutation drawn at init, cut the same way, reused every epoch
  *   full                      the batch 0..N−1; B = N; 1 step per epoch
- *   ncb                       all C(N,B) batches in one step; 1 step per epoch
+ *   ncb                       all C(N,B) batches in one step (a lazy sequence); 1 step per epoch
  *   osgd                      exhaustive max-loss batch each step; epoch = ⌈N/B⌉ steps
  *   osgd-without-replacement  max-loss batch among the rows not yet used this epoch; ⌈N/B⌉ steps
  *   approx-osgd (k, q)        top ⌈q·m/k⌉ of each group of m ≤ k shuffled batches; epoch = one period
  *   spectral                  CHO Algorithm 1 at the start of each epoch, then one batch per step
  *
- * Ties in the exhaustive searches go to the lexicographically smallest batch (see osgd.ts).
+ * Ties in the exhaustive searches go to the lexicographically smallest batch (see osgd.ts). Every
+ * batch has B >= 2 rows (`full`: N >= 2): a batch of one row has no negatives.
  *
  * Example:
  *   const s = makeSampler({ kind: 'reshuffle', B: 4 }, 10);
@@ -23,13 +24,14 @@
 import { assertBatchCount, DEFAULT_MAX_BATCHES } from '../core/combinatorics.ts';
 import { ConfigError, DomainError } from '../core/errors.ts';
 import { assertBatchSize, assertPositiveInt } from '../core/validate.ts';
+import { MIN_BATCH } from './common.ts';
 import { approxOsgdSampler, osgdSampler, osgdWithoutReplacementSampler } from './osgd.ts';
 import { fixedSampler, fullSampler, ncbSampler, reshuffleSampler, withReplacementSampler } from './random.ts';
 import { spectralSampler } from './spectralSampler.ts';
 import type { Sampler, SamplerSpec } from './types.ts';
 
-export type { Sampler, SamplerContext, SamplerSpec, SamplerState, SamplerStep } from './types.ts';
-export { batchLoss, batchOfOrder, cutIntoBatches } from './common.ts';
+export type { BatchSequence, Sampler, SamplerContext, SamplerSpec, SamplerState, SamplerStep } from './types.ts';
+export { AllBatches, batchLoss, batchOfOrder, cutIntoBatches, MIN_BATCH } from './common.ts';
 export {
   approxOsgdKeep, approxOsgdStepsPerEpoch, maxLossBatch, planApproxOsgd,
   type ApproxOsgdOptions, type ApproxOsgdPlan, type ApproxOsgdState, type MaxLossBatch, type OsgdState, type OsgdWithoutReplacementState,
@@ -54,7 +56,7 @@ function maxBatchesOf(op: string, spec: { maxBatches?: number }): number {
 
 /**
  * Validates `spec` for N = `n` rows and builds the sampler. Throws ConfigError for a spec that is not
- * an object or names an unknown kind, DomainError for N < 1, B outside 1..N, a bad maxBatches, k < 1
+ * an object or names an unknown kind, DomainError for N < 1, B outside 2..N (`full`: N < 2), a bad maxBatches, k < 1
  * or q outside 1..k, a bad groupSize (not a positive multiple of B) or solver, and CapExceededError when an exhaustive sampler
  * (ncb, osgd, osgd-without-replacement) would enumerate more than maxBatches (default
  * DEFAULT_MAX_BATCHES) batches, i.e. C(N,B) > maxBatches. `spectral` needs groupSize to be a multiple of B.
@@ -69,9 +71,12 @@ export function makeSampler(spec: SamplerSpec, n: number): Sampler {
   }
   const op = `makeSampler(${kind})`;
   assertPositiveInt(op, 'N', n);
-  if (spec.kind === 'full') return fullSampler(n);
+  if (spec.kind === 'full') {
+    if (n < MIN_BATCH) throw new DomainError(op, `the full batch of N = ${n} row has no negatives; N must be >= ${MIN_BATCH}`);
+    return fullSampler(n);
+  }
   const B = spec.B;
-  assertBatchSize(op, B, n);
+  assertBatchSize(op, B, n); // B in [2, N]
   switch (spec.kind) {
     case 'with-replacement':
       return withReplacementSampler(n, B);

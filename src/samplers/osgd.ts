@@ -12,8 +12,9 @@
 import type { Backend } from '../backend/types.ts';
 import { combinations } from '../core/combinatorics.ts';
 import type { Matrix } from '../core/matrix.ts';
+import { DomainError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
-import { assertContextRows, assertInitN, assertStateN, batchLoss, ceilDiv, cutIntoBatches, toArray } from './common.ts';
+import { assertContextRows, assertInitN, assertStateN, batchLoss, ceilDiv, cutIntoBatches, stateInt, stateObject, stateQueue, stateRows, toArray } from './common.ts';
 import type { Sampler, SamplerStep } from './types.ts';
 
 export interface MaxLossBatch {
@@ -76,6 +77,10 @@ export function osgdSampler(n: number, B: number): Sampler<OsgdState> {
       const t = state.t + 1;
       return t >= spe ? { batches: [batch], state: { n, t: 0 }, epochEnd: true } : { batches: [batch], state: { n, t }, epochEnd: false };
     },
+    checkState(state) {
+      const op = `sampler ${name}`;
+      stateInt(op, stateObject(op, state, n), 't', 0, spe - 1);
+    },
   };
 }
 
@@ -121,6 +126,14 @@ export function osgdWithoutReplacementSampler(n: number, B: number): Sampler<Osg
       }
       if (remaining.length <= B) return { batches: [batch], state: { n, used: [] }, epochEnd: true };
       return { batches: [batch], state: { n, used: state.used.concat(toArray(batch)) }, epochEnd: false };
+    },
+    checkState(state) {
+      // Mid-epoch: the rows of the whole batches chosen so far, with more than B rows left.
+      const op = `sampler ${name}`;
+      const used = stateRows(op, stateObject(op, state, n).used, 'used', n, false);
+      if (used.length % B !== 0 || used.length >= n) {
+        throw new DomainError(op, `state.used must hold a multiple of B = ${B} rows, fewer than N = ${n}, got ${used.length}`);
+      }
     },
   };
 }
@@ -223,6 +236,10 @@ export function approxOsgdSampler(n: number, B: number, k: number, q: number): S
       next++;
       if (next >= queue.length) return { batches: [batch], state: { n, queue: [], next: 0 }, epochEnd: true };
       return { batches: [batch], state: { n, queue, next }, epochEnd: false };
+    },
+    checkState(state) {
+      const op = `sampler ${name}`;
+      stateQueue(op, stateObject(op, state, n), n, B, approxOsgdStepsPerEpoch(n, B, k, q));
     },
   };
 }

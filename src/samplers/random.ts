@@ -5,10 +5,9 @@
  * States are plain JSON data. Arrays in a state are never mutated: a new state may share an
  * array with the old one (the epoch order), so `next` stays pure and cheap.
  */
-import { combinations } from '../core/combinatorics.ts';
 import { DomainError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
-import { assertContextRows, assertInitN, assertStateN, batchOfOrder, ceilDiv } from './common.ts';
+import { AllBatches, assertContextRows, assertInitN, assertStateN, batchOfOrder, ceilDiv, stateInt, stateObject, stateRows } from './common.ts';
 import type { Sampler, SamplerContext, SamplerStep } from './types.ts';
 
 /** Step counter within the current epoch (samplers with no other memory). */
@@ -54,7 +53,18 @@ export function withReplacementSampler(n: number, B: number): Sampler<CounterSta
       const batch = ctx.rng.sample(n, B);
       return { batches: [batch], ...counterStep(ceilDiv(n, B), state) };
     },
+    checkState(state) {
+      const op = `sampler ${name}`;
+      stateInt(op, stateObject(op, state, n), 't', 0, ceilDiv(n, B) - 1);
+    },
   };
+}
+
+/** An epoch order and batch index: `order` a permutation (or null before the epoch draws it, unless `fixed`). */
+function checkOrderState(op: string, state: unknown, n: number, B: number, fixed: boolean): void {
+  const s = stateObject(op, state, n);
+  const next = stateInt(op, s, 'next', 0, ceilDiv(n, B) - 1);
+  if (s.order !== null || fixed || next > 0) stateRows(op, s.order, 'order', n, true);
 }
 
 function orderNext(name: string, n: number, B: number, state: OrderState, order: readonly number[]): SamplerStep<OrderState> {
@@ -86,6 +96,7 @@ export function reshuffleSampler(n: number, B: number): Sampler<OrderState> {
       const order = state.next === 0 || state.order === null ? Array.from(ctx.rng.permutation(n)) : state.order;
       return orderNext(name, n, B, state, order);
     },
+    checkState: (state) => checkOrderState(`sampler ${name}`, state, n, B, false),
   };
 }
 
@@ -111,6 +122,7 @@ export function fixedSampler(n: number, B: number): Sampler<OrderState> {
       }
       return orderNext(name, n, B, state, state.order);
     },
+    checkState: (state) => checkOrderState(`sampler ${name}`, state, n, B, true),
   };
 }
 
@@ -132,13 +144,14 @@ export function fullSampler(n: number): Sampler<EmptyState> {
       for (let i = 0; i < n; i++) batch[i] = i;
       return { batches: [batch], state: { n }, epochEnd: true };
     },
+    checkState: (state) => void stateObject(`sampler ${name}`, state, n),
   };
 }
 
 /**
- * NcB: one step on the average over all C(N,B) batches, returned every step in lexicographic
- * order (fresh arrays, enumerated at call time); one step per epoch. The cap on C(N,B) is checked
- * when the sampler is built (`makeSampler`).
+ * NcB: one step on the average over all C(N,B) batches, returned every step as a lazy sequence in
+ * lexicographic order (`AllBatches`: enumerated on demand, never stored); one step per epoch; draws
+ * no randomness. The cap on C(N,B) is checked when the sampler is built (`makeSampler`).
  */
 export function ncbSampler(n: number, B: number): Sampler<EmptyState> {
   const name = 'ncb';
@@ -153,9 +166,8 @@ export function ncbSampler(n: number, B: number): Sampler<EmptyState> {
     next(ctx, state) {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
-      const batches: Int32Array[] = [];
-      for (const c of combinations(n, B)) batches.push(Int32Array.from(c));
-      return { batches, state: { n }, epochEnd: true };
+      return { batches: new AllBatches(n, B), state: { n }, epochEnd: true };
     },
+    checkState: (state) => void stateObject(`sampler ${name}`, state, n),
   };
 }

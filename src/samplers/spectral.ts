@@ -79,7 +79,7 @@ export interface SpectralLanczosOptions {
 export interface SpectralOptions {
   /** Temperature: S = U Vᵀ / τ. */
   readonly tau: number;
-  /** Batch size B; K = ⌈N / B⌉ clusters. */
+  /** Batch size B in 2..N (a batch of one row has no negatives); K = ⌈N / B⌉ clusters. */
   readonly B: number;
   /** k-means++ seeding, Lanczos start vectors, the group shuffle. */
   readonly rng: Rng;
@@ -292,10 +292,6 @@ export function spectralBatchesWithInfo(U: Matrix, V: Matrix, opts: SpectralOpti
   validate(op, U, V, opts);
   const N = U.rows;
   const B = opts.B;
-  if (B === 1) {
-    // K = N singletons: nothing to cluster (and the affinity log(1 + 0·eˣ) is identically 0).
-    return { batches: Array.from({ length: N }, (_, i) => Int32Array.of(i)), groups: [trivialInfo(N)], toppedUp: null };
-  }
   const be = opts.backend ?? defaultBackend();
   const la = float64Backend(be);
   const Uf = toContiguous(U, 'f64') as Matrix64;

@@ -5,7 +5,7 @@
  * served one per step in the order it returns them (a topped-up batch, when B ∤ N, last). An epoch
  * is those ⌈N/B⌉ steps.
  */
-import { assertContextRows, assertInitN, assertStateN, ceilDiv, toArray } from './common.ts';
+import { assertContextRows, assertInitN, assertStateN, ceilDiv, stateObject, stateQueue, toArray } from './common.ts';
 import { spectralBatches } from './spectral.ts';
 import type { Sampler, SamplerStep } from './types.ts';
 
@@ -50,6 +50,10 @@ export function spectralSampler(n: number, B: number, opts: SpectralSamplerOptio
       next++;
       if (next >= queue.length) return { batches: [batch], state: { n, queue: [], next: 0 }, epochEnd: true };
       return { batches: [batch], state: { n, queue, next }, epochEnd: false };
+    },
+    checkState(state) {
+      const op = `sampler ${name}`;
+      stateQueue(op, stateObject(op, state, n), n, B, ceilDiv(n, B));
     },
   };
 }

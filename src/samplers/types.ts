@@ -6,7 +6,9 @@
  *   next(ctx, state)          -> { batches, state }   the batches of ONE update step
  *
  * One update step takes one gradient step on the average of L(U_b, V_b) over the returned batches
- * (usually one batch of B rows; `full` returns the single batch 0..N-1; `ncb` returns all C(N,B)).
+ * (usually one batch of B rows; `full` returns the single batch 0..N-1; `ncb` returns all C(N,B)
+ * as a lazy sequence: enumerated on demand, never stored). Every batch has at least 2 rows: a
+ * batch of one has no negatives.
  * Every random draw goes through `ctx.rng` (a generator split off for this step by the runner), so
  * a run is a pure function of its seed.
  *
@@ -35,9 +37,18 @@ export interface SamplerContext {
 /** JSON-serialisable sampler state (numbers, strings, booleans, arrays and plain objects only). */
 export type SamplerState = unknown;
 
+/**
+ * The batches of one step: an array, or (ncb) a lazy sequence of C(N,B) batches. Iterate it or use
+ * `at(i)`; each batch returned is a fresh array.
+ */
+export interface BatchSequence extends Iterable<Int32Array> {
+  readonly length: number;
+  at(i: number): Int32Array | undefined;
+}
+
 export interface SamplerStep<S> {
   /** The batches of this update step; each holds distinct row indices in 0..N-1. */
-  readonly batches: Int32Array[];
+  readonly batches: BatchSequence;
   readonly state: S;
   /** True when this step completes an epoch (the runner counts epochs with it). */
   readonly epochEnd: boolean;
@@ -52,6 +63,11 @@ export interface Sampler<S = SamplerState> {
   stepsPerEpoch(n: number): number;
   init(n: number, rng: Rng): S;
   next(ctx: SamplerContext, state: S): SamplerStep<S>;
+  /**
+   * Throws DomainError naming the field unless `state` is one this sampler can produce (a state read
+   * from a checkpoint is checked with it before use).
+   */
+  checkState(state: unknown): void;
 }
 
 /** A sampler as data (experiment specs, CLI). */

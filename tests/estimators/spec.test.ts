@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DomainError } from '../../src/core/errors.ts';
 import { type EstimatorSpec, gammaAt, makeEstimator, validateEstimatorSpec } from '../../src/estimators/index.ts';
+import { checkKeys, levenshtein, nearest } from '../../src/estimators/spec.ts';
 
 const bad = (x: unknown) => () => makeEstimator(x as EstimatorSpec);
 
@@ -64,5 +65,24 @@ describe('EstimatorSpec validation', () => {
     expect(gammaAt(g, 2)).toBeCloseTo(0.6, 15);
     for (let e = 0; e < 4; e++) expect(gammaAt(g, e + 1)).toBeLessThan(gammaAt(g, e));
     expect(gammaAt(0.7, 3)).toBe(0.7);
+  });
+});
+
+describe('the shared key check', () => {
+  it('names the unknown key, its path and the nearest valid key', () => {
+    expect(bad({ kind: 'sogclr', modality: 'bimodal', tau: 0.1, gama: 0.9 })).toThrow(/estimator\.gama is not a known key; did you mean 'gamma'\?/);
+    expect(bad({ kind: 'sogclr', modality: 'bimodal', tau: 0.1, gamma: 0.9, sharedu: true })).toThrow(/estimator\.sharedu is not a known key; did you mean 'sharedU'\?/);
+    expect(bad({ kind: 'simclr', tau: 0.1, gamma: 0.9 })).toThrow(/estimator\.gamma is not a known key; expected one of tau, kind/);
+    expect(() => checkKeys('op', 'x', { 'a b': 1 }, ['ab'])).toThrow(/x\["a b"\] is not a known key; did you mean 'ab'\?/);
+    expect(() => checkKeys('op', 'x', {}, ['ab'])).toThrow(/x\.ab is required/);
+  });
+
+  it('edit distance and the nearest candidate', () => {
+    expect(levenshtein('optimiser', 'optimizer')).toBe(1);
+    expect(levenshtein('', 'abc')).toBe(3);
+    expect(levenshtein('kitten', 'sitting')).toBe(3);
+    expect(nearest('LR', ['lr', 'tau'])).toBe('lr');
+    expect(nearest('c', ['a', 'b'])).toBeNull(); // every character differs: not a misspelling
+    expect(nearest('temperature', ['name', 'tau'])).toBeNull();
   });
 });

@@ -33,7 +33,7 @@ describe('global-objective runs', () => {
     expect(runGclExperiment(encoderArm, 1, { backend }).final.objective).not.toBe(a.final.objective);
   });
 
-  for (const spec of [encoderArm, freeArm, { ...encoderArm, name: 'full', estimator: { kind: 'full-batch' } } as GclExperimentSpec]) {
+  for (const spec of [encoderArm, freeArm, { ...encoderArm, name: 'full', estimator: { kind: 'full-batch' }, batchSize: undefined } as GclExperimentSpec]) {
     it(`resume from a checkpoint equals the uninterrupted run (${spec.name})`, () => {
       const full = runGclExperiment(spec, spec.seeds[0]!, { backend });
       let saved: string | null = null;
@@ -59,7 +59,7 @@ describe('global-objective runs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'contrastlab-gcl-'));
     const study: StudySpec = validateStudy(JSON.parse(JSON.stringify({
       name: 'g', description: 'd', gapReference: 'full',
-      experiments: [{ ...encoderArm, name: 'full', estimator: { kind: 'full-batch' } }, encoderArm],
+      experiments: [{ ...encoderArm, name: 'full', estimator: { kind: 'full-batch' }, batchSize: undefined }, encoderArm],
       sweeps: [{ name: 'sw', title: 'sw', metric: 'objectiveGap', xTitle: 'B', series: { SogCLR: [{ arm: 'SogCLR', x: 8 }] } }],
     })));
     const res = runStudy(study, { out: join(dir, 'o'), backend });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,7 +59,7 @@ describe('runExperiment', () => {
   it('refuses a checkpoint of another spec or seed', () => {
     let st: RunState | null = null;
     runExperiment(base, 0, { backend, onCheckpoint: (s) => { st ??= s; } });
-    expect(() => runExperiment({ ...base, optimizer: { kind: 'sgd', lr: 2 } }, 0, { backend, resume: st! })).toThrow(/checkpoint is for arm/);
+    expect(() => runExperiment({ ...base, optimizer: { kind: 'sgd', lr: 2 } }, 0, { backend, resume: st! })).toThrow(/the resume state is for arm "reshuffled" seed 0 \(config "\w+"\), not 'reshuffled' seed 0 \(config \w+\)/);
     expect(() => runExperiment(base, 1, { backend, resume: st! })).toThrow(ConfigError);
   });
 });
@@ -75,12 +75,17 @@ describe('runStudy', () => {
     const a = join(dir, 'a');
     runStudy(study, { out: a, backend });
     for (const f of ['trace.csv', 'trace.jsonl', 'summary.csv', 'final.json', 'summary.md', 'checkpoint.json']) expect(existsSync(join(a, f)), f).toBe(true);
+    // A kill mid-run leaves the folder as it is on disk at that moment: copied here, because an
+    // exception (any failure of a fresh study) removes the folder the study created.
     const b = join(dir, 'b');
+    const killed = join(dir, 'killed');
     let logs = 0;
     expect(() => runStudy(study, {
-      out: b, backend, checkpointIntervalMs: 0,
-      progress: { onLog: ({ runIndex, row }) => { if (runIndex === 2 && row.step >= 8 && ++logs) throw new Interrupt(); } },
+      out: killed, backend, checkpointIntervalMs: 0,
+      progress: { onLog: ({ runIndex, row }) => { if (runIndex === 2 && row.step >= 8 && ++logs) { cpSync(killed, b, { recursive: true }); throw new Interrupt(); } } },
     })).toThrow(Interrupt);
+    expect(existsSync(killed)).toBe(false);
+    expect(existsSync(join(b, 'runs', '0001.json')) && !existsSync(join(b, 'runs', '0002.json'))).toBe(true);
     expect(() => runStudy(study, { out: b, backend })).toThrow(/already exists/);
     runStudy(study, { out: b, backend, resume: true });
     for (const f of ['trace.csv', 'summary.csv']) expect(readFileSync(join(b, f), 'utf8'), f).toBe(readFileSync(join(a, f), 'utf8'));

@@ -13,7 +13,7 @@ import { CapExceededError, ConfigError, DomainError, ShapeError } from '../../sr
 import { type Matrix64, matrix } from '../../src/core/matrix.ts';
 import { Rng } from '../../src/core/random.ts';
 import {
-  approxOsgdStepsPerEpoch, batchLoss, makeSampler, planApproxOsgd, type ApproxOsgdPlan, type Sampler, type SamplerSpec,
+  AllBatches, approxOsgdStepsPerEpoch, batchLoss, makeSampler, planApproxOsgd, type ApproxOsgdPlan, type Sampler, type SamplerSpec,
 } from '../../src/samplers/index.ts';
 import { spectralBatches } from '../../src/samplers/spectral.ts';
 import { unitRows } from '../helpers.ts';
@@ -242,6 +242,7 @@ class StepCmd implements fc.Command<Model, Real> {
     // Shapes: every batch an Int32Array of B distinct rows in range.
     const nBatches = s.kind === 'ncb' ? binomial(s.n, s.B) : 1;
     expect(res.batches.length).toBe(nBatches);
+    expect(() => r.sampler.checkState(res.state)).not.toThrow(); // every state a step makes passes the checkpoint check
     for (const b of res.batches) {
       expect(b).toBeInstanceOf(Int32Array);
       expect(b.length).toBe(m.B);
@@ -250,10 +251,10 @@ class StepCmd implements fc.Command<Model, Real> {
     }
     expectPlainJson(res.state);
 
-    const batch = Array.from(res.batches[0]!);
+    const batch = Array.from(res.batches.at(0)!);
     if (s.kind === 'full') expect(batch).toEqual(Array.from({ length: s.n }, (_, i) => i));
     if (s.kind === 'ncb') {
-      expect(res.batches.map((b) => Array.from(b))).toEqual(subsets(Array.from({ length: s.n }, (_, i) => i), s.B));
+      expect(Array.from(res.batches, (b) => Array.from(b))).toEqual(subsets(Array.from({ length: s.n }, (_, i) => i), s.B));
     }
     if (expected !== null) expect(batch).toEqual(expected);
     if (osgdOracle !== null) {
@@ -309,15 +310,16 @@ class PerturbCmd implements fc.Command<Model, Real> {
 }
 
 // Bounds: N ≤ 12 keeps C(N,B) ≤ 924, so the exhaustive samplers and their brute-force oracles
-// stay at a few ms per step; B is drawn in 1..N (both even and uneven N/B); k ≤ 6 and q ≤ k with
+// stay at a few ms per step; B is drawn in 2..N (both even and uneven N/B; a batch of one row has
+// no negatives and is refused); k ≤ 6 and q ≤ k with
 // up to 12 batches per epoch give full groups, partial groups and k > ⌈N/B⌉; d ≤ 4 (the samplers
 // only score, the dimension does not matter beyond being small); τ from a fixed set spanning sharp
 // (0.1) to flat (2) softmaxes, all valid (τ > 0).
 const setupArb: fc.Arbitrary<Setup> = fc
   .record({
     kind: fc.constantFrom(...KINDS),
-    n: fc.integer({ min: 1, max: 12 }),
-    bRaw: fc.integer({ min: 1, max: 12 }),
+    n: fc.integer({ min: 2, max: 12 }),
+    bRaw: fc.integer({ min: 2, max: 12 }),
     k: fc.integer({ min: 1, max: 6 }),
     qRaw: fc.integer({ min: 1, max: 6 }),
     d: fc.integer({ min: 1, max: 4 }),
@@ -326,7 +328,7 @@ const setupArb: fc.Arbitrary<Setup> = fc
     groups: fc.option(fc.integer({ min: 1, max: 3 })), // spectral's groupSize = g·B: 1 to 3 batches per group, or none
   })
   .map(({ bRaw, qRaw, groups, ...s }) => {
-    const B = s.kind === 'full' ? s.n : 1 + ((bRaw - 1) % s.n);
+    const B = s.kind === 'full' ? s.n : 2 + ((bRaw - 2) % (s.n - 1));
     return { ...s, B, q: 1 + ((qRaw - 1) % s.k), ...(s.kind === 'spectral' && groups !== null ? { groupSize: groups * B } : {}) };
   });
 
@@ -401,7 +403,7 @@ function trace(s: Setup, steps: number, roundTripAt?: number): { batches: number
     if (t % 2 === 1) new PerturbCmd().run(null as unknown as Model, real);
     const res = real.sampler.next({ U: real.U, V: real.V, tau: s.tau, backend, rng: real.root.split(), step: t }, real.state);
     real.state = res.state;
-    batches.push(res.batches.map((b) => Array.from(b)));
+    batches.push(Array.from(res.batches, (b) => Array.from(b)));
     states.push(JSON.stringify(res.state));
     ends.push(res.epochEnd);
   }
@@ -445,7 +447,7 @@ describe('samplers: ties and errors', () => {
     let st = osgd.init(n, Rng.fromSeed(0));
     for (let t = 0; t < 3; t++) {
       const r = osgd.next(ctx(t), st);
-      expect(Array.from(r.batches[0]!)).toEqual([0, 1, 2]);
+      expect(Array.from(r.batches.at(0)!)).toEqual([0, 1, 2]);
       st = r.state;
     }
     const wor = makeSampler({ kind: 'osgd-without-replacement', B }, n);
@@ -453,7 +455,7 @@ describe('samplers: ties and errors', () => {
     const got: number[][] = [];
     for (let t = 0; t < 3; t++) {
       const r = wor.next(ctx(t), st);
-      got.push(Array.from(r.batches[0]!));
+      got.push(Array.from(r.batches.at(0)!));
       st = r.state;
     }
     expect(got).toEqual([[0, 1, 2], [3, 4, 5], [6, 0, 1]]);
@@ -465,6 +467,12 @@ describe('samplers: ties and errors', () => {
     expect(() => makeSampler({ kind: 'fixed', B: 6 }, 5)).toThrow(/B = 6 exceeds N = 5/);
     expect(() => makeSampler({ kind: 'with-replacement', B: 2.5 }, 5)).toThrow(/2\.5/);
     expect(() => makeSampler({ kind: 'reshuffle', B: 1 }, 0)).toThrow(/N must be an integer >= 1, got 0/);
+    // A batch of one row has no negatives: B >= 2 for every kind, N >= 2 for the full batch.
+    for (const kind of ['with-replacement', 'reshuffle', 'fixed', 'ncb', 'osgd', 'osgd-without-replacement', 'spectral'] as const) {
+      expect(() => makeSampler({ kind, B: 1 }, 5), kind).toThrow(/B must be an integer >= 2 \(a batch of one has no negatives\), got 1/);
+    }
+    expect(() => makeSampler({ kind: 'approx-osgd', B: 1, k: 2, q: 1 }, 5)).toThrow(DomainError);
+    expect(() => makeSampler({ kind: 'full' }, 1)).toThrow(/N = 1 row has no negatives/);
     expect(() => makeSampler({ kind: 'approx-osgd', B: 2, k: 0, q: 1 }, 8)).toThrow(/k must be an integer >= 1, got 0/);
     expect(() => makeSampler({ kind: 'approx-osgd', B: 2, k: 3, q: 4 }, 8)).toThrow(/q must be an integer in 1\.\.k = 3, got 4/);
     expect(() => makeSampler({ kind: 'approx-osgd', B: 2, k: 3, q: 0 }, 8)).toThrow(DomainError);
@@ -497,6 +505,60 @@ describe('samplers: ties and errors', () => {
     for (const kind of KINDS) {
       const spec = specOf({ kind, n: 6, B: kind === 'full' ? 6 : 2, k: 2, q: 1, d: 2, tau: 1, seed: 0 });
       expect(() => makeSampler(spec, 6).init(7, Rng.fromSeed(0)), kind).toThrow(/init\(7\) but the sampler was built for N = 6/);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// NcB's lazy batch sequence and the checkpoint check of sampler states
+
+describe('samplers: ncb is lazy; states are checked', () => {
+  it('AllBatches: iteration and at(i) give C(N,B) fresh batches in lexicographic order', () => {
+    for (const [n, B] of [[2, 2], [6, 3], [9, 2], [9, 9], [12, 5]] as const) {
+      const all = new AllBatches(n, B);
+      const expected = subsets(Array.from({ length: n }, (_, i) => i), B);
+      expect(all.length).toBe(expected.length);
+      expect(Array.from(all, (b) => Array.from(b))).toEqual(expected);
+      expected.forEach((b, i) => expect(Array.from(all.at(i)!)).toEqual(b));
+      expect(all.at(-1)).toBeUndefined();
+      expect(all.at(all.length)).toBeUndefined();
+      const [a, b] = all;
+      if (expected.length > 1) expect(a).not.toBe(b);
+    }
+  });
+
+  it('ncb never materialises its batches: C(30,15) = 155117520 batches cost nothing until enumerated', () => {
+    const s = makeSampler({ kind: 'ncb', B: 15, maxBatches: Infinity }, 30);
+    const U = unitRows(Rng.fromSeed(1), 30, 2);
+    const r = s.next({ U, V: U, tau: 1, backend, rng: Rng.fromSeed(2), step: 0 }, s.init(30, Rng.fromSeed(3)));
+    expect(r.batches.length).toBe(155117520);
+    expect(Array.from(r.batches.at(0)!)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(Array.from(r.batches.at(155117519)!)).toEqual(Array.from({ length: 15 }, (_, i) => 15 + i));
+    expect(r.epochEnd).toBe(true);
+  });
+
+  it('checkState refuses a state the sampler cannot have made, naming the field', () => {
+    const n = 7;
+    const bad: [SamplerSpec, unknown, RegExp][] = [
+      [{ kind: 'with-replacement', B: 2 }, { n, t: -5 }, /state\.t must be an integer in \[0, 3\], got -5/],
+      [{ kind: 'with-replacement', B: 2 }, { n, t: 'x' }, /state\.t must be an integer/],
+      [{ kind: 'osgd', B: 2 }, { n, t: 1e9 }, /state\.t must be an integer in \[0, 3\]/],
+      [{ kind: 'reshuffle', B: 2 }, { n, order: null, next: 2 }, /state\.order must be an array/],
+      [{ kind: 'reshuffle', B: 2 }, { n, order: [0, 1, 2, 3, 4, 5, 5], next: 1 }, /state\.order must hold distinct row indices/],
+      [{ kind: 'fixed', B: 2 }, { n, order: [0, 1, 2], next: 0 }, /state\.order must be a permutation of 0\.\.6/],
+      [{ kind: 'fixed', B: 2 }, { n, order: [0, 1, 2, 3, 4, 5, 6], next: 4 }, /state\.next must be an integer in \[0, 3\]/],
+      [{ kind: 'full' }, { n: 8 }, /state is for N = 8/],
+      [{ kind: 'ncb', B: 3 }, null, /state must be an object/],
+      [{ kind: 'osgd-without-replacement', B: 2 }, { n, used: [0, 9] }, /state\.used must hold distinct row indices in 0\.\.6/],
+      [{ kind: 'osgd-without-replacement', B: 2 }, { n, used: [0] }, /multiple of B = 2/],
+      [{ kind: 'approx-osgd', B: 2, k: 2, q: 1 }, { n, queue: [[0, 1, 2]], next: 0 }, /state\.queue\[0\] must have B = 2 rows/],
+      [{ kind: 'spectral', B: 2 }, { n, queue: [[0, 1]], next: 3 }, /state\.next must be an integer in \[0, 1\]/],
+    ];
+    for (const [spec, state, msg] of bad) {
+      const s = makeSampler(spec, n);
+      expect(() => s.checkState(state), `${spec.kind} ${JSON.stringify(state)}`).toThrow(DomainError);
+      expect(() => s.checkState(state), spec.kind).toThrow(msg);
+      expect(() => s.checkState(s.init(n, Rng.fromSeed(0))), spec.kind).not.toThrow();
     }
   });
 });

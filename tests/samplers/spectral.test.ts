@@ -118,11 +118,12 @@ describe('spectralBatches: structure', () => {
     if (res.toppedUp) expect(res.toppedUp).toEqual({ leftover: N % B, topUp: B - (N % B) });
   }, TIMEOUT_MS);
 
-  it('B = 1 gives the N singletons, B = N the single batch of all rows', () => {
+  it('B = 1 is refused (a batch of one row has no negatives), B = N gives the single batch of all rows', () => {
     const rng = Rng.fromSeed(1);
     const U = unitRows(rng, 7, 3);
     const V = unitRows(rng, 7, 3);
-    expect(spectralBatches(U, V, { tau: 0.5, B: 1, rng }).map((b) => Array.from(b))).toEqual([[0], [1], [2], [3], [4], [5], [6]]);
+    expect(() => spectralBatches(U, V, { tau: 0.5, B: 1, rng })).toThrow(DomainError);
+    expect(() => spectralBatches(U, V, { tau: 0.5, B: 1, rng })).toThrow(/B must be an integer >= 2/);
     expect(spectralBatches(U, V, { tau: 0.5, B: 7, rng }).map((b) => Array.from(b))).toEqual([[0, 1, 2, 3, 4, 5, 6]]);
   });
 

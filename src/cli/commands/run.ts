@@ -1,10 +1,12 @@
 /** `contrastlab run`: run an experiment or study spec (a JSON file or a shipped preset). */
-import { readFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
 import { makeFigures } from '../../experiments/figures.ts';
 import { findPreset, PRESETS } from '../../experiments/presets.ts';
 import { validateStudy, type StudySpec } from '../../experiments/spec.ts';
 import { runStudy } from '../../experiments/study.ts';
+import { readJsonFile } from '../../io/read.ts';
 import { choiceFlag, parseFlags, stringFlag } from '../args.ts';
 import { defaultDtype, makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
@@ -30,20 +32,16 @@ checkpoint.json. A run is a pure function of (spec, seed, backend): same seed, s
   --list               print every preset: name, then a short description
   --print-spec         print the preset's spec as JSON and exit`;
 
+/** The spec file: bounded, regular files only, BOM accepted, nesting limited (io/read.ts); then the whole spec validated. */
 function loadSpec(path: string): StudySpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new ConfigError('contrastlab run', `spec file '${path}' cannot be read`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError('contrastlab run', `spec file '${path}' is not valid JSON (${(e as Error).message})`);
-  }
-  return validateStudy(parsed);
+  return validateStudy(readJsonFile('contrastlab run', path, { what: 'spec file' }));
+}
+
+/** The topmost folder on the way to `p` that does not exist yet (what creating `p` creates), or null. */
+function topMissing(p: string): string | null {
+  let top: string | null = null;
+  for (let d = resolve(p); !existsSync(d) && d !== dirname(d); d = dirname(d)) top = d;
+  return top;
 }
 
 export async function runCommand(argv: string[], io: CommandIO): Promise<number> {
@@ -70,7 +68,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   if (presetName !== undefined) {
     const p = findPreset(presetName);
     if (!p) throw new ConfigError('contrastlab run', `unknown preset '${presetName}'; expected one of ${PRESETS.map((x) => x.name).join(', ')}`);
-    study = p.build(size);
+    study = validateStudy(p.build(size));
   } else study = loadSpec(positionals[0]!);
   if (flags['print-spec']) {
     io.out(JSON.stringify(study, null, 2));
@@ -81,6 +79,9 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   if (flags.resume && flags.force) throw new ConfigError('contrastlab run', '--resume and --force cannot be combined');
   const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, defaultDtype(stringFlag(flags, 'backend')));
   const backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype, (l) => io.err(l));
+  // What this invocation creates (a fresh or replaced DIR and any missing parents): removed if it
+  // fails after runStudy (runStudy removes it on its own failures). --resume removes nothing.
+  const made = flags.resume ? null : (topMissing(out) ?? (flags.force ? resolve(out) : null));
   try {
     const runCount = study.experiments.reduce((a, e) => a + e.seeds.length, 0);
     const bar = progressBar(io, `run ${study.name}`, runCount);
@@ -93,7 +94,13 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       },
     });
     bar.finish();
-    const figures = await makeFigures(study, res, out);
+    let figures: string[];
+    try {
+      figures = await makeFigures(study, res, out);
+    } catch (e) {
+      if (made !== null) rmSync(made, { recursive: true, force: true });
+      throw e;
+    }
     io.out(JSON.stringify({
       study: study.name, out, runs: res.records.length, seconds: (Date.now() - started) / 1000, figures,
       arms: res.arms.map((a) => ({ arm: a.arm, final: Object.fromEntries(Object.entries(a.final).map(([k, s]) => [k, s!.mean])) })),
