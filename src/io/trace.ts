@@ -16,9 +16,11 @@
  *    `1.5e+300`), read back bit-exactly by Python's `float()` and JavaScript's `Number()`; `-0` is
  *    written as `-0` so that its sign survives;
  *  - non-finite numbers are written `NaN`, `Infinity` and `-Infinity`. Python's `float()` reads
- *    these (it is case-insensitive and takes `infinity` as well as `inf`), and so do pandas'
- *    `read_csv`, numpy's `loadtxt`/`genfromtxt` and JavaScript's `Number()`; Python's own
- *    spelling (`nan`, `inf`) would not be read by `Number()`, so JavaScript's is used.
+ *    these (it is case-insensitive and takes `infinity` as well as `inf`), and so do numpy's
+ *    `loadtxt`/`genfromtxt` (checked with numpy 1.24 and 2.4) and JavaScript's `Number()`;
+ *    Python's own spelling (`nan`, `inf`) would not be read by `Number()`, so JavaScript's is
+ *    used. The round trip through Python's csv module and float() is tested
+ *    (tests/io/trace.test.ts).
  *
  * JSON lines use JSON.stringify, which writes non-finite numbers as `null`.
  */
