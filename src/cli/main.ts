@@ -4,7 +4,7 @@
  * message on stderr for any bad input (2), or an unexpected internal error (70).
  */
 import { ContrastlabError } from '../core/errors.ts';
-import { removeTemporaries } from '../io/atomic.ts';
+import { enableCrashCleanup, removeTemporaries } from '../io/atomic.ts';
 import { type CommandIO, exitQuietlyOnEpipe, processIO } from './io.ts';
 
 type Command = (argv: string[], io: CommandIO) => number | Promise<number>;
@@ -33,7 +33,10 @@ ${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`).joi
 Exit status: 0 success, 1 a claim failed (check), 2 bad input (message on stderr), 70 internal error.`;
 
 export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
-  if (io === processIO) exitQuietlyOnEpipe(removeTemporaries);
+  if (io === processIO) {
+    exitQuietlyOnEpipe(removeTemporaries);
+    enableCrashCleanup(); // temporaries of a run ended by a signal or kill -9 are removed by a watchdog
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(MAIN_HELP);

@@ -13,72 +13,97 @@
  *   `NAME.unsaved-STAMP` sibling and the ConfigError names it.
  * - With `overwrite`, the old target is renamed aside (`.NAME.old-PID-….tmp`), the new one renamed
  *   in, and the old one removed.
- * - Every temporary path is registered while it exists; SIGINT, SIGTERM and SIGHUP remove them
- *   before the process ends with the signal's status. After `kill -9`, the next writer of the same
- *   target removes the temporaries of processes that no longer run (an `.old` aside whose target
- *   is missing is renamed back instead).
+ * - Every temporary path is registered while it exists. In the CLI a watchdog process removes
+ *   those left by a process that ended early, whatever ended it (SIGINT, SIGTERM, kill -9, a
+ *   crash); see {@link enableCrashCleanup}. Independently, the next writer of the same target
+ *   removes the temporaries of processes that no longer run (an `.old` aside whose target is
+ *   missing is renamed back instead).
  */
 import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
 
-// ---- temporaries: registry, signal cleanup, stale cleanup ----
+// ---- temporaries: registry, crash cleanup, stale cleanup ----
 
-const live = new Map<string, 'file' | 'dir'>();
-let handlersOn = false;
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+type TempKind = 'file' | 'dir' | 'old';
+/** Live temporaries of this process; an 'old' aside maps to the target it must go back to. */
+const live = new Map<string, { kind: TempKind; target: string }>();
 
-function onSignal(sig: NodeJS.Signals): void {
-  removeTemporaries();
-  for (const s of SIGNALS) process.removeListener(s, onSignal);
-  handlersOn = false;
-  if (removal !== null) clearImmediate(removal);
-  removal = null;
-  process.kill(process.pid, sig); // default action: the status a shell expects (130 for SIGINT)
+/**
+ * Crash cleanup (the CLI turns it on): the process installs no signal handler (Ctrl-C, SIGTERM and
+ * kill -9 end it at once, even inside a long synchronous computation); instead, at its first
+ * temporary it starts a small detached watchdog process, and records every temporary it creates
+ * and removes in a registry file (one synchronous append each). When the watched process has gone,
+ * however it ended, the watchdog removes the temporaries still listed (renaming an 'old' aside back
+ * when its target is missing) and the registry, then exits.
+ */
+let crashCleanup = false;
+let registry: { fd: number; path: string } | null = null;
+
+export function enableCrashCleanup(): void {
+  crashCleanup = true;
+}
+
+const WATCHDOG = `
+const fs = require('fs');
+const [pid, reg] = [Number(process.argv[1]), process.argv[2]];
+const alive = () => { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } };
+const sweep = () => {
+  const left = new Map();
+  let text = '';
+  try { text = fs.readFileSync(reg, 'utf8'); } catch {}
+  for (const line of text.split('\\n')) {
+    const [op, kind, path, target] = line.split('\\t');
+    if (op === '+') left.set(path, { kind, target }); else if (op === '-') left.delete(path);
+  }
+  for (const [path, t] of [...left].reverse()) {
+    try {
+      if (t.kind === 'old' && !fs.existsSync(t.target)) fs.renameSync(path, t.target);
+      else fs.rmSync(path, { recursive: true, force: true });
+    } catch {}
+  }
+  try { fs.rmSync(reg, { force: true }); } catch {}
+};
+const tick = () => (alive() ? setTimeout(tick, 100) : sweep());
+tick();
+`;
+
+function record(op: '+' | '-', path: string, kind: TempKind, target: string): void {
+  if (!crashCleanup) return;
+  if (registry === null) {
+    const path = join(tmpdir(), `contrastlab-temporaries-${process.pid}-${Date.now()}.log`);
+    registry = { fd: openSync(path, 'a', 0o600), path };
+    spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), path], { detached: true, stdio: 'ignore' }).unref();
+  }
+  writeSync(registry.fd, `${op}\t${kind}\t${path}\t${target}\n`);
 }
 
 /** Removes every temporary this process has created and not yet committed or removed. */
 export function removeTemporaries(): void {
-  for (const [p] of live) {
+  for (const [p, t] of [...live].reverse()) {
     try {
-      rmSync(p, { recursive: true, force: true });
+      if (t.kind === 'old' && !existsSync(t.target)) renameSync(p, t.target);
+      else rmSync(p, { recursive: true, force: true });
     } catch {
       /* best effort */
     }
+    record('-', p, t.kind, t.target);
   }
   live.clear();
 }
 
-function track(path: string, kind: 'file' | 'dir'): void {
-  live.set(path, kind);
-  if (removal !== null) {
-    clearImmediate(removal);
-    removal = null;
-  }
-  if (!handlersOn) {
-    for (const s of SIGNALS) process.on(s, onSignal);
-    handlersOn = true;
-  }
+function track(path: string, kind: TempKind, target = ''): void {
+  live.set(path, { kind, target });
+  record('+', path, kind, target);
 }
 
-/**
- * Handlers are removed on the next turn of the event loop, not at once: a signal that arrived
- * while a temporary existed is queued for that turn, and removing the listener first would drop it
- * (the process would then run on after Ctrl-C). Long loops that write files therefore yield to the
- * event loop after their writes (see experiments/study.ts).
- */
-let removal: NodeJS.Immediate | null = null;
 function untrack(path: string): void {
+  const t = live.get(path);
+  if (t === undefined) return;
   live.delete(path);
-  if (live.size === 0 && handlersOn && removal === null) {
-    removal = setImmediate(() => {
-      removal = null;
-      if (live.size > 0 || !handlersOn) return;
-      for (const s of SIGNALS) process.removeListener(s, onSignal);
-      handlersOn = false;
-    });
-    removal.unref();
-  }
+  record('-', path, t.kind, t.target);
 }
 
 /** The temporaries of this process (for tests). */
@@ -288,7 +313,7 @@ export class StagedDir {
     if (this.overwrite && exists(this.dir)) {
       const old = tempSibling(this.dir, 'old');
       renameSync(this.dir, old);
-      track(old, 'dir');
+      track(old, 'old', this.dir);
       try {
         renameSync(this.staging, this.dir);
       } catch (e) {

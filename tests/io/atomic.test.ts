@@ -129,3 +129,35 @@ describe('stale temporaries', () => {
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 });
+
+describe('crash cleanup (the CLI mode)', () => {
+  for (const sig of ['SIGKILL', 'SIGINT', 'SIGTERM'] as const) {
+    it(`temporaries of a process ended by ${sig} in the middle of its writes are removed by the watchdog`, async () => {
+      const dir = tmp();
+      const script = join(dir, 'victim.mts');
+      const atomic = join(process.cwd(), 'src', 'io', 'atomic.ts');
+      writeFileSync(script, `
+        import { enableCrashCleanup, StagedDir, writeFileAtomic } from ${JSON.stringify(atomic)};
+        import { openSync, writeSync } from 'node:fs';
+        enableCrashCleanup();
+        const s = new StagedDir(${JSON.stringify(join(dir, 'out'))}, { overwrite: true });
+        s.write('a.txt', 'x');
+        writeFileAtomic(${JSON.stringify(join(dir, 'f.txt'))}, 'first');
+        const old = new StagedDir(${JSON.stringify(join(dir, 'f2'))});
+        old.write('b', 'y');
+        process.kill(process.pid, '${sig}');
+        for (;;) {} // a long synchronous computation: the signal must still end the process
+      `);
+      const tsx = join(process.cwd(), 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+      const child = spawn(process.execPath, ['--import', tsx, script], { stdio: 'ignore' });
+      const status = await new Promise<{ code: number | null; signal: string | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+      expect(status.signal).toBe(sig);
+      const deadline = Date.now() + 20_000;
+      const leftovers = () => readdirSync(dir).filter((n) => n.endsWith('.tmp'));
+      while (leftovers().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(leftovers()).toEqual([]);
+      expect(readFileSync(join(dir, 'f.txt'), 'utf8')).toBe('first');
+      expect(readdirSync(dir).sort()).toEqual(['f.txt', 'victim.mts']);
+    }, 60_000);
+  }
+});
