@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import type { Backend } from '../backend/types.ts';
 import { ConfigError } from '../core/errors.ts';
-import { writeFileAtomic } from '../io/atomic.ts';
+import { type Aside, setAside, writeFileAtomic } from '../io/atomic.ts';
 import { decodeState, encodeState } from '../io/codec.ts';
 import { readJsonFile } from '../io/read.ts';
 import { traceToCsv, traceToJsonl } from '../io/trace.ts';
@@ -142,6 +142,8 @@ export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
   // The folder this invocation created: removed if it fails (a fresh study leaves nothing half-made).
   // A signal ends the process without coming here, so an interrupted fresh study stays resumable.
   let created: string | null = null;
+  // With --force an existing folder is set aside, and deleted only once the new study is complete.
+  let aside: Aside | null = null;
   try {
     if (opts.resume) {
       const path = join(out, CHECKPOINT);
@@ -176,7 +178,7 @@ export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
     } else {
       if (existsSync(out)) {
         if (!opts.force) throw new ConfigError(op, `'${out}' already exists; refusing to overwrite it (pass --force, or --resume to continue it)`);
-        rmSync(out, { recursive: true, force: true });
+        aside = setAside(out, op);
       }
       created = mkdirSync(out, { recursive: true }) ?? out;
     }
@@ -211,9 +213,12 @@ export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult {
       save(true);
       opts.progress?.onRunDone?.({ arm: e.name, seed, runIndex: k, runCount: runs.length });
     }
-    return summariseStudy(study, runs.map((_, k) => records.get(k)!), opts.backend, out);
+    const result = summariseStudy(study, runs.map((_, k) => records.get(k)!), opts.backend, out);
+    aside?.discard();
+    return result;
   } catch (e) {
     if (created !== null) rmSync(created, { recursive: true, force: true });
+    aside?.restore();
     throw e;
   }
 }

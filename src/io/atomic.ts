@@ -366,3 +366,40 @@ export class StagedDir {
     this.done = true;
   }
 }
+
+/** A path moved aside while its replacement is made: put it back on failure, remove it on success. */
+export interface Aside {
+  restore(): void;
+  discard(): void;
+}
+
+/**
+ * Renames `path` to a hidden sibling (`.NAME.old-PID-….tmp`, registered, so a watchdog or the next
+ * writer renames it back if this process dies before `discard`). With `--force`, the user's old
+ * result is deleted only once the new one is complete.
+ */
+export function setAside(path: string, op = 'setAside'): Aside {
+  const old = tempSibling(path, 'old');
+  try {
+    renameSync(path, old);
+  } catch (e) {
+    throw renamed(op, e, path);
+  }
+  track(old, 'old', path);
+  let done = false;
+  return {
+    restore() {
+      if (done) return;
+      rmSync(path, { recursive: true, force: true });
+      renameSync(old, path);
+      untrack(old);
+      done = true;
+    },
+    discard() {
+      if (done) return;
+      rmSync(old, { recursive: true, force: true });
+      untrack(old);
+      done = true;
+    },
+  };
+}

@@ -129,10 +129,18 @@ describe('contrastlab run: hostile specs and checkpoints', () => {
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(twoArms({ experiments: [arm, { ...arm, name: 'b', optimizer: { kind: 'sgd', lr: 1e308 } }] })));
     await refused(['run', join(dir, 'spec.json'), '--out', join(dir, 'new', 'out')], /arm 'b' seed 0 step 0: .*optimizer\.lr = 1e\+308 is too large/);
     expect(existsSync(join(dir, 'new'))).toBe(false);
-    // --force: the old folder is replaced once the spec has been checked; a replacement that fails is removed too.
+    // --force: the old folder is set aside, not deleted, until the new study is complete; a
+    // replacement that fails is removed and the old folder put back as it was.
     mkdirSync(join(dir, 'old'));
+    writeFileSync(join(dir, 'old', 'mine.txt'), 'user data');
     await refused(['run', join(dir, 'spec.json'), '--out', join(dir, 'old'), '--force'], /arm 'b' seed 0 step 0/);
-    expect(existsSync(join(dir, 'old'))).toBe(false);
+    expect(readdirSync(join(dir, 'old'))).toEqual(['mine.txt']);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    writeFileSync(join(dir, 'ok.json'), JSON.stringify(arm));
+    const ok = await cli('run', join(dir, 'ok.json'), '--out', join(dir, 'old'), '--force');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'old'))).not.toContain('mine.txt');
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
   it('--resume refuses another --dtype or --backend, a null or incomplete checkpoint and a truncated run record, touching nothing', async () => {

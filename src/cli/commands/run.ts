@@ -6,6 +6,7 @@ import { makeFigures } from '../../experiments/figures.ts';
 import { findPreset, PRESETS } from '../../experiments/presets.ts';
 import { validateStudy, type StudySpec } from '../../experiments/spec.ts';
 import { runStudy } from '../../experiments/study.ts';
+import { setAside } from '../../io/atomic.ts';
 import { readJsonFile } from '../../io/read.ts';
 import { choiceFlag, parseFlags, stringFlag } from '../args.ts';
 import { defaultDtype, makeBackend } from '../backendChoice.ts';
@@ -82,12 +83,15 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   // What this invocation creates (a fresh or replaced DIR and any missing parents): removed if it
   // fails after runStudy (runStudy removes it on its own failures). --resume removes nothing.
   const made = flags.resume ? null : (topMissing(out) ?? (flags.force ? resolve(out) : null));
+  // --force: the old folder is set aside and deleted only when the new study and its figures are
+  // complete; on any failure it is put back.
+  const aside = flags.force && existsSync(out) ? setAside(out, 'contrastlab run') : null;
   try {
     const runCount = study.experiments.reduce((a, e) => a + e.seeds.length, 0);
     const bar = progressBar(io, `run ${study.name}`, runCount);
     const started = Date.now();
     const res = runStudy(study, {
-      out, resume: flags.resume === true, force: flags.force === true, backend,
+      out, resume: flags.resume === true, force: false, backend,
       progress: {
         onLog: ({ arm, seed, runIndex, row, totalSteps }) => bar.update(runIndex, `${arm} seed ${seed} step ${row.step}/${totalSteps}`),
         onRunDone: ({ runIndex }) => bar.update(runIndex + 1),
@@ -101,12 +105,14 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       if (made !== null) rmSync(made, { recursive: true, force: true });
       throw e;
     }
+    aside?.discard();
     io.out(JSON.stringify({
       study: study.name, out, runs: res.records.length, seconds: (Date.now() - started) / 1000, figures,
       arms: res.arms.map((a) => ({ arm: a.arm, final: Object.fromEntries(Object.entries(a.final).map(([k, s]) => [k, s!.mean])) })),
     }));
     return 0;
   } finally {
+    aside?.restore(); // a no-op after discard
     backend.dispose();
   }
 }
