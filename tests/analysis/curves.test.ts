@@ -26,7 +26,7 @@ const result = {
   arms: [arm('A B=8', [0.04, 0.06]), arm('A B=32', [0.02, 0.03]), arm('C B=8', [0.01, 0.02]), arm('C B=32', [0.01, 0.01]), arm('GD', [0.5, 0.7])],
 } as unknown as StudyResult;
 
-describe('sweepRows / sweepChart', () => {
+describe('sweepRows / sweepChart', { timeout: 60_000 }, () => {
   it('gives one row per (series, x) with the mean and min–max over seeds', () => {
     const rows = sweepRows(study, result, 'gap-vs-B');
     expect(rows.map((r) => [r.series, r.x])).toEqual([['A', 8], ['A', 32], ['C', 8], ['C', 32]]);
@@ -50,7 +50,7 @@ describe('sweepRows / sweepChart', () => {
   });
 });
 
-describe('biasCurveRows / biasCurveChart', () => {
+describe('biasCurveRows / biasCurveChart', { timeout: 60_000 }, () => {
   const report = estimatorBias({ modality: 'bimodal', n: 16, d: 4, tau: 0.1, batchSizes: [2, 4, 8], draws: 400, seed: 1 });
 
   it('gives a row per (B, estimator) with a band of ± z SE of the squared bias (square-rooted, not below 0)', () => {

@@ -130,7 +130,9 @@ export interface ContractOptions {
 }
 
 export function runBackendContract(label: string, make: (dtype: DType) => Backend, opts: ContractOptions = {}): void {
-  describe(`backend contract: ${label}`, () => {
+  // Timeout: the properties took up to 26 s (gpujs, llvmpipe) at load 5 on 2 cores and 164 s at
+  // load 16; the cpu backend's up to 11 s at load 16. Nothing here may fail for being slow.
+  describe(`backend contract: ${label}`, { timeout: 600_000 }, () => {
     for (const dtype of opts.dtypes ?? (['f64', 'f32'] as const)) {
       describe(dtype, () => {
         const be = make(dtype);

@@ -30,7 +30,7 @@ function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-describe('cpu backend: results do not depend on the block size beyond rounding', () => {
+describe('cpu backend: results do not depend on the block size beyond rounding', { timeout: 60_000 }, () => {
   // Bounds: n ≤ 100 spans up to 13 tiles of 8 and 2 of 64 (and sizes dividing none of them);
   // d ≤ 20; the seed only feeds the library's Rng.
   const arb = fc.record({

@@ -56,7 +56,7 @@ describe('CHO part 1 claims at smoke size', () => {
   }, 30_000);
 });
 
-describe('properties', () => {
+describe('properties', { timeout: 60_000 }, () => {
   // Closed forms at random (N, B, τ) and configuration kind: the library's evaluation at the
   // constructed configuration and the 40-digit BigNumber value agree with the float64 closed form
   // within the derived rounding allowances (decades > 0).

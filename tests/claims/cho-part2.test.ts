@@ -25,7 +25,7 @@ describe('CHO part 2 claims at smoke size', () => {
       expect(isFailure(r!), r!.verdict.summary).toBe(false);
       expect(Number.isFinite(r!.verdict.margin), `margin ${r!.verdict.margin}`).toBe(true);
       expect(r!.verdict.margin).toBeGreaterThan(0);
-    }, 60_000);
+    }, 120_000);
   }
 });
 

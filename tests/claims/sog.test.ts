@@ -28,6 +28,6 @@ describe('SOG claims (smoke size)', () => {
       expect(r!.verdict.marginUnit.length).toBeGreaterThan(0);
       // The verdict is JSON-serialisable (the report writes it).
       expect(() => JSON.stringify(r!.verdict.numbers)).not.toThrow();
-    }, 60_000);
+    }, 300_000);
   }
 });

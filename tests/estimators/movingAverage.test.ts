@@ -49,7 +49,7 @@ function exactMoments(): { mean: number; variance: number } {
   return { mean, variance: vals.reduce((s, x) => s + (x - mean) ** 2, 0) / vals.length };
 }
 
-describe('moving-average lemmas by simulation (THEORY 5)', () => {
+describe('moving-average lemmas by simulation (THEORY 5)', { timeout: 300_000 }, () => {
   const { mean, variance: sigma2 } = exactMoments();
 
   it('the in-batch ĝ_0 has mean exactly g_0 over the batches that hold 0', () => {
@@ -130,7 +130,7 @@ describe('moving-average lemmas by simulation (THEORY 5)', () => {
  * γ/(2γ−1) (1.125 at γ = 0.9, 3 at γ = 0.6); the stored sum itself is 2γ/(2γ−1)·ḡ, and the correct
  * mean storage gives ū = ḡ. The tests check these numbers exactly (full batch, ĝ = g) and by simulation.
  */
-describe('sum-storage pitfall', () => {
+describe('sum-storage pitfall', { timeout: 120_000 }, () => {
   const MODS: Modality[] = ['bimodal', 'unimodal'];
 
   it.each(MODS)('%s: full batch (ĝ = g): stored → 2γ/(2γ−1)·ḡ, used → γ/(2γ−1)·ḡ = [2γ(1−γ)/(2γ−1) + γ]·ḡ', (modality) => {

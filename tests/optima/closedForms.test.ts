@@ -57,7 +57,7 @@ const nArb = fc.oneof(fc.integer({ min: 2, max: 64 }), fc.integer({ min: 2, max:
 const TAUS = [0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 10, 1000];
 const NS = [2, 3, 4, 7, 16, 100, 1024, 65537, 1e6, 2 ** 40];
 
-describe('float64 closed forms match the BigNumber reference to a few ulps', () => {
+describe('float64 closed forms match the BigNumber reference to a few ulps', { timeout: 300_000 }, () => {
   it('on a grid of (N, B, τ) including τ = 0.01 and large N', () => {
     for (const N of NS) {
       for (const tau of TAUS) {
@@ -180,7 +180,7 @@ function partitionConfiguration(N: number, B: number, d: number, rng: Rng): Matr
   return U;
 }
 
-describe('closed forms equal the two-sided InfoNCE at the constructed optima', () => {
+describe('closed forms equal the two-sided InfoNCE at the constructed optima', { timeout: 60_000 }, () => {
   // N in 2..24 and d in [N-1, N+3] keep the O(N²d) objective cheap; τ log-uniform in [1e-2, 1e2].
   const etfCase = fc
     .integer({ min: 2, max: 24 })

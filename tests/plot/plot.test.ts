@@ -82,7 +82,7 @@ describe('fonts', () => {
   });
 });
 
-describe('lineChartWithBands', () => {
+describe('lineChartWithBands', { timeout: 120_000 }, () => {
   const spec = lineChartWithBands({
     title: 'Distance to the optimum',
     subtitle: 'band = min/max over seeds',
@@ -180,7 +180,7 @@ describe('lineChartWithBands', () => {
   });
 });
 
-describe('heatmap', () => {
+describe('heatmap', { timeout: 60_000 }, () => {
   it('draws one cell per entry on a diverging scale centred at 0, with a gradient legend', async () => {
     const g = etfGram(6);
     const spec = heatmap({ title: 'Gram matrix U Vᵀ', matrix: g, colorTitle: 'u_i · v_j' });
@@ -225,7 +225,7 @@ describe('heatmap', () => {
   });
 });
 
-describe('scatterChart', () => {
+describe('scatterChart', { timeout: 60_000 }, () => {
   it('final value against B on a log2 axis, points joined per series', async () => {
     const Bs = [2, 4, 8, 16, 32, 64, 128];
     const rows = Bs.flatMap((B) => METHODS.map((method, k) => ({ B, method, loss: 2 + 0.1 * k + 1 / B })));
@@ -262,7 +262,7 @@ describe('scatterChart', () => {
   });
 });
 
-describe('barChart and histogram', () => {
+describe('barChart and histogram', { timeout: 60_000 }, () => {
   it('grouped bars with error bars', async () => {
     const rows = [4, 8, 16].flatMap((B) => METHODS.map((method, k) => ({ B, method, steps: 100 * (k + 1) + B, lo: 90 * (k + 1), hi: 130 * (k + 1) + B })));
     const fig = await renderVegaLite(barChart({
@@ -293,7 +293,7 @@ describe('barChart and histogram', () => {
   });
 });
 
-describe('panelGrid', () => {
+describe('panelGrid', { timeout: 60_000 }, () => {
   const configs = [[8, 16], [16, 32], [32, 64], [64, 128]] as const;
   const panels = configs.map(([n, d]) => lineChartWithBands({
     title: `N=${n}, d=${d}`, x: { field: 'step', title: 'step' }, y: { field: 'mean', title: 'gap', scale: 'log' },
@@ -318,7 +318,7 @@ describe('panelGrid', () => {
   });
 });
 
-describe('renderVegaLite and writeFigure', () => {
+describe('renderVegaLite and writeFigure', { timeout: 60_000 }, () => {
   const spec = heatmap({ title: 'small', matrix: [[1, 0], [0, 1]] });
 
   it('scale sets the PNG size; bad scale and uncompilable specs are typed errors', async () => {

@@ -15,7 +15,7 @@ describe('report pages in headless Chromium', () => {
   let out: { check: string; run: string };
   beforeAll(async () => {
     out = await realOutputs();
-  }, 60_000);
+  }, 300_000);
 
   it('check page: every figure rendered, one verdict row per claim, the expected-refuted mark', (ctx) => {
     const bin = chromiumOrSkip((note) => ctx.skip(note));
@@ -32,7 +32,7 @@ describe('report pages in headless Chromium', () => {
     expect(rows.map((r) => /data-claim="([^"]+)"/.exec(r)![1]).sort()).toEqual([...CHECK_IDS].sort());
     expect(rows.filter((r) => r.includes('data-expected="refuted"'))).toHaveLength(1);
     expect(table).toContain('refuted (as expected)');
-  }, 60_000);
+  }, 300_000);
 
   it('run page: the three figures rendered, the summary and runs tables', (ctx) => {
     const bin = chromiumOrSkip((note) => ctx.skip(note));
@@ -44,7 +44,7 @@ describe('report pages in headless Chromium', () => {
     expect(count(runs, /<tbody>|<tr>/g) - 1).toBe(1 + 6); // header row + 3 arms × 2 seeds
     expect(count(/<div id="summary-tables">(.*?)<\/div>/s.exec(dom)![1]!, /<table/g)).toBe(2);
     expect(dom).toContain('<pre id="spec">');
-  }, 60_000);
+  }, 300_000);
 
   it('hostile folder contents: no injected script runs, PNG and SVG images decode', (ctx) => {
     const bin = chromiumOrSkip((note) => ctx.skip(note));
@@ -65,5 +65,5 @@ describe('report pages in headless Chromium', () => {
     expect(count(dom, /<script/g)).toBe(1);
     expect(count(dom, /<img /g)).toBe(4);
     expect(dom).not.toContain('<svg');
-  }, 60_000);
+  }, 300_000);
 });

@@ -8,7 +8,7 @@ describe('contrastlab report (CLI, real outputs)', () => {
   let out: { check: string; run: string };
   beforeAll(async () => {
     out = await realOutputs();
-  }, 60_000);
+  }, 300_000);
 
   it('turns a check folder into DIR/report.html and prints what it wrote', async () => {
     const r = await cli('report', out.check);

@@ -43,7 +43,7 @@ export const SIMPLE_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="40" he
 /** Chromium for the page tests: in CI it must be there; locally the tests skip without it. */
 export function findChromium(): string | null {
   for (const bin of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 60_000 });
     if (r.status === 0) return bin;
   }
   return null;
@@ -62,7 +62,7 @@ export function dumpDom(bin: string, file: string): string {
   const r = spawnSync(bin, [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
     '--disable-extensions', `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`,
-  ], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  ], { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`chromium exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }

@@ -367,7 +367,7 @@ const commandsArb = fc.commands(
   { maxCommands: 40, size: 'max' }, // up to ~30 steps: several epochs of every sampler at N ≤ 12
 );
 
-describe('samplers: model-based', () => {
+describe('samplers: model-based', { timeout: 60_000 }, () => {
   test.prop([setupArb, commandsArb], { seed: 20240607, numRuns: 150 })(
     'every step matches the model (shapes, epochs, coverage, fixed reuse, OSGD argmax, approx-OSGD selection)',
     (s, cmds) => {
@@ -410,7 +410,7 @@ function trace(s: Setup, steps: number, roundTripAt?: number): { batches: number
   return { batches, states, ends };
 }
 
-describe('samplers: determinism and checkpoints', () => {
+describe('samplers: determinism and checkpoints', { timeout: 60_000 }, () => {
   test.prop([setupArb, fc.integer({ min: 0, max: 11 })], { seed: 777, numRuns: 80 })(
     'same seed, same sequence; a JSON round trip of the state mid-run continues identically',
     (s, at) => {

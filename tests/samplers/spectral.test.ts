@@ -25,7 +25,7 @@ import { kmeans } from '../../src/samplers/spectral/kmeans.ts';
 
 const EPS = Number.EPSILON;
 /** Per-test limit for the property tests (whole pipelines run many times; a loaded CI core is slow). */
-const TIMEOUT_MS = 60_000;
+const TIMEOUT_MS = 300_000;
 const be = defaultBackend();
 
 function unitRows(rng: Rng, n: number, d: number): Matrix64 {
@@ -90,7 +90,7 @@ function checkBatches(batches: Int32Array[], N: number, B: number): void {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('spectralBatches: structure', () => {
+describe('spectralBatches: structure', { timeout: TIMEOUT_MS }, () => {
   // Shapes: B in 2..6 and N in B..60 (N ≥ B is required; 60 keeps the dense eigen-decomposition of
   // each instance cheap), d in 2..8, τ in [0.05, 2] (the small-τ end is exercised separately below).
   // groupSize: none, or k·B with k in 1..4 (k = 1 makes every group a single batch). Solvers: all
@@ -158,7 +158,7 @@ describe('spectralBatches: structure', () => {
   });
 });
 
-describe('spectralBatches: determinism', () => {
+describe('spectralBatches: determinism', { timeout: TIMEOUT_MS }, () => {
   // Shapes bounded as above; each case runs the whole pipeline twice.
   const arb = fc.record({
     B: fc.integer({ min: 2, max: 5 }),
@@ -192,7 +192,7 @@ describe('spectralBatches: determinism', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('spectralAffinity and the pairwise lower bound', () => {
+describe('spectralAffinity and the pairwise lower bound', { timeout: TIMEOUT_MS }, () => {
   it('matches the direct formula, is symmetric, and has W_ii = 4·log B', () => {
     const rng = Rng.fromSeed(9);
     for (const [n, d, tau, B] of [[5, 3, 1, 2], [37, 4, 0.5, 7], [70, 6, 0.3, 32]] as const) {
@@ -311,7 +311,7 @@ function bruteBalanced(cost: Float64Array, n: number, k: number, cap: number[]):
   return best;
 }
 
-describe('balancedAssignment (exact)', () => {
+describe('balancedAssignment (exact)', { timeout: TIMEOUT_MS }, () => {
   // Shapes: n in 0..8 points and k in 1..4 centres (k^n ≤ 65536 maps for the brute force).
   // Costs: small integers 0..5 (many ties, exact arithmetic) or doubles in [0, 10) (bounded,
   // no NaN/Inf). Capacities: a random composition of n into k non-negative parts.
@@ -390,7 +390,7 @@ function problem(U: Matrix64, V: Matrix64, tau: number, B: number, tile?: number
   return { n: U.rows, U, V, sDiag: logitDiagonal(U, V, tau), tau, B, be, la: be, ...(tile ? { tile } : {}) };
 }
 
-describe('eigen-solvers: Lanczos against the dense decomposition', () => {
+describe('eigen-solvers: Lanczos against the dense decomposition', { timeout: TIMEOUT_MS }, () => {
   it('the streamed operator equals the stored one (any tile size, both paths) and the log-degrees agree', () => {
     const rng = Rng.fromSeed(31);
     const U = unitRows(rng, 53, 5);
