@@ -195,6 +195,21 @@ export function outputs(...paths: string[]): (rel: string) => boolean {
 
 // ---- leftovers ----
 
+/**
+ * Leftovers once the CLI's watchdog has had its turn: a process ended by a signal leaves its
+ * temporaries to a detached watchdog that polls every 100 ms, so they go within moments, not at
+ * the instant of death. Polls for up to `ms`.
+ */
+export async function leftoversAfter(dir: string, ms = 10_000): Promise<string[]> {
+  const until = Date.now() + ms;
+  let left = leftovers(dir);
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = leftovers(dir);
+  }
+  return left;
+}
+
 export const TEMP_RE = /\.(staging|part|old)-.*\.tmp$/;
 
 /** Temporary files or folders of the atomic writers left anywhere under `dir` (links not followed). */

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  badInputProblems, type CliResult, cleanupMarkers, freshDir, leftovers, oneLineProblems, outputs, pool, report, runCli, show, sleep,
+  badInputProblems, type CliResult, cleanupMarkers, freshDir, leftovers, leftoversAfter, oneLineProblems, outputs, pool, report, runCli, show, sleep,
   snapshot, snapshotDiff, stackLines, startCli, waitFor,
 } from './harness.ts';
 import { dict, goodNpy, makeNpyCorpus, npyBytes, unitRows } from './make-npy-corpus.ts';
@@ -309,10 +309,10 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
       else if (r.code === 0) p.push(`${sig} sent mid-study was lost: the study ran on to the end (exit 0)`);
       else if (r.signal !== sig && r.code !== 128 + signo) p.push(`after ${sig}: ${show(r)}, expected death by ${sig} or exit ${128 + signo}`);
       if (stackLines(r.stderr).length) p.push(`after ${sig}: a stack trace on stderr: ${JSON.stringify(r.stderr.slice(0, 300))}`);
-      if (sig !== 'SIGKILL') {
-        const left = leftovers(dir);
-        if (left.length) p.push(`after ${sig}: temporaries left: ${left.join(', ')}`);
-      } else if (existsSync(join(dir, 'R'))) {
+      // Every signal, kill -9 included: the watchdog removes what the process left.
+      const left = await leftoversAfter(dir);
+      if (left.length) p.push(`after ${sig}: temporaries left: ${left.join(', ')}`);
+      if (sig === 'SIGKILL' && existsSync(join(dir, 'R'))) {
         // What kill -9 in the middle of a write leaves: temporaries of a process that no longer runs.
         const t = Date.now();
         writeFileSync(join(dir, 'R', `.checkpoint.json.part-${r.pid}-${t}-7.tmp`), '{"partial');
@@ -324,8 +324,8 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
       }
       const res = await runCli([...CHO, '--resume'], { cwd: dir, timeoutMs: 300_000 });
       if (res.code !== 0) p.push(`--resume after ${sig}: ${show(res)}`);
-      const left = leftovers(dir);
-      if (left.length) p.push(`after --resume: temporaries left: ${left.join(', ')}`);
+      const leftAfter = leftovers(dir);
+      if (leftAfter.length) p.push(`after --resume: temporaries left: ${leftAfter.join(', ')}`);
       return { dir, problems: p.map((x) => `[${label}] ${x}`) };
     };
     const runs = await Promise.all(SCENARIOS.map(scenario));
