@@ -60,19 +60,24 @@ describe('JSON', () => {
   });
 });
 
+/** Opens `p` and writes a 128-byte version-1.0 float64 header for `shape`; the data is the caller's (sparse). */
+function npyHeaderOnly(p: string, shape: string): number {
+  const h = Buffer.alloc(128, 0x20);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(h);
+  h.writeUInt16LE(118, 8);
+  h.write(`{'descr': '<f8', 'fortran_order': False, 'shape': ${shape}, }`, 10, 'latin1');
+  h[127] = 0x0a;
+  const fd = openSync(p, 'w');
+  writeSync(fd, h);
+  return fd;
+}
+
 describe('readNpyFile on hostile files', () => {
   it('a header declaring more than the memory budget is refused before allocating', async () => {
     const dir = tmp();
     const p = join(dir, 'big.npy');
     // A valid header for (2**31, 8) float64 = 128 GiB, followed by a sparse file of that size.
-    const text = "{'descr': '<f8', 'fortran_order': False, 'shape': (2147483648, 8), }";
-    const h = Buffer.alloc(128, 0x20);
-    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(h);
-    h.writeUInt16LE(118, 8);
-    h.write(text, 10, 'latin1');
-    h[127] = 0x0a;
-    const fd = openSync(p, 'w');
-    writeSync(fd, h);
+    const fd = npyHeaderOnly(p, '(2147483648, 8)');
     writeSync(fd, Buffer.alloc(1), 0, 1, 128 + 2 ** 31 * 8 * 8 - 1); // sparse: 128 GiB that take no space
     closeSync(fd);
     await expect(readNpyFile(p)).rejects.toThrow(CapExceededError);
@@ -84,14 +89,7 @@ describe('readNpyFile on hostile files', () => {
     const p = join(dir, 'sparse.npy');
     // (2**28 + 2**20, 1) float64 = 2.008 GiB of zeros, sparse on disk (readFile's limit is 2 GiB).
     const rows = 2 ** 28 + 2 ** 20;
-    const text = `{'descr': '<f8', 'fortran_order': False, 'shape': (${rows}, 1), }`;
-    const h = Buffer.alloc(128, 0x20);
-    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(h);
-    h.writeUInt16LE(118, 8);
-    h.write(text, 10, 'latin1');
-    h[127] = 0x0a;
-    const fd = openSync(p, 'w');
-    writeSync(fd, h);
+    const fd = npyHeaderOnly(p, `(${rows}, 1)`);
     const tail = Buffer.alloc(8);
     tail.writeDoubleLE(42);
     writeSync(fd, tail, 0, 8, 128 + (rows - 1) * 8);
