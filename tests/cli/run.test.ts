@@ -33,7 +33,7 @@ describe('contrastlab run', () => {
     const lines = r.stdout.split('\n');
     expect(lines).toHaveLength(PRESETS.length);
     for (const [i, p] of PRESETS.entries()) expect(lines[i]).toMatch(new RegExp(`^${p.name}\\t.{10,}`));
-  });
+  }, 120_000); // the first CLI call of the file: 6.9 s at load 13 on 2 cores
 
   it('a smoke preset writes trace.csv, final.json, summary.md and the figures; --print-spec round-trips through a spec file', async () => {
     const dir = tmp();
