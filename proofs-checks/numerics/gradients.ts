@@ -94,9 +94,10 @@ export function objectiveSpecs(rng: Rng, n: number, tau: number, maxAllBatches: 
   // all-batches: the largest B ≥ 2 with C(N, B) ≤ maxAllBatches among a random pick and 2.
   const Bs = [2 + rng.int(Math.max(1, n - 1)), 2].filter((b) => b <= n && binomial(n, b) <= maxAllBatches);
   const B = Bs.length ? Bs[0]! : Math.min(2, n);
-  // list: a few random batches of random sizes (1..N), one of them a single row (L = 0, gradient 0).
-  const list: number[][] = [[rng.int(n)]];
-  for (let q = 0; q < 3; q++) list.push(Array.from(rng.sample(n, 1 + rng.int(n))));
+  // list: a few random batches of random sizes (2..N; a batch of one row has no negatives and is
+  // refused), one of them a pair.
+  const list: number[][] = [Array.from(rng.sample(n, Math.min(2, n)))];
+  for (let q = 0; q < 3; q++) list.push(Array.from(rng.sample(n, Math.min(n, 2 + rng.int(Math.max(1, n - 1))))));
   const specs: ObjectiveSpec[] = [
     { name: 'infonce', tau },
     { name: 'infonce-uv', tau },
