@@ -1,6 +1,11 @@
 /**
  * contrastlab: numerical checks of what the theory of contrastive learning claims about
- * optimisation. The one public entry point; deep imports are internal.
+ * optimisation. The main entry point: light (no plotting stack, no gpu.js, no mathjs until a
+ * high-precision closed form is asked for). The heavy parts are subpath entry points:
+ *   contrastlab/plot    figures (Vega-Lite specs, SVG/PNG rendering, a study's figures)
+ *   contrastlab/gpujs   the gpu.js backend (needs the optional peer dependency gpu.js)
+ *   contrastlab/claims  the claims catalogue and its runner
+ * Deep imports are internal.
  */
 export * from './core/errors.ts';
 export {
@@ -17,8 +22,6 @@ export {
   type Backend, type Kernels, type PairSpec, type PairExclusion, type PairLseResult, type PairGradCoefficients, type PairGradResult,
   createCpuBackend, createReferenceBackend, defaultBackend, type CpuBackendOptions,
 } from './backend/index.ts';
-// gpu.js is loaded only when a gpujs backend is created.
-export { createGpujsBackend, describeGpujs, GPUJS_MODES, type GpujsBackend, type GpujsBackendOptions, type GpujsMode } from './backend/gpujs/index.ts';
 
 export {
   type LossAndGrad, type MatrixLike, asMatrix, type ObjectiveOptions, type ObjectiveName, type ObjectiveSpec, type BatchSet, type MinibatchOptions, type GclOptions,
@@ -58,11 +61,9 @@ export { runExperiment, initialState, totalSteps, type RunRecord, type RunState,
 export { runStudy, summariseStudy, type StudyOptions, type StudyResult } from './experiments/study.ts';
 export { stats, summariseTraces, stepsToThreshold, type Stats } from './experiments/summary.ts';
 export { PRESETS, findPreset, type PresetInfo } from './experiments/presets.ts';
-export { makeFigures } from './experiments/figures.ts';
 export { buildReport, writeReport, reportKind, type ReportKind, type ReportOptions, type ReportPage, type ReportFigureInfo } from './report/html.ts';
 export { encodeState, decodeState } from './io/codec.ts';
 
-export * from './plot/index.ts';
 
 export { makeEstimator, type Estimator, type EstimatorInput, type EstimatorOutput, type Modality } from './estimators/index.ts';
 export type { EstimatorSpec } from './estimators/spec.ts';
@@ -72,10 +73,7 @@ export { knnAccuracy, linearProbeAccuracy, twoViewRecallAt1, downstreamMetrics }
 export { runGclExperiment, type GclExperimentSpec, type GclRunRecord, type GclRunState } from './experiments/gcl.ts';
 export { nesterov, isVectorShaped } from './optim/transforms.ts';
 export { regularPolygon, gramMatrix, lossAlongRotation, minimiserEndPoints, type LabelledObjective, type RotationSliceOptions, type RotationSliceRow, type EndPointOptions, type EndPoint } from './analysis/choFigure1.ts';
-export { sweepRows, sweepChart, biasCurveRows, biasCurveChart, BIAS_ESTIMATOR_LABELS, type SweepRow, type SweepOptions, type BiasCurveRow } from './analysis/curves.ts';
+// Types cost nothing at run time: the spec type is here; the builders and renderer are in contrastlab/plot.
+export type { VegaLiteSpec } from './plot/spec.ts';
+export { sweepRows, biasCurveRows, BIAS_ESTIMATOR_LABELS, type SweepRow, type SweepOptions, type BiasCurveRow } from './analysis/curves.ts';
 export { estimatorBias, fitPowerLaw, type BiasOptions, type BiasReport, type BiasRow, type BiasEstimate, type PowerLawFit } from './analysis/bias.ts';
-export { scatter3dChart, projectPoint, type Scatter3dOptions, type ProjectedPoint } from './plot/scatter3d.ts';
-export { runClaims, isFailure, type ClaimResult, type RunClaimsOptions } from './claims/run.ts';
-export { verdictTable, verdictWord, reportMarkdown, reportJson } from './claims/report.ts';
-export type { Claim, ClaimContext, ClaimSize, ClaimKind, ClaimSource, Verdict, ClaimFigure } from './claims/types.ts';
-export { CLAIMS } from '../proofs-checks/index.ts';

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import * as claims from '../src/claims.ts';
+import * as gpujs from '../src/gpujs.ts';
 import * as lib from '../src/index.ts';
+import * as plot from '../src/plot.ts';
 
 describe('the public entry point', () => {
   it('runs the README example', () => {
@@ -22,10 +25,21 @@ describe('the public entry point', () => {
     for (const name of [
       'matrix', 'Rng', 'createCpuBackend', 'createReferenceBackend', 'evaluateObjective', 'minibatchLossAndGrad', 'gclUnimodalLossAndGrad',
       'crossPolytope', 'gramDistance', 'etfInfonceBig', 'hungarian', 'minWeightPerfectMatching', 'parseNpy', 'serializeNpy', 'fromNdarray',
-      'makeSampler', 'spectralBatches', 'sgd', 'lars', 'adamw', 'runExperiment', 'runStudy', 'PRESETS', 'renderVegaLite', 'heatmap',
+      'makeSampler', 'spectralBatches', 'sgd', 'lars', 'adamw', 'runExperiment', 'runStudy', 'PRESETS',
     ]) expect(typeof (lib as Record<string, unknown>)[name], name).not.toBe('undefined');
     for (const cls of ['ShapeError', 'NonFiniteError', 'DomainError', 'ZeroRowError', 'CapExceededError', 'NpyFormatError', 'ConfigError']) {
       expect(new (lib as unknown as Record<string, new (op: string, m: string) => Error>)[cls]!('op', 'msg')).toBeInstanceOf(lib.ContrastlabError);
     }
+  });
+
+  it('keeps the heavy parts at subpath entry points', () => {
+    for (const name of ['renderVegaLite', 'heatmap', 'lineChartWithBands', 'writeFigure', 'makeFigures', 'scatter3dChart', 'sweepChart']) {
+      expect(typeof (plot as Record<string, unknown>)[name], `contrastlab/plot ${name}`).toBe('function');
+      expect((lib as Record<string, unknown>)[name], `contrastlab ${name}`).toBeUndefined();
+    }
+    expect(typeof gpujs.createGpujsBackend).toBe('function');
+    expect((lib as Record<string, unknown>).createGpujsBackend).toBeUndefined();
+    expect(claims.CLAIMS.length).toBeGreaterThan(20);
+    expect((lib as Record<string, unknown>).CLAIMS).toBeUndefined();
   });
 });

@@ -15,7 +15,7 @@ import { ConfigError, DomainError } from '../core/errors.ts';
 import type { StudySpec } from '../experiments/spec.ts';
 import type { StudyResult } from '../experiments/study.ts';
 import { lineChartWithBands } from '../plot/charts.ts';
-import type { VegaLiteSpec } from '../plot/render.ts';
+import type { VegaLiteSpec } from '../plot/spec.ts';
 import type { BiasReport } from './bias.ts';
 
 export type SweepRow = {

@@ -25,7 +25,8 @@
  * Example: etfInfonce(4, 1) = log(1 + 3·exp(-4/3)) ≈ 0.58266;
  *          etfInfonceBig(4, 1, { digits: 30 }).toString() gives the same to 30 digits.
  */
-import { bignumber, type BigNumber } from 'mathjs';
+import { createRequire } from 'node:module';
+import type { BigNumber } from 'mathjs';
 import { DomainError } from '../core/errors.ts';
 import { assertTau } from '../core/validate.ts';
 
@@ -139,13 +140,18 @@ interface BigCtor {
   clone(config: { precision: number }): BigCtor;
 }
 
-const BASE_CTOR = bignumber(0).constructor as unknown as BigCtor;
+// mathjs is loaded at the first high-precision call, not when the library is imported.
+let baseCtor: BigCtor | null = null;
 const ctorCache = new Map<number, BigCtor>();
 
 function ctorFor(precision: number): BigCtor {
   let c = ctorCache.get(precision);
   if (c === undefined) {
-    c = BASE_CTOR.clone({ precision });
+    if (baseCtor === null) {
+      const { bignumber } = createRequire(import.meta.url)('mathjs') as typeof import('mathjs');
+      baseCtor = bignumber(0).constructor as unknown as BigCtor;
+    }
+    c = baseCtor.clone({ precision });
     ctorCache.set(precision, c);
   }
   return c;

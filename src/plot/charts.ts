@@ -20,7 +20,7 @@
  */
 import { ConfigError, DomainError, NonFiniteError, ShapeError } from '../core/errors.ts';
 import { get, type Matrix } from '../core/matrix.ts';
-import { PLOT_FONT_FAMILY, type VegaLiteSpec } from './render.ts';
+import { PLOT_FONT_FAMILY, type VegaLiteSpec } from './spec.ts';
 
 /** A data row: field name → value. Numbers for quantitative fields, strings (or numbers) for categories. */
 export type Row = Readonly<Record<string, unknown>>;

@@ -25,11 +25,9 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { ConfigError, DomainError } from '../core/errors.ts';
 
-/** A Vega-Lite specification (the builders in charts.ts return complete top-level specs). */
-export type VegaLiteSpec = TopLevelSpec;
+import { PLOT_FONT_FAMILY, type VegaLiteSpec } from './spec.ts';
 
-/** The font family the chart builders ask for (first choice; `sans-serif` after it). */
-export const PLOT_FONT_FAMILY = 'DejaVu Sans';
+export { PLOT_FONT_FAMILY, type VegaLiteSpec } from './spec.ts';
 
 /** Which font files resvg gets and where they came from. */
 export interface PlotFonts {

@@ -11,7 +11,7 @@
 import { ConfigError, DomainError, NonFiniteError, ShapeError } from '../core/errors.ts';
 import { get, type Matrix } from '../core/matrix.ts';
 import { type ChartCommon, PLOT_CONFIG, SCHEMA_URL } from './charts.ts';
-import type { VegaLiteSpec } from './render.ts';
+import type { VegaLiteSpec } from './spec.ts';
 
 export interface Scatter3dOptions extends ChartCommon {
   /** The points: an n x 3 matrix or n rows of 3 numbers. */

@@ -1,12 +1,17 @@
 /**
  * Static checks of notebooks/*.ipynb (executing them is `npm run notebooks`, in CI): valid nbformat 4
- * with the tslab kernel, committed without outputs, importing only the public entry point (through
- * contrastlab.cjs), naming only what the entry point exports, and no maths of their own (no Math.*).
+ * with the tslab kernel, committed without outputs, importing only the public entry points (through
+ * contrastlab.cjs), naming only what they export, and no maths of their own (no Math.*).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as lib from '../../src/index.ts';
+import * as claims from '../../src/claims.ts';
+import * as main from '../../src/index.ts';
+import * as plot from '../../src/plot.ts';
+
+// What notebooks/contrastlab.cjs loads: the main entry point with its plot and claims subpaths.
+const lib = { ...main, ...plot, ...claims };
 
 const dir = join(import.meta.dirname, '../../notebooks');
 const names = readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort();

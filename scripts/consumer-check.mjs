@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/**
+ * What a user of the published package gets: `npm pack`, install the tarball into a fresh project
+ * with `--omit=optional` (no gpu.js, no resvg binary), then
+ *   - `import 'contrastlab'` from an .mjs computes a loss and loads neither the plotting stack
+ *     (vega, resvg), nor gpu.js, nor mathjs;
+ *   - `contrastlab/gpujs` imports, and creating a backend names the install command;
+ *   - a .ts consumer type-checks with `skipLibCheck: false` against the shipped .d.ts.
+ * Prints one line per check and exits 1 on the first failure. Used by .ci/run (needs the npm registry).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const work = mkdtempSync(join(tmpdir(), 'contrastlab-consumer-'));
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const t0 = Date.now();
+try {
+  run('npm', ['pack', '--pack-destination', work, '--silent'], root);
+  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
+  const files = run('tar', ['-tzf', join(work, tarball)], work).trim().split('\n');
+  const bad = files.filter((f) => !/^package\/(dist\/src|dist\/proofs-checks|bin|docs)\/|^package\/(package\.json|README\.md|LICENSE)$/.test(f));
+  if (bad.length) throw new Error(`the tarball ships files users do not need: ${bad.slice(0, 5).join(', ')}`);
+  console.log(`ok: packed ${files.length} files (dist, bin, docs, README)`);
+
+  const app = join(work, 'app');
+  execFileSync('mkdir', ['-p', app]);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  const t1 = Date.now();
+  run('npm', ['install', '--omit=optional', '--no-audit', '--no-fund', join(work, tarball)], app);
+  console.log(`ok: npm install --omit=optional of the tarball in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+
+  writeFileSync(join(app, 'use.mjs'), `
+    import { createRequire } from 'node:module';
+    import { Rng, normalizeRows, infonceLossAndGrad, etfInfonceBig } from 'contrastlab';
+    const require = createRequire(import.meta.url);
+    const U = normalizeRows(Rng.fromSeed(1).fillNormalMatrix(64, 8));
+    const { value } = infonceLossAndGrad(U, U, { tau: 0.5 });
+    if (!(value > 0)) throw new Error('bad value ' + value);
+    const heavy = Object.keys(require.cache).filter((k) => /node_modules\\/(mathjs|@resvg|vega|gpu\\.js)\\//.test(k));
+    if (heavy.length) throw new Error('the main entry point loaded ' + heavy.join(', '));
+    if (!etfInfonceBig(4, 1, { digits: 30 }).toString().startsWith('0.58265765306180045')) throw new Error('etfInfonceBig');
+    const { createGpujsBackend } = await import('contrastlab/gpujs');
+    try { createGpujsBackend(); throw new Error('a gpujs backend without gpu.js'); }
+    catch (e) { if (!/npm install gpu\\.js/.test(String(e))) throw e; }
+    console.log('value', value);
+  `);
+  run('node', ['use.mjs'], app);
+  console.log('ok: import from .mjs computes a loss without loading vega, resvg, gpu.js or mathjs; contrastlab/gpujs names its install command');
+
+  writeFileSync(join(app, 'use.ts'), `
+    import { infonceLossAndGrad, type LossAndGrad, type Matrix, type StudySpec, type VegaLiteSpec } from 'contrastlab';
+    import type { WrittenFigure } from 'contrastlab/plot';
+    import type { GpujsBackendOptions } from 'contrastlab/gpujs';
+    import type { Claim } from 'contrastlab/claims';
+    export function f(U: Matrix): LossAndGrad { return infonceLossAndGrad(U, U, { tau: 0.1 }); }
+    export type T = [StudySpec, VegaLiteSpec, WrittenFigure, GpujsBackendOptions, Claim];
+  `);
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: ['node'] },
+    files: ['use.ts'],
+  }));
+  // @types/node (and the undici-types it needs) for the consumer: the ones the repository uses.
+  execFileSync('cp', ['-r', join(root, 'node_modules', '@types', 'node'), join(app, 'node_modules', '@types', 'node')]);
+  execFileSync('cp', ['-r', join(root, 'node_modules', 'undici-types'), join(app, 'node_modules', 'undici-types')]);
+  run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app);
+  console.log('ok: a .ts consumer type-checks with skipLibCheck: false');
+  console.log(`consumer check passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+} catch (e) {
+  console.log(`consumer check FAILED: ${(e.stderr || e.stdout || e.message || String(e)).toString().trim().split('\n').slice(0, 20).join('\n')}`);
+  process.exitCode = 1;
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
