@@ -3,7 +3,7 @@
  * optimisation. The main entry point: light (no plotting stack, no gpu.js, no mathjs until a
  * high-precision closed form is asked for). The heavy parts are subpath entry points:
  *   contrastlab/plot    figures (Vega-Lite specs, SVG/PNG rendering, a study's figures)
- *   contrastlab/gpujs   the gpu.js backend (needs the optional peer dependency gpu.js)
+ *   contrastlab/gpujs   the gpu.js backend (needs gpu.js 2.x, installed on request)
  *   contrastlab/claims  the claims catalogue and its runner
  * Deep imports are internal.
  */

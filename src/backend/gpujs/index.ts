@@ -113,7 +113,7 @@ function loadGpujs(require: NodeRequire): GpuModule {
   try {
     return require('gpu.js') as GpuModule;
   } catch (e) {
-    throw new BackendUnavailableError('gpujs', `gpu.js, an optional peer dependency, is not installed (${(e as Error).message.split('\n')[0]}); install it with: npm install gpu.js@^2.24.1 (in the contrastlab repository: npm run gpu:install); its 'gl' package builds from source and needs the X/GL headers (Debian: libxi-dev pkg-config libx11-dev libxext-dev libgl-dev) and an X display (xvfb-run -a)`);
+    throw new BackendUnavailableError('gpujs', `gpu.js (installed on request, not a dependency) is not installed (${(e as Error).message.split('\n')[0]}); install it with: npm install gpu.js@^2.24.1 (in the contrastlab repository: npm run gpu:install); its 'gl' package builds from source and needs the X/GL headers (Debian: libxi-dev pkg-config libx11-dev libxext-dev libgl-dev) and an X display (xvfb-run -a)`);
   }
 }
 
