@@ -3,12 +3,20 @@ export interface CommandIO {
   out(line: string): void;
   err(line: string): void;
   readonly isTTY: boolean;
+  /** Writes `text` to stderr as is, without a newline (a progress bar redrawn in place with `\r`); without it progress prints lines. */
+  errWrite?(text: string): void;
+  /** The terminal's width in characters, when stderr is one (progress bars are cut to fit). */
+  readonly columns?: number;
 }
 
 export const processIO: CommandIO = {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
   isTTY: process.stderr.isTTY === true,
+  errWrite: (text) => process.stderr.write(text),
+  get columns() {
+    return process.stderr.columns;
+  },
 };
 
 let guarded = false;

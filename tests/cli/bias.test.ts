@@ -3,8 +3,8 @@ import { cli } from './harness.ts';
 
 describe('contrastlab bias', () => {
   it('--json prints one object with rows (B, biases, standard errors, variances) and the slope', async () => {
-    const r = await cli('bias', '--n', '64', '--d', '8', '--batch-sizes', '4,8,16', '--draws', '200', '--seed', '2', '--json');
-    expect(r.stderr).toBe('');
+    const r = await cli('bias', '--n', '64', '--d', '8', '--batch-sizes', '4,8,16', '--draws', '200', '--seed', '2', '--json', '--quiet');
+    expect(r.stderr).toBe(''); // --quiet: no progress lines
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const j = r.json();

@@ -40,7 +40,11 @@ describe('contrastlab run', () => {
     const out = join(dir, 'rect');
     const r = await cli('run', '--preset', 'rectangle', '--size', 'smoke', '--out', out);
     expect(r.code, r.stderr).toBe(0);
-    for (const f of ['trace.csv', 'final.json', 'summary.md', 'angle-error.svg', 'angle-error.png']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['trace.csv', 'final.json', 'summary.md', 'angle-error.svg', 'angle-error.png', 'run.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    // stdout: where the files are and the headline numbers (the JSON is in run.json, or --json).
+    expect(r.stdout).toMatch(/^run rectangle-smoke: 9 runs \(3 arms\) in \d+\.\d s; results in /);
+    expect(r.stdout).toMatch(/\n {2}OSGD {14}loss \d\.\d{4} {2}angleError /);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ study: 'rectangle-smoke', out, runs: 9 });
     expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(/Steps and epochs until angleError ≤ 0.5/);
     const spec = await cli('run', '--preset', 'rectangle', '--size', 'smoke', '--print-spec');
     writeFileSync(join(dir, 'spec.json'), spec.stdout);
@@ -87,6 +91,20 @@ describe('contrastlab run: hostile specs and checkpoints', () => {
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
   }
 
+  /**
+   * As `refused`, for a study that fails once under way: its progress lines (the first is printed
+   * at step 0) come before the one line of the error.
+   */
+  async function refusedMidRun(argv: string[], msg: RegExp): Promise<void> {
+    const r = await cli(...argv);
+    expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(2);
+    const lines = r.stderr.split('\n');
+    expect(lines.length, r.stderr).toBeGreaterThan(1);
+    for (const l of lines.slice(0, -1)) expect(l, r.stderr).toMatch(/^run s: \d+% \(\d+\/\d+ steps\), [^,]+ elapsed/);
+    expect(lines.at(-1)).toMatch(msg);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  }
+
   it('a malformed spec: exit 2, one line, nothing created', async () => {
     const dir = tmp();
     const cases: [unknown, RegExp][] = [
@@ -127,13 +145,13 @@ describe('contrastlab run: hostile specs and checkpoints', () => {
   it('a run that overflows exits 2 naming arm, seed, step and lr, and removes the folder (and parents) it created', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(twoArms({ experiments: [arm, { ...arm, name: 'b', optimizer: { kind: 'sgd', lr: 1e308 } }] })));
-    await refused(['run', join(dir, 'spec.json'), '--out', join(dir, 'new', 'out')], /arm 'b' seed 0 step 0: .*optimizer\.lr = 1e\+308 is too large/);
+    await refusedMidRun(['run', join(dir, 'spec.json'), '--out', join(dir, 'new', 'out')], /arm 'b' seed 0 step 0: .*optimizer\.lr = 1e\+308 is too large/);
     expect(existsSync(join(dir, 'new'))).toBe(false);
     // --force: the old folder is set aside, not deleted, until the new study is complete; a
     // replacement that fails is removed and the old folder put back as it was.
     mkdirSync(join(dir, 'old'));
     writeFileSync(join(dir, 'old', 'mine.txt'), 'user data');
-    await refused(['run', join(dir, 'spec.json'), '--out', join(dir, 'old'), '--force'], /arm 'b' seed 0 step 0/);
+    await refusedMidRun(['run', join(dir, 'spec.json'), '--out', join(dir, 'old'), '--force'], /arm 'b' seed 0 step 0/);
     expect(readdirSync(join(dir, 'old'))).toEqual(['mine.txt']);
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     writeFileSync(join(dir, 'ok.json'), JSON.stringify(arm));

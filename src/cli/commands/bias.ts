@@ -1,12 +1,12 @@
 /** `contrastlab bias`: bias and variance of the plug-in and exact-u SogCLR gradient estimators vs B. */
-import { type BiasEstimate, type BiasReport, estimatorBias } from '../../analysis/bias.ts';
+import { type BiasEstimate, type BiasOptions, type BiasReport, checkBiasOptions, estimatorBias } from '../../analysis/bias.ts';
 import { ConfigError, NonFiniteError } from '../../core/errors.ts';
 import { choiceFlag, intListFlag, numberFlag, parseFlags, seedFlag } from '../args.ts';
 import type { CommandIO } from '../io.ts';
-import { progressBar } from '../progress.ts';
+import { createProgress, progressIntervalMs } from '../progress.ts';
 
 export const BIAS_HELP = `contrastlab bias [--estimator-set bimodal|unimodal] [--n N] [--d D] [--tau T] [--eps0 E]
-                 [--batch-sizes 4,8,16,32,64] [--draws R] [--seed S] [--json]
+                 [--batch-sizes 4,8,16,32,64] [--draws R] [--seed S] [--json] [--quiet]
 
 At fixed random parameters (N pairs of independent, seeded, uniformly random unit rows in R^d), for each
 batch size B draws R uniform batches and estimates, for two estimators of the gradient of the global
@@ -28,6 +28,9 @@ plug-in rows by least squares on log-log (slope and its standard error).
   --draws R          batches per size, >= 4 (default 2000)
   --seed S           integer >= 0 (default 0): the instance and the draws
   --json             print one JSON object instead of the table
+  --quiet            no progress on stderr (counted in batch rows, B x R per size, as each size
+                     completes; off a terminal one line every 5 s or CONTRASTLAB_PROGRESS_INTERVAL
+                     seconds, and one at the end)
 
 The defaults run in about a second. The bias shrinks relative to the per-draw noise as N grows, so a
 larger N needs proportionally more draws to resolve it (e.g. N = 1024 needs R of about 8000).`;
@@ -61,7 +64,7 @@ export async function biasCommand(argv: string[], io: CommandIO): Promise<number
   const { flags } = parseFlags(cmd, argv, {
     'estimator-set': { type: 'string' }, n: { type: 'string' }, d: { type: 'string' }, tau: { type: 'string' },
     eps0: { type: 'string' }, 'batch-sizes': { type: 'string' }, draws: { type: 'string' }, seed: { type: 'string' },
-    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) {
     io.out(BIAS_HELP);
@@ -78,9 +81,27 @@ export async function biasCommand(argv: string[], io: CommandIO): Promise<number
   for (const B of batchSizes) {
     if (B > n) throw new ConfigError('contrastlab bias', `--batch-sizes entry ${B} exceeds --n ${n}`);
   }
-  const bar = progressBar(io, 'bias', batchSizes.length);
-  const r = estimatorBias({ modality, n, d, tau, eps0, batchSizes, draws, seed, onSize: (k) => bar.update(k) });
-  bar.finish();
+  const intervalMs = progressIntervalMs(cmd);
+  const opts: BiasOptions = { modality, n, d, tau, eps0, batchSizes, draws, seed };
+  // Refused before any progress line, so that bad input is one line on stderr.
+  checkBiasOptions('estimatorBias', opts);
+  // Work: B rows per draw, R draws per batch size (reported as each size completes).
+  const work = batchSizes.map((B) => B * draws);
+  const bar = createProgress(io, { label: 'bias', total: work.reduce((a, b) => a + b, 0), unit: 'batch rows', quiet: flags.quiet === true, intervalMs });
+  let r: BiasReport;
+  try {
+    // The exact gradient at the instance comes first and can fail on its own (a tau whose 1/tau
+    // overflows): off a terminal the first line waits for the first batch size, so that such an
+    // error stays the one line on stderr; a terminal's bar is erased before the error anyway.
+    if (io.isTTY) bar.update(0, `B = ${batchSizes[0]}`);
+    r = estimatorBias({
+      ...opts,
+      onSize: (k) => bar.update(work.slice(0, k).reduce((a, b) => a + b, 0), k < batchSizes.length ? `B = ${batchSizes[k]}` : undefined),
+    });
+    bar.finish();
+  } finally {
+    bar.close();
+  }
   const bad = [r.gradNorm, ...r.rows.flatMap((x) => [x.plugin.bias, x.plugin.variance, x.sogclr.bias, x.sogclr.variance])].find((x) => !Number.isFinite(x));
   if (bad !== undefined) {
     throw new NonFiniteError('contrastlab bias', `an estimate is ${bad}: the scale of S = UVᵀ/τ (1/τ = ${1 / tau} for unit rows) exceeds the float64 range; raise --tau`);

@@ -10,19 +10,25 @@ import { renderVegaLite } from '../../plot/index.ts';
 import { choiceFlag, parseFlags, seedFlag, stringFlag } from '../args.ts';
 import { makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
+import { createProgress, progressIntervalMs } from '../progress.ts';
 
-export const CHECK_HELP = `contrastlab check [ID...] [--size smoke|full] [--json] [--out DIR] [--list]
+export const CHECK_HELP = `contrastlab check [ID...] [--size smoke|full] [--json] [--out DIR] [--quiet] [--list]
 
 Runs the claims of the catalogue (all by default, or those whose id starts with one of the IDs
 given), prints the verdict table (id, source, kind, verdict, signed margin, time) and, with --out,
 writes DIR/report.md, DIR/report.json and the claims' figures (SVG and PNG). Exits 1 if any claim
 fails (a finding: an unexpected verdict, or a check that threw), 0 otherwise.
 
+Progress goes to stderr, counted in claims, with the claim in progress, the time elapsed and an
+ETA: on a terminal one line redrawn in place; otherwise a line at the start, one every 5 s
+(CONTRASTLAB_PROGRESS_INTERVAL=SECONDS) and one at the end.
+
   --size smoke|full    instance sizes: smoke runs in seconds per claim (CI), full in minutes (default smoke)
   --seed S             base seed of every claim's generators (default 0)
   --json               print report.json's content on stdout instead of the table
   --out DIR            write the report there (must not exist unless --force)
   --force              replace DIR if it exists
+  --quiet              no progress on stderr
   --backend NAME       a float32 backend to put under test (cpu, gpujs[:MODE]): numerics.f32-within-rule
                        checks it; the theory claims always run on the float64 CPU backend
   --list               print every claim id with its source and statement, and exit`;
@@ -31,7 +37,7 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
   const cmd = 'check';
   const { flags, positionals } = parseFlags(cmd, argv, {
     size: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
-    force: { type: 'boolean' }, list: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    force: { type: 'boolean' }, quiet: { type: 'boolean' }, list: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, true);
   if (flags.help) {
     io.out(CHECK_HELP);
@@ -48,19 +54,31 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
     if (!CLAIMS.some((c) => c.id.startsWith(p))) throw new ConfigError('contrastlab check', `no claim id starts with '${p}' (see contrastlab check --list)`);
   }
   const out = stringFlag(flags, 'out');
+  const intervalMs = progressIntervalMs(cmd);
   const staged = out !== undefined ? new StagedDir(out, { overwrite: flags.force === true, op: 'contrastlab check' }) : null;
   const underTest = stringFlag(flags, 'backend');
   const f32Backend: Backend | undefined = underTest !== undefined ? makeBackend(cmd, underTest, 'f32', (l) => io.err(l)) : undefined;
   const backend = createCpuBackend({ dtype: 'f64' });
+  // Claims weigh one unit each (they carry no size hint); the line names the claim in progress.
+  const bar = createProgress(io, { label: 'check', total: claims.length, unit: 'claims', quiet: flags.quiet === true, intervalMs });
   try {
     const t0 = performance.now();
-    const results = await runClaims(claims, {
-      size, seed, backend, ...(f32Backend ? { f32Backend } : {}),
-      onStart: (c, i, n) => { if (io.isTTY) process.stderr.write(`\r[${i + 1}/${n}] ${c.id}\x1b[K`); },
-      onProgress: (c, m) => { if (io.isTTY) process.stderr.write(`\r${c.id}: ${m}\x1b[K`); },
-      onDone: (r, i, n) => { if (!io.isTTY && !flags.json) io.err(`[${i + 1}/${n}] ${r.claim.id}: ${verdictWord(r)} (${r.seconds.toFixed(1)} s)`); },
-    });
-    if (io.isTTY) process.stderr.write('\r\x1b[K');
+    let results;
+    try {
+      let current = 0;
+      results = await runClaims(claims, {
+        size, seed, backend, ...(f32Backend ? { f32Backend } : {}),
+        onStart: (c, i) => {
+          current = i;
+          bar.update(i, c.id);
+        },
+        onProgress: (c, m) => bar.update(current, `${c.id}: ${m}`),
+        onDone: (r, i) => bar.update(i + 1, `${r.claim.id}: ${verdictWord(r)} (${r.seconds.toFixed(1)} s)`),
+      });
+      bar.finish();
+    } finally {
+      bar.close();
+    }
     const meta = { size, seed, backend, ...(f32Backend ? { f32Backend } : {}), seconds: (performance.now() - t0) / 1000 };
     const failed = results.filter(isFailure).length;
     if (staged) {
