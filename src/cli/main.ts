@@ -1,6 +1,7 @@
 /**
  * The `contrastlab` command line. Each command parses its own flags, validates them before any
- * work, writes its outputs atomically, prints JSON on stdout, and exits non-zero with a one-line
+ * work, writes its outputs atomically, prints its result on stdout (JSON, a table, or with `run` a
+ * short summary), and exits non-zero with a one-line
  * message on stderr for any bad input (2), or an unexpected internal error (70).
  */
 import { ContrastlabError } from '../core/errors.ts';
