@@ -11,7 +11,9 @@
  * is never parsed into the page and there is no sanitiser to get past. The style and the one small
  * script are inline and allowed by hash in a Content-Security-Policy that forbids everything else
  * (images: data: only), and every string read from the folder is HTML-escaped. The script only
- * marks each figure as rendered (`data-rendered`) and the body with the count (`data-figures-rendered`).
+ * marks each figure as rendered (`data-rendered`) with its drawn width in CSS px (`data-width`) and
+ * the body with the count (`data-figures-rendered`). Formulas (`$...$` in statements and notes, and
+ * the objective's definition) are MathML made offline by temml (./math.ts): nothing is loaded for them.
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -24,6 +26,8 @@ import { READ_CAPS } from '../io/read.ts';
 import { type Json, ReportFolder } from './folder.ts';
 import { fsReason } from '../io/read.ts';
 import { escapeHtml as esc, markdownToHtml } from './markdown.ts';
+import { mathText, texToMathml } from './math.ts';
+import { armGrids } from './grid.ts';
 
 export type ReportKind = 'run' | 'check';
 
@@ -119,6 +123,20 @@ function findFigures(folder: ReportFolder): Map<string, FigureFiles> {
 }
 
 const MIME = { svg: 'image/svg+xml', png: 'image/png' } as const;
+
+/** Figures at least this wide (their own width, in px) are scaled to the content width; smaller ones keep their size. */
+const WIDE_FIGURE_PX = 400;
+
+/** A figure's own width in px: a PNG's IHDR width, an SVG's width attribute (px or unitless) or viewBox width; null when not known. */
+export function naturalWidth(format: 'svg' | 'png', bytes: Buffer): number | null {
+  if (format === 'png') return bytes.length >= 24 ? bytes.readUInt32BE(16) : null;
+  const tag = /<svg\b[^>]*>/i.exec(bytes.subarray(0, 8192).toString('utf8'))?.[0];
+  if (!tag) return null;
+  const w = /\swidth\s*=\s*["']\s*([\d.]+)\s*(px)?\s*["']/i.exec(tag);
+  if (w) return Number(w[1]);
+  const vb = /\sviewBox\s*=\s*["']\s*[-\d.e]+[\s,]+[-\d.e]+[\s,]+([\d.e]+)/i.exec(tag);
+  return vb ? Number(vb[1]) : null;
+}
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 class FigureRenderer {
@@ -154,7 +172,9 @@ class FigureRenderer {
       }
       this.embedded += bytes.length;
       this.used.push({ name, format });
-      return `<figure class="figure" id="fig-${esc(slug(name))}" data-figure="${esc(name)}" data-format="${format}">`
+      const w = naturalWidth(format, bytes);
+      const wide = w !== null && w >= WIDE_FIGURE_PX;
+      return `<figure class="figure${wide ? ' wide' : ''}" id="fig-${esc(slug(name))}" data-figure="${esc(name)}" data-format="${format}">`
         + `<img alt="${esc(name)}" src="data:${MIME[format]};base64,${bytes.toString('base64')}"><figcaption>${esc(name)}</figcaption></figure>`;
     }
     return '';
@@ -207,13 +227,13 @@ function checkBody(folder: ReportFolder, figs: FigureRenderer): Body {
 
   const details = claims.map((c) => {
     const v = verdictOf(c);
-    const assumptions = Array.isArray(c.assumptions) && c.assumptions.length ? `<p><strong>Assumptions:</strong> ${esc(c.assumptions.map(text).join('; '))}.</p>` : '';
+    const assumptions = Array.isArray(c.assumptions) && c.assumptions.length ? `<p><strong>Assumptions:</strong> ${c.assumptions.map((a) => mathText(text(a), esc)).join('; ')}.</p>` : '';
     const names = Array.isArray(c.figures) ? c.figures.filter((f): f is string => typeof f === 'string') : [];
     const figures = names.map((f) => (figs.has(f) ? figs.render(f) : `<p class="note">figure ${esc(f)}: no ${esc(f)}.svg or .png in the folder</p>`)).join('\n');
     return `<section class="claim-detail ${v.failing ? 'fail' : 'pass'}" id="claim-${esc(slug(c.id as string))}"><h3><code>${esc(c.id as string)}</code> — ${esc(v.word)}</h3>`
       + `<p class="source">${esc(sourceText(c.source))}</p>`
-      + (c.statement !== undefined ? `<p><strong>Statement:</strong> ${esc(text(c.statement))}</p>` : '') + assumptions
-      + `<p><strong>Verdict:</strong> ${esc(v.word)} — margin ${esc(fmtNum(c.margin))}${c.marginUnit ? ` ${esc(text(c.marginUnit))}` : ''}. ${esc(text(c.summary))}</p>`
+      + (c.statement !== undefined ? `<p class="statement"><strong>Statement:</strong> ${mathText(text(c.statement), esc)}</p>` : '') + assumptions
+      + `<p><strong>Verdict:</strong> ${esc(v.word)} — margin ${esc(fmtNum(c.margin))}${c.marginUnit ? ` ${mathText(text(c.marginUnit), esc)}` : ''}. ${mathText(text(c.summary), esc)}</p>`
       + (c.error !== undefined ? `<p class="error"><strong>Error:</strong> ${esc(text(c.error))}</p>` : '')
       + figures
       + (c.numbers !== undefined ? `<details><summary>numbers</summary><pre>${esc(JSON.stringify(c.numbers, null, 2))}</pre></details>` : '')
@@ -231,6 +251,22 @@ function checkBody(folder: ReportFolder, figs: FigureRenderer): Body {
 }
 
 // ---- run folders ----
+
+/** With a grid on the page, per-arm tables of more rows than this are collapsed (<details>). */
+const COLLAPSE_ROWS = 8;
+
+/** The two-sided InfoNCE of THEORY 2.1 (src/objectives/infonce.ts), as the page shows it. */
+const INFONCE_TEX = String.raw`S = UV^{\top}/\tau,\qquad L(U,V) = \frac{1}{2N}\sum_{i=1}^{N}\Big[\Big(\log\sum_{j=1}^{N} e^{S_{ij}} - S_{ii}\Big) + \Big(\log\sum_{j=1}^{N} e^{S_{ji}} - S_{ii}\Big)\Big]`;
+
+/** The objective's definition, as MathML, when every arm of the spec trains the two-sided InfoNCE; '' otherwise. */
+function objectiveLine(spec: unknown): string {
+  const exps = spec && typeof spec === 'object' && Array.isArray((spec as Json).experiments) ? ((spec as Json).experiments as unknown[]) : [];
+  const objs = exps.map((e) => (e && typeof e === 'object' ? (e as Json).objective : undefined));
+  if (!objs.length || !objs.every((o) => o && typeof o === 'object' && (o as Json).name === 'infonce')) return '';
+  const taus = [...new Set(objs.map((o) => (o as Json).tau).filter((t): t is number => typeof t === 'number'))];
+  const tau = taus.length ? `, with ${texToMathml(String.raw`\tau = ${taus.map(String).join(', ')}`)}` : '';
+  return `<div class="objective" id="objective"><p>Objective: the two-sided InfoNCE over the N rows of U and V (THEORY 2.1)${tau}:</p>${texToMathml(INFONCE_TEX, true)}</div>`;
+}
 
 /** The study spec: DIR/spec.json if present, else the shipped preset whose hash matches. */
 function findSpec(folder: ReportFolder, name: unknown, hash: unknown): { spec: unknown; origin: string } | null {
@@ -268,31 +304,34 @@ function runBody(folder: ReportFolder, figs: FigureRenderer): Body {
   const lede = `${runs.length} run${runs.length === 1 ? '' : 's'} in ${arms.length} arm${arms.length === 1 ? '' : 's'}; ${status}.`;
 
   const sections: [string, string, string][] = [];
+  const spec = findSpec(folder, f.study, f.studyHash);
+  const grids = armGrids(arms, spec?.spec, fmtNum);
   const mdBytes = folder.has('summary.md') ? folder.readOptional('summary.md', READ_CAPS.markdown) : null;
   let summary: string;
   if (mdBytes !== null) {
     // summary.md's title, description and environment line are in the page's header and environment table.
     let md = mdBytes.toString('utf8').replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(/^# .*\n+/, '').replace(/^Environment: .*$/m, '');
     if (typeof f.description === 'string' && md.startsWith(`${f.description}\n`)) md = md.slice(f.description.length);
-    summary = markdownToHtml(md, 2);
+    summary = markdownToHtml(md, 2, grids ? { collapseTablesOver: COLLAPSE_ROWS } : {});
   } else {
     const metrics = [...new Set(arms.flatMap((a) => (a.final && typeof a.final === 'object' ? Object.keys(a.final) : [])))];
-    summary = table(['arm', ...metrics.map((m) => `${m} (mean ± sd)`)], arms.map((a) => [esc(text(a.arm)), ...metrics.map((m) => {
+    const long = table(['arm', ...metrics.map((m) => `${m} (mean ± sd)`)], arms.map((a) => [esc(text(a.arm)), ...metrics.map((m) => {
       const s = (a.final as Json)?.[m] as Json | undefined;
       return s ? `${esc(fmtNum(s.mean))} ± ${esc(fmtNum(s.sd))}` : '—';
     })]));
+    summary = grids && arms.length > COLLAPSE_ROWS ? `<details><summary>All ${arms.length} arms</summary>${long}</details>` : long;
   }
-  sections.push(['summary', 'Summary', `<div id="summary-tables">${summary}</div>`]);
+  sections.push(['summary', 'Summary', objectiveLine(spec?.spec) + (grids ?? '') + `<div id="summary-tables">${summary}</div>`]);
 
   const figures = figs.remaining().map((n) => figs.render(n)).join('\n');
   sections.push(['figures', 'Figures', figures || '<p class="note">No figures in the folder.</p>']);
 
   const metricKeys = [...new Set(runs.flatMap((r) => (r.final && typeof r.final === 'object' ? Object.keys(r.final).filter((k) => k !== 'step' && k !== 'epoch') : [])))];
-  sections.push(['runs', 'Runs (final values)', table(['arm', 'seed', 'steps', 'epochs', 'stopped early', ...metricKeys],
-    runs.map((r) => [esc(text(r.arm)), esc(fmtNum(r.seed)), esc(fmtNum(r.steps)), esc(fmtNum(r.epochs)), r.stoppedEarly ? 'yes' : 'no',
-      ...metricKeys.map((k) => esc(fmtNum((r.final as Json | undefined)?.[k])))]), ' id="runs-table"')]);
+  sections.push(['runs', 'Runs (final values)', `<details id="runs-details"><summary>${runs.length} run${runs.length === 1 ? '' : 's'}: final values of each seed</summary>`
+    + table(['arm', 'seed', 'steps', 'epochs', 'stopped early', ...metricKeys],
+      runs.map((r) => [esc(text(r.arm)), esc(fmtNum(r.seed)), esc(fmtNum(r.steps)), esc(fmtNum(r.epochs)), r.stoppedEarly ? 'yes' : 'no',
+        ...metricKeys.map((k) => esc(fmtNum((r.final as Json | undefined)?.[k])))]), ' id="runs-table"') + '</details>']);
 
-  const spec = findSpec(folder, f.study, f.studyHash);
   const hashes = table(['arm', 'config hash'], arms.map((a) => [esc(text(a.arm)), `<code>${esc(text(a.configHash))}</code>`]));
   sections.push(['config', 'Configuration', spec
     ? `<p>Spec: ${esc(spec.origin)}.</p><pre id="spec">${esc(JSON.stringify(spec.spec, null, 2))}</pre>${hashes}`
@@ -326,6 +365,10 @@ tr.fail { background: #ffebe9; } .unit { color: var(--muted); font-size: .85em; 
 section.claim-detail { border-left: 4px solid var(--pass); padding-left: 1rem; margin: 1.5rem 0; } section.claim-detail.fail { border-left-color: var(--fail); }
 .source, .note, figcaption, footer { color: var(--muted); font-size: .9rem; } .error { color: var(--fail); }
 figure.figure { margin: 1rem 0; overflow-x: auto; } figure.figure img { max-width: 100%; height: auto; display: block; }
+figure.figure.wide img { width: 100%; }
+math { font-size: 1.1em; } math[display="block"] { display: block math; margin: .6rem 0; overflow-x: auto; } .tex-error { color: var(--fail); }
+table.grid caption { caption-side: top; text-align: left; font-weight: 600; padding: .2rem 0; } table.grid tbody th { background: var(--bg2); white-space: nowrap; }
+details > summary { cursor: pointer; color: var(--muted); margin: .4rem 0; }
 pre { background: var(--bg2); padding: .6rem; overflow-x: auto; font-size: .8rem; max-height: 30rem; }
 `;
 
@@ -335,6 +378,7 @@ const SCRIPT = `addEventListener('load', function () {
     var img = figs[i].querySelector('img'), r = img && img.getBoundingClientRect();
     var good = !!img && img.complete && img.naturalWidth > 0 && r.width > 0 && r.height > 0;
     figs[i].setAttribute('data-rendered', good ? 'yes' : 'no');
+    figs[i].setAttribute('data-width', r ? String(Math.round(r.width)) : '0');
     if (good) ok++;
   }
   document.body.setAttribute('data-figures-rendered', ok + '/' + figs.length);

@@ -1,20 +1,21 @@
 /**
  * The small Markdown subset that summary.md uses (headings, paragraphs, pipe tables, `code`,
- * **bold**, *emphasis*) rendered to HTML. All text is escaped first; raw HTML in the input is shown
- * as text, never interpreted.
+ * **bold**, *emphasis*, `$TeX$` formulas as MathML — see ./math.ts) rendered to HTML. All text is
+ * escaped first; raw HTML in the input is shown as text, never interpreted.
  */
+import { mathText } from './math.ts';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-/** Inline markup on one line of text: code spans first, then bold and emphasis outside them. */
+/** Inline markup on one line of text: code spans first, then formulas, then bold and emphasis in the text between. */
 export function inlineMarkdown(s: string): string {
   return s.split(/(`[^`]+`)/).map((part) => {
     if (part.length > 1 && part.startsWith('`') && part.endsWith('`')) return `<code>${escapeHtml(part.slice(1, -1))}</code>`;
-    return escapeHtml(part)
+    return mathText(part, (t) => escapeHtml(t)
       .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-      .replace(/(^|[^\w*])\*([^*\s][^*]*?)\*(?![\w*])/g, '$1<em>$2</em>');
+      .replace(/(^|[^\w*])\*([^*\s][^*]*?)\*(?![\w*])/g, '$1<em>$2</em>'));
   }).join('');
 }
 
@@ -25,8 +26,11 @@ function splitRow(line: string): string[] {
 
 const isSeparator = (line: string) => /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/.test(line);
 
-/** Renders `md`; headings are shifted down by `headingShift` levels (capped at h6). */
-export function markdownToHtml(md: string, headingShift = 2): string {
+/**
+ * Renders `md`; headings are shifted down by `headingShift` levels (capped at h6). With
+ * `collapseTablesOver`, a table of more body rows than that is put in a closed <details>.
+ */
+export function markdownToHtml(md: string, headingShift = 2, opts: { collapseTablesOver?: number } = {}): string {
   const lines = md.replace(/\r\n?/g, '\n').split('\n');
   const out: string[] = [];
   let para: string[] = [];
@@ -48,10 +52,13 @@ export function markdownToHtml(md: string, headingShift = 2): string {
       k += 2;
       while (k < lines.length && lines[k]!.trim().startsWith('|')) rows.push(splitRow(lines[k++]!));
       k--;
+      const collapse = opts.collapseTablesOver !== undefined && rows.length > opts.collapseTablesOver;
+      if (collapse) out.push(`<details class="long-table"><summary>Table of ${rows.length} rows: ${head.map(escapeHtml).join(', ')}</summary>`);
       out.push('<table class="data">',
         `<thead><tr>${head.map((c) => `<th>${inlineMarkdown(c)}</th>`).join('')}</tr></thead>`,
         `<tbody>${rows.map((r) => `<tr>${head.map((_c, j) => `<td>${inlineMarkdown(r[j] ?? '')}</td>`).join('')}</tr>`).join('\n')}</tbody>`,
         '</table>');
+      if (collapse) out.push('</details>');
     } else if (line.trim() === '') flush();
     else para.push(line);
   }

@@ -4,10 +4,13 @@
  * and the tables; text and SVGs from the folder cannot inject markup or script. In CI chromium must
  * be installed.
  */
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../../src/index.ts';
-import { CHECK_IDS, chromiumOrSkip, dumpDom, folder, PNG_1X1, realOutputs, SIMPLE_SVG, tmpDir } from './fixtures.ts';
+import { cli } from '../cli/harness.ts';
+import { CHECK_IDS, chromiumOrSkip, dumpDom, folder, PNG_1X1, realOutputs, screenshot, SIMPLE_SVG, tmpDir } from './fixtures.ts';
 
 const count = (s: string, re: RegExp) => (s.match(re) ?? []).length;
 
@@ -24,8 +27,8 @@ describe('report pages in headless Chromium', () => {
     const k = page.figures.length;
     expect(k).toBeGreaterThan(0);
     expect(dom).toContain(`data-figures-rendered="${k}/${k}"`);
-    expect(count(dom, /<figure class="figure"[^>]*data-rendered="yes"/g)).toBe(k);
-    expect(count(dom, /<figure class="figure"[^>]*><img alt="[^"]*" src="data:image\/(svg\+xml|png);base64,/g)).toBe(k);
+    expect(count(dom, /<figure class="figure( wide)?"[^>]*data-rendered="yes"/g)).toBe(k);
+    expect(count(dom, /<figure class="figure( wide)?"[^>]*><img alt="[^"]*" src="data:image\/(svg\+xml|png);base64,/g)).toBe(k);
     expect(dom).not.toContain('<svg');
     const table = /<table class="data" id="verdicts">(.*?)<\/table>/s.exec(dom)![1]!;
     const rows = table.match(/<tr class="claim [^"]*"[^>]*>/g)!;
@@ -65,5 +68,35 @@ describe('report pages in headless Chromium', () => {
     expect(count(dom, /<script/g)).toBe(1);
     expect(count(dom, /<img /g)).toBe(4);
     expect(dom).not.toContain('<svg');
+  }, 300_000);
+
+  it('at a 1400 px window the figures take the page width (>= 900 px), formulas are MathML; screenshots in docs/figures', async (ctx) => {
+    const bin = chromiumOrSkip((note) => ctx.skip(note));
+    // A grid study for the run page (cho-grid at smoke size: 24 arms over (N, d) x parametrisation x method).
+    const grid = join(tmpDir(), 'grid');
+    const r = await cli('run', '--preset', 'cho-grid', '--size', 'smoke', '--out', grid);
+    expect(r.code, r.stderr).toBe(0);
+    const docs = fileURLToPath(new URL('../../docs/figures', import.meta.url));
+    mkdirSync(docs, { recursive: true });
+    const widths: Record<string, number[]> = {};
+    for (const [name, dir] of [['check', out.check], ['run', grid]] as const) {
+      const page = writeReport(dir, { out: join(tmpDir(), `${name}.html`) });
+      const dom = dumpDom(bin!, page.path, [1400, 1000]);
+      const k = page.figures.length;
+      expect(k).toBeGreaterThan(0);
+      expect(dom).toContain(`data-figures-rendered="${k}/${k}"`);
+      const w = [...dom.matchAll(/<figure class="figure wide"[^>]*data-width="(\d+)"/g)].map((m) => Number(m[1]));
+      expect(w).toHaveLength(k);
+      for (const x of w) expect(x).toBeGreaterThanOrEqual(900);
+      widths[name] = w;
+      const png = join(docs, `report-${name}.png`);
+      screenshot(bin!, page.path, png, [1400, 1800]);
+      expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    }
+    // The run page shows the objective's definition as MathML and the (N, d) x method grid.
+    const runDom = dumpDom(bin!, writeReport(grid, { out: join(tmpDir(), 'grid.html') }).path, [1400, 1000]);
+    expect(runDom).toMatch(/<div class="objective" id="objective">.*<math display="block"[^>]*>/s);
+    expect(runDom).toMatch(/<table class="data grid" id="grid-distance" data-metric="distance" data-rows="4" data-cols="6">/);
+    console.log(`figure widths at a 1400 px window: ${JSON.stringify(widths)}`);
   }, 300_000);
 });

@@ -20,7 +20,7 @@ describe('contrastlab report (CLI, real outputs)', () => {
     expect(j.bytes).toBe(Buffer.byteLength(html));
     for (const id of CHECK_IDS) expect(html).toContain(`data-claim="${id}"`);
     expect(html).toContain('data-expected="refuted"');
-    expect(j.figures).toBe((html.match(/<figure class="figure"/g) ?? []).length);
+    expect(j.figures).toBe((html.match(/<figure class="figure( wide)?"/g) ?? []).length);
     expect(j.figures).toBeGreaterThan(0);
   });
 

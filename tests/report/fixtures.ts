@@ -56,13 +56,23 @@ export function chromiumOrSkip(skip: (note: string) => void): string | null {
   return bin;
 }
 
-/** The DOM of `file` after load, as headless Chromium dumps it. */
-export function dumpDom(bin: string, file: string): string {
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-extensions'];
+
+/** The DOM of `file` after load, as headless Chromium dumps it (`window` [width, height] sets the window size). */
+export function dumpDom(bin: string, file: string, window?: readonly [number, number]): string {
   const profile = tmpDir();
   const r = spawnSync(bin, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
-    '--disable-extensions', `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`,
+    ...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, ...(window ? [`--window-size=${window[0]},${window[1]}`] : []), '--dump-dom', `file://${file}`,
   ], { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`chromium exited ${r.status}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** A PNG screenshot of `file` in a window of `window` [width, height] CSS px, written to `png`. */
+export function screenshot(bin: string, file: string, png: string, window: readonly [number, number]): void {
+  const profile = tmpDir();
+  const r = spawnSync(bin, [
+    ...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, `--window-size=${window[0]},${window[1]}`, '--hide-scrollbars', `--screenshot=${png}`, `file://${file}`,
+  ], { encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`chromium exited ${r.status}: ${r.stderr}`);
 }

@@ -8,7 +8,10 @@ export const REPORT_HELP = `contrastlab report DIR [--out FILE] [--force]
 
 Turns the output folder of \`contrastlab run --out DIR\` (final.json, summary.md, figures, ...) or of
 \`contrastlab check --out DIR\` (report.json, figures) into one self-contained HTML page: figures
-embedded as images, the verdict table or the summary tables, the configuration and the environment.
+embedded as images scaled to the page width, the verdict table or the summary tables (arms that form
+a grid, such as cho-grid's (N, d) x method, also as a grid of mean ± sd), the configuration and the
+environment. TeX between dollar signs in claim statements and summary.md notes ($\\sum_i x_i$) is
+shown as MathML, made offline.
 The page loads nothing from the network or from other files. Only regular files inside DIR are read,
 each up to a size cap; links leaving DIR, FIFOs, devices and oversized optional files are skipped and
 listed on the page (for final.json / report.json they are an error). Prints {"kind", "out",
