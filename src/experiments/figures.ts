@@ -1,14 +1,17 @@
 /**
  * A study's figures: for each FigureSpec, the metric against steps or epochs, one line per arm
- * (mean over seeds) with a min–max band; Gram heat-maps of UVᵀ at the end of the first seed of the
- * arms listed in `gramHeatmaps`. Written as SVG and PNG beside the results.
+ * (mean over seeds; on a log y axis the geometric mean, or the median at steps where a seed is
+ * <= 0, as the subtitle says) with a min–max band; panels of one figure share their x and y axes;
+ * Gram heat-maps of UVᵀ at the end of the first seed of the arms listed in `gramHeatmaps`. Written
+ * as SVG and PNG beside the results, at a paper size when `size` is given (see plot/charts.ts).
  */
 import { type Matrix64, zeros } from '../core/matrix.ts';
-import { heatmap, lineChartWithBands, panelGrid, writeFigure } from '../plot/index.ts';
+import { type FigureSize, heatmap, lineChartWithBands, panelGrid, writeFigure } from '../plot/index.ts';
+import type { RunRecord } from './run.ts';
 import type { StudySpec } from './spec.ts';
 import type { StudyResult } from './study.ts';
-import { summariseTraces } from './summary.ts';
-import { METRIC_TITLE, sweepChart, sweepRows } from '../analysis/curves.ts';
+import { METRIC_TITLE, centreNote, logCentre, type SweepCentre, sweepChart, sweepRows } from '../analysis/curves.ts';
+import type { MetricName } from './spec.ts';
 
 
 function gram(U: Matrix64, V: Matrix64): Matrix64 {
@@ -31,35 +34,77 @@ function shortLabels(arms: readonly string[]): Map<string, string> {
   return new Map(arms.map((a, i) => [a, words[i]!.slice(k).join(' ')]));
 }
 
+interface TraceRow { arm: string; step: number; epoch: number; mean: number; lo: number; hi: number; centre: SweepCentre; seeds: number }
+
+/**
+ * Per arm and logged step, the centre and min–max of `metric` over seeds (a run that stopped early
+ * keeps its last value, as in summariseTraces): the mean, or with `log` the geometric mean (the
+ * median at a step where a seed is <= 0).
+ */
+export function traceCentres(records: readonly RunRecord[], metric: MetricName, log: boolean): TraceRow[] {
+  const byArm = new Map<string, RunRecord[]>();
+  for (const r of records) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), r]);
+  const out: TraceRow[] = [];
+  for (const [arm, runs] of byArm) {
+    const epochOf = new Map<number, number>();
+    for (const r of runs) for (const t of r.trace) if (!epochOf.has(t.step)) epochOf.set(t.step, t.epoch);
+    const steps = [...epochOf.keys()].sort((a, b) => a - b);
+    const cursor = runs.map(() => -1);
+    for (const step of steps) {
+      const vals: number[] = [];
+      runs.forEach((r, k) => {
+        while (cursor[k]! + 1 < r.trace.length && r.trace[cursor[k]! + 1]!.step <= step) cursor[k]!++;
+        const v = cursor[k]! >= 0 ? r.trace[cursor[k]!]![metric] : undefined;
+        if (typeof v === 'number' && Number.isFinite(v)) vals.push(v);
+      });
+      if (vals.length === 0) continue;
+      const c = log ? logCentre(vals)! : { value: vals.reduce((a, b) => a + b, 0) / vals.length, centre: 'mean' as const };
+      out.push({ arm, step, epoch: epochOf.get(step)!, mean: c.value, lo: Math.min(...vals), hi: Math.max(...vals), centre: c.centre, seeds: vals.length });
+    }
+  }
+  return out;
+}
+
 const fileName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
 
+export interface MakeFiguresOptions {
+  /** Paper size of every figure (one column, 3.25 in, or the page, 6.75 in); default: the screen sizes. */
+  readonly size?: FigureSize;
+}
+
 /** Renders the study's figures into `out`; returns the file names written. */
-export async function makeFigures(study: StudySpec, res: StudyResult, out: string): Promise<string[]> {
+export async function makeFigures(study: StudySpec, res: StudyResult, out: string, o: MakeFiguresOptions = {}): Promise<string[]> {
   const written: string[] = [];
+  const size = o.size;
+  const sized = size === undefined ? {} : { size };
   const seedCount = (arms: readonly string[]) => Math.max(0, ...arms.map((a) => res.records.filter((r) => r.arm === a).length));
   for (const f of study.figures ?? []) {
     const panels = f.panels ?? [{ title: f.title, arms: f.arms ?? study.experiments.map((e) => e.name) }];
-    const charts = [];
-    for (const p of panels) {
-      const records = res.records.filter((r) => p.arms.includes(r.arm));
+    const log = f.logY === true;
+    const perPanel = panels.map((p) => {
       const label = shortLabels(p.arms);
-      const rows = summariseTraces(records, [f.metric])
-        .map((s) => ({ arm: label.get(s.arm) ?? s.arm, x: f.x === 'step' ? s.step : s.epoch, mean: s.stats.mean, lo: s.stats.min, hi: s.stats.max }));
-      if (rows.length === 0) continue;
-      charts.push(lineChartWithBands({
-        title: p.title,
-        subtitle: f.panels ? undefined : `mean over ${seedCount(p.arms)} seed(s); band: min–max`,
-        x: { field: 'x', title: f.x === 'step' ? 'update step' : 'epoch' },
-        y: { field: 'mean', title: METRIC_TITLE[f.metric] ?? f.metric, scale: f.logY ? 'log' : 'linear' },
-        series: 'arm', seriesTitle: 'method', seriesOrder: p.arms.map((a) => label.get(a) ?? a),
-        rows, ...(f.panels ? { width: 260, height: 180 } : {}),
-      }));
-    }
-    if (charts.length === 0) continue;
+      const rows = traceCentres(res.records.filter((r) => p.arms.includes(r.arm)), f.metric, log)
+        .map((s) => ({ arm: label.get(s.arm) ?? s.arm, x: f.x === 'step' ? s.step : s.epoch, mean: s.mean, lo: s.lo, hi: s.hi, centre: s.centre, seeds: s.seeds }));
+      return { p, label, rows };
+    }).filter((q) => q.rows.length > 0);
+    if (perPanel.length === 0) continue;
+    const allRows = perPanel.flatMap((q) => q.rows);
+    const note = centreNote(allRows.map((r) => r.centre), seedCount(perPanel.flatMap((q) => q.p.arms)));
+    // Panels share the metric: one y range (and so the same ticks) in every panel.
+    const ys = allRows.flatMap((r) => [r.mean, r.lo, r.hi]).filter((v) => Number.isFinite(v) && (!log || v > 0));
+    const yDomain = f.panels && ys.length > 0 && Math.min(...ys) < Math.max(...ys) ? [Math.min(...ys), Math.max(...ys)] as const : undefined;
+    const charts = perPanel.map(({ p, label, rows }) => lineChartWithBands({
+      title: p.title,
+      subtitle: f.panels ? undefined : note,
+      x: { field: 'x', title: f.x === 'step' ? 'update step' : 'epoch' },
+      y: { field: 'mean', title: METRIC_TITLE[f.metric] ?? f.metric, scale: log ? 'log' : 'linear', ...(yDomain ? { domain: yDomain } : {}) },
+      series: 'arm', seriesTitle: 'method', seriesOrder: p.arms.map((a) => label.get(a) ?? a),
+      rows, ...(f.panels ? { width: 260, height: 180 } : sized),
+    }));
     const spec = f.panels
-      ? panelGrid(charts, { title: f.title, subtitle: `mean over ${seedCount(panels.flatMap((p) => p.arms))} seed(s); band: min–max over seeds`, columns: Math.min(3, charts.length), independent: ['x', 'y'] })
+      ? panelGrid(charts, { title: f.title, subtitle: note, columns: Math.min(size === 'column' ? 2 : 3, charts.length), ...sized })
       : charts[0]!;
-    await writeFigure(out, fileName(f.name), spec, { overwrite: true });
+    await writeFigure(out, fileName(f.name), spec, { overwrite: true, ...sized });
     written.push(`${fileName(f.name)}.svg`, `${fileName(f.name)}.png`);
   }
   const ran = new Set(res.arms.map((a) => a.arm));
@@ -70,19 +115,19 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
     const sw = { ...sw0, series, ...(sw0.referenceArm && !ran.has(sw0.referenceArm) ? { referenceArm: undefined } : {}) };
     const only = { ...study, sweeps: [sw] };
     if (Object.keys(series).length === 0 || sweepRows(only, res, sw.name).length === 0) continue;
-    const spec = sweepChart(only, res, sw.name);
-    await writeFigure(out, fileName(sw.name), spec, { overwrite: true });
+    const spec = sweepChart(only, res, sw.name, sized);
+    await writeFigure(out, fileName(sw.name), spec, { overwrite: true, ...sized });
     written.push(`${fileName(sw.name)}.svg`, `${fileName(sw.name)}.png`);
   }
   for (const g of study.gramFigures ?? []) {
     const label = shortLabels(g.arms);
     const maps = g.arms.flatMap((arm) => {
       const r = res.records.find((x) => x.arm === arm);
-      return r ? [heatmap({ title: `${label.get(arm)} (seed ${r.seed})`, matrix: gram(r.U, r.V), colorDomain: [-1, 1], colorTitle: 'u_i·v_j' })] : [];
+      return r ? [heatmap({ title: `${label.get(arm)} (seed ${r.seed})`, matrix: gram(r.U, r.V), colorDomain: [-1, 1], colorTitle: 'u_i·v_j', ...sized })] : [];
     });
     if (maps.length === 0) continue;
     const name = fileName(g.name);
-    await writeFigure(out, name, maps.length === 1 ? maps[0]! : panelGrid(maps, { title: g.title, columns: Math.min(3, maps.length) }), { overwrite: true });
+    await writeFigure(out, name, maps.length === 1 ? maps[0]! : panelGrid(maps, { title: g.title, columns: Math.min(3, maps.length), ...sized }), { overwrite: true, ...sized });
     written.push(`${name}.svg`, `${name}.png`);
   }
   return written;

@@ -32,6 +32,12 @@ export interface AxisField {
   readonly field: string;
   readonly title: string;
   readonly scale?: AxisScale;
+  /**
+   * `data`: ticks, labels and grid lines only at the x values that occur in the data (e.g. B = 8,
+   * 32, … for a sweep, never 10, 12, …). Default: `data` on a base-2 log axis with at most 16
+   * distinct values, Vega's own ticks otherwise.
+   */
+  readonly ticks?: 'data' | 'auto';
   /** Fixed axis range [min, max] (on a log axis both must be > 0). */
   readonly domain?: readonly [number, number];
 }
@@ -44,7 +50,19 @@ export interface ChartCommon {
   /** Plot-area size in SVG units (the whole figure adds axes, title and legend). */
   readonly width?: number;
   readonly height?: number;
+  /**
+   * Paper sizes: the whole figure (axes, title and legend included) is `FIGURE_WIDTH_PX.column`
+   * (3.25 in) or `.page` (6.75 in) wide at 72 px/in; `width` is then ignored, `height` is the plot
+   * area's height (default 0.62 × the width). Column figures put the legend below the plot, and
+   * long titles and subtitles are wrapped to the width.
+   */
+  readonly size?: FigureSize;
 }
+
+/** One column (3.25 in) or the full page width (6.75 in) of a two-column paper. */
+export type FigureSize = 'column' | 'page';
+/** Figure widths in SVG units (72 px per inch). */
+export const FIGURE_WIDTH_PX: Readonly<Record<FigureSize, number>> = { column: 234, page: 486 };
 
 export const SCHEMA_URL = 'https://vega.github.io/schema/vega-lite/v6.json';
 const DEFAULT_WIDTH = 360;
@@ -57,10 +75,27 @@ export const PLOT_CONFIG = {
   padding: 8,
   title: { fontSize: 14, subtitleFontSize: 11, subtitleColor: '#555', anchor: 'start', offset: 8 },
   axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelColor: '#222', titleColor: '#222' },
-  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' },
+  // labelLimit 0: legend labels are never cut short (Vega's default cuts them at 160 px with '…').
+  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', labelLimit: 0, titleLimit: 0 },
   header: { labelFontSize: 12, titleFontSize: 13 },
   range: { category: { scheme: 'tableau10' } },
 } as const;
+
+/**
+ * The config of paper-size figures: PLOT_CONFIG with the type set at print sizes (8–10 units =
+ * 8–10 pt at 72 px/in, against ~9–10 pt body text), thinner padding.
+ */
+export const PAPER_CONFIG = {
+  ...PLOT_CONFIG,
+  padding: 4,
+  title: { ...PLOT_CONFIG.title, fontSize: 10, subtitleFontSize: 8, offset: 6 },
+  axis: { ...PLOT_CONFIG.axis, labelFontSize: 8, titleFontSize: 9, titlePadding: 3, labelPadding: 2, tickSize: 3 },
+  legend: { ...PLOT_CONFIG.legend, labelFontSize: 8, titleFontSize: 9, symbolSize: 60, rowPadding: 2, columnPadding: 8 },
+  header: { labelFontSize: 9, titleFontSize: 10 },
+} as const;
+
+/** Room the builders leave beside a paper-size plot for its y axis (labels, ticks and title). */
+const PAPER_Y_AXIS_ROOM = 46;
 
 // ---------------------------------------------------------------------------------------------
 // Data preparation (exported for tests and for callers who build their own specs)
@@ -198,7 +233,29 @@ export function logTickValues(lo: number, hi: number): number[] {
   return out;
 }
 
-function axisOf(axis: AxisField, range: readonly [number, number] | null): Record<string, unknown> {
+/** The distinct finite values of `field` in `rows`, ascending. */
+export function distinctValues(rows: readonly Row[], field: string): number[] {
+  const set = new Set<number>();
+  for (const r of rows) {
+    const v = r[field];
+    if (typeof v === 'number' && Number.isFinite(v)) set.add(v);
+  }
+  return [...set].sort((a, b) => a - b);
+}
+
+/** Whether the axis gets ticks only at the data values (see AxisField.ticks). */
+function dataTicks(axis: AxisField, values: readonly number[] | undefined): boolean {
+  if (values === undefined || values.length === 0) return false;
+  if (axis.ticks === 'data') return true;
+  return axis.ticks === undefined && axis.scale === 'log2' && values.length <= 16;
+}
+
+function axisOf(axis: AxisField, range: readonly [number, number] | null, data?: readonly number[]): Record<string, unknown> {
+  if (data !== undefined && dataTicks(axis, data)) {
+    const d = axis.domain;
+    const values = d === undefined ? [...data] : data.filter((v) => v >= d[0] && v <= d[1]);
+    return { values, format: '~g', labelOverlap: false };
+  }
   // Base 2: Vega's own ticks, labelled 2, 4, ..., 128.
   if (axis.scale === 'log2') return { format: '~g' };
   if (axis.scale === 'log') {
@@ -227,13 +284,114 @@ function colorEncoding(series: string, seriesTitle: string | undefined, seriesOr
   return enc;
 }
 
-function topLevel(op: string, c: ChartCommon, notes: readonly string[], body: Record<string, unknown>): VegaLiteSpec {
+function checkFigureSize(op: string, size: unknown): FigureSize | undefined {
+  if (size === undefined) return undefined;
+  if (size !== 'column' && size !== 'page') throw new ConfigError(op, `size must be 'column' or 'page', got ${JSON.stringify(size)}`);
+  return size;
+}
+
+/**
+ * Text width in SVG units as the renderer estimates it (render.ts installs the same estimate in
+ * Vega): DejaVu Sans averages about 0.62 em per character (digits 0.64), bold about 0.7 em.
+ */
+export function textWidthEstimate(text: string, fontSize: number, bold = false): number {
+  return [...text].length * fontSize * (bold ? 0.7 : 0.62);
+}
+
+/** Splits `text` at spaces into lines of at most `width` units (a longer single word keeps its own line). */
+export function wrapText(text: string, width: number, fontSize: number, bold = false): string[] {
+  const words = text.split(' ');
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    const next = line === '' ? w : `${line} ${w}`;
+    if (line !== '' && textWidthEstimate(next, fontSize, bold) > width) {
+      lines.push(line);
+      line = w;
+    } else {
+      line = next;
+    }
+  }
+  if (line !== '' || lines.length === 0) lines.push(line);
+  return lines;
+}
+
+/** Title and subtitle wrapped to `width` units (the title bold), at the paper sizes of PAPER_CONFIG. */
+function wrappedTitle(title: Record<string, unknown>, width: number, fontSize: number = PAPER_CONFIG.title.fontSize): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...title };
+  const text = title.text;
+  const lines = (Array.isArray(text) ? text : [text]) as string[];
+  out.text = lines.flatMap((l) => wrapText(l, width, fontSize, true));
+  if (title.subtitle !== undefined) {
+    out.subtitle = (title.subtitle as string[]).flatMap((l) => wrapText(l, width, PAPER_CONFIG.title.subtitleFontSize));
+  }
+  return out;
+}
+
+/** The usable width of a paper-size figure (inside the padding). */
+function innerWidth(size: FigureSize): number {
+  return FIGURE_WIDTH_PX[size] - 2 * PAPER_CONFIG.padding;
+}
+
+/** Width of a legend on the right (symbol, label, padding). */
+function rightLegendWidth(legendLabels: readonly string[], legendTitle = ''): number {
+  if (legendLabels.length === 0) return 0;
+  const w = Math.max(textWidthEstimate(legendTitle, PAPER_CONFIG.legend.titleFontSize), ...legendLabels.map((l) => textWidthEstimate(l, PAPER_CONFIG.legend.labelFontSize) + 18));
+  return Math.ceil(w) + 18;
+}
+
+/** Whether the legend goes below the plot: always in a column figure, in a page figure when it would take over 30 % of the width. */
+function legendBelow(size: FigureSize, legendLabels: readonly string[]): boolean {
+  return size === 'column' || rightLegendWidth(legendLabels) > 0.3 * innerWidth(size);
+}
+
+/** Room a legend on the right takes (none when it goes below). */
+function legendRoom(size: FigureSize, legendLabels: readonly string[], legendTitle = ''): number {
+  return legendBelow(size, legendLabels) ? 0 : rightLegendWidth(legendLabels, legendTitle);
+}
+
+/** The config of a figure: PLOT_CONFIG, or PAPER_CONFIG with the legend below the plot (in as many columns as fit) in a column figure. */
+function configFor(size: FigureSize | undefined, legendLabels: readonly string[] = []): Record<string, unknown> {
+  if (size === undefined) return PLOT_CONFIG as unknown as Record<string, unknown>;
+  if (!legendBelow(size, legendLabels)) return PAPER_CONFIG as unknown as Record<string, unknown>;
+  const longest = Math.max(0, ...legendLabels.map((l) => textWidthEstimate(String(l), PAPER_CONFIG.legend.labelFontSize)));
+  const perEntry = longest + 18 + PAPER_CONFIG.legend.columnPadding; // symbol and gap, then the space between columns
+  const columns = Math.max(1, Math.min(legendLabels.length || 1, Math.floor(innerWidth(size) / perEntry)));
+  return { ...PAPER_CONFIG, legend: { ...PAPER_CONFIG.legend, orient: 'bottom', direction: 'vertical', columns } };
+}
+
+/** Legend labels of a colour encoding: its fixed order, or the distinct values of its field. */
+function legendLabelsOf(rows: readonly Row[], series: string | undefined, order: readonly string[] | undefined): string[] {
+  if (series === undefined) return [];
+  return order !== undefined ? [...order] : [...new Set(rows.map((r) => String(r[series])))];
+}
+
+/** The colour legend's title of a chart body (empty when there is none). */
+function legendTitleOf(body: Record<string, unknown>): string {
+  const c = (body.encoding as Enc | undefined)?.color;
+  return typeof c?.title === 'string' ? c.title : '';
+}
+
+function topLevel(op: string, c: ChartCommon, notes: readonly string[], body: Record<string, unknown>, legendLabels: readonly string[] = []): VegaLiteSpec {
   if (typeof c.title !== 'string') throw new ConfigError(op, `title must be a string`);
+  const size = checkFigureSize(op, c.size);
+  const title = titleOf(c.title, c.subtitle, notes);
+  if (size === undefined) {
+    return { $schema: SCHEMA_URL, title, ...body, config: PLOT_CONFIG } as unknown as VegaLiteSpec;
+  }
+  const W = innerWidth(size);
+  const sized: Record<string, unknown> = { ...body };
+  if (typeof body.width === 'number') {
+    // The plot area takes what the y axis and a right-hand legend leave of the figure's width (the
+    // renderer then scales the SVG to the exact width; the estimate keeps that within a few %).
+    sized.width = Math.round(W - PAPER_Y_AXIS_ROOM - legendRoom(size, legendLabels, legendTitleOf(body)));
+    sized.height = checkSize(op, 'height', c.height) ?? Math.round(0.62 * (sized.width as number));
+  }
   return {
     $schema: SCHEMA_URL,
-    title: titleOf(c.title, c.subtitle, notes),
-    ...body,
-    config: PLOT_CONFIG,
+    title: wrappedTitle(title, W),
+    ...sized,
+    config: configFor(size, legendLabels),
   } as unknown as VegaLiteSpec;
 }
 
@@ -293,7 +451,7 @@ export function lineChartWithBands(o: LineChartWithBandsOptions): VegaLiteSpec {
   const width = checkSize(op, 'width', o.width) ?? DEFAULT_WIDTH;
   const height = checkSize(op, 'height', o.height) ?? DEFAULT_HEIGHT;
 
-  const x = { field: o.x.field, type: 'quantitative', title: o.x.title, scale: scaleOf(o.x, false), axis: axisOf(o.x, px.range) };
+  const x = { field: o.x.field, type: 'quantitative', title: o.x.title, scale: scaleOf(o.x, false), axis: axisOf(o.x, px.range, distinctValues(px.rows, o.x.field)) };
   const yScale = scaleOf(o.y, false);
   // One legend, drawn with line symbols (not the pale band fill the first layer would give it).
   const color = { ...colorEncoding(o.series, o.seriesTitle, o.seriesOrder), legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1, symbolFillOpacity: 0 } };
@@ -318,7 +476,7 @@ export function lineChartWithBands(o: LineChartWithBandsOptions): VegaLiteSpec {
     data: { values: px.rows },
     encoding: { x, color },
     layer,
-  });
+  }, legendLabelsOf(o.rows, o.series, o.seriesOrder));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,7 +536,9 @@ export function heatmap(o: HeatmapOptions): VegaLiteSpec {
   if (domain[0] < 0 && domain[1] > 0) colorScale.domainMid = 0;
   // Cells of 2..24 units so the matrix is at most ~420 units wide; label every k-th index.
   const n = Math.max(rows, cols);
-  const step = Math.max(2, Math.min(24, Math.floor(420 / n)));
+  const size = checkFigureSize(op, o.size);
+  const room = size === undefined ? 420 : FIGURE_WIDTH_PX[size] - 130; // axis, colour legend and padding
+  const step = Math.max(2, Math.min(24, Math.floor(room / n)));
   const every = (len: number) => {
     const k = len <= 24 ? 1 : [2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 250, 256, 500].find((c) => len / c <= 12) ?? Math.ceil(len / 12);
     const out: number[] = [];
@@ -470,7 +630,7 @@ export function scatterChart(o: ScatterChartOptions): VegaLiteSpec {
   const x: Record<string, unknown> = { field: o.x.field, type: xType, title: o.x.title };
   if (xType === 'quantitative') {
     x.scale = scaleOf(o.x, false);
-    x.axis = axisOf(o.x, px.range);
+    x.axis = axisOf(o.x, px.range, distinctValues(px.rows, o.x.field));
   } else {
     x.axis = { labelAngle: 0 };
     const order = o.x.order ?? (o.x.field === o.series ? o.seriesOrder : undefined);
@@ -489,7 +649,7 @@ export function scatterChart(o: ScatterChartOptions): VegaLiteSpec {
   } else {
     body.mark = pointMark;
   }
-  return topLevel(op, o, [...py.notes, ...px.notes], body);
+  return topLevel(op, o, [...py.notes, ...px.notes], body, legendLabelsOf(o.rows, o.series, o.seriesOrder));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,7 +699,7 @@ export function barChart(o: BarChartOptions): VegaLiteSpec {
       encoding: { y: { field: o.errorBars.lo, type: 'quantitative', scale: yScale }, y2: { field: o.errorBars.hi }, color: { value: '#222' } },
     });
   }
-  return topLevel(op, o, py.notes, { width, height, data: { values: py.rows }, encoding, layer });
+  return topLevel(op, o, py.notes, { width, height, data: { values: py.rows }, encoding, layer }, legendLabelsOf(o.rows, o.series, o.seriesOrder));
 }
 
 export interface HistogramOptions extends ChartCommon {
@@ -570,7 +730,7 @@ export function histogram(o: HistogramOptions): VegaLiteSpec {
     y: { aggregate: 'count', type: 'quantitative', title: 'count', axis: { tickMinStep: 1 } },
   };
   if (o.series !== undefined) encoding.color = colorEncoding(o.series, o.seriesTitle, o.seriesOrder);
-  return topLevel(op, o, p.notes, { width, height, data: { values: p.rows }, mark: { type: 'bar', binSpacing: 1 }, encoding });
+  return topLevel(op, o, p.notes, { width, height, data: { values: p.rows }, mark: { type: 'bar', binSpacing: 1 }, encoding }, legendLabelsOf(o.rows, o.series, o.seriesOrder));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -582,15 +742,57 @@ export interface PanelGridOptions {
   /** Panels per row (default: up to 3). */
   readonly columns?: number;
   /**
-   * Scales each panel keeps to itself (default: none — one colour legend for all panels, and the
+   * Scales each panel keeps to itself, besides the x / y scales that cannot be shared: x (or y) is
+   * shared only when every panel's x (y) axis is quantitative with the same title and scale type —
+   * the panels share a metric, and one range lets them be compared by eye. The colour scale is always shared unless listed (one legend, the
    * same colour for a series in every panel). Heat-maps with different colour ranges want 'color'.
    */
   readonly independent?: readonly ('color' | 'x' | 'y')[];
+  /** The whole grid `FIGURE_WIDTH_PX.column` or `.page` wide: the panels' widths are set to fit (see ChartCommon.size). */
+  readonly size?: FigureSize;
+}
+
+type Enc = Record<string, Record<string, unknown> | undefined>;
+
+/** Every encoding block of a panel (its own and its layers'). */
+function encodingsOf(panel: Record<string, unknown>): Enc[] {
+  const out: Enc[] = [];
+  if (panel.encoding !== undefined) out.push(panel.encoding as Enc);
+  for (const l of (panel.layer as Record<string, unknown>[] | undefined) ?? []) if (l.encoding !== undefined) out.push(l.encoding as Enc);
+  return out;
+}
+
+/** What a panel's x or y axis shows: title, type and scale type of the first encoding of that channel. */
+function channelSignature(panel: Record<string, unknown>, ch: 'x' | 'y'): string | undefined {
+  for (const e of encodingsOf(panel)) {
+    const c = e[ch];
+    if (c !== undefined && 'field' in c) {
+      if (c.title === null || (c.axis as Record<string, unknown> | undefined)?.title === null) return undefined; // hidden axes (e.g. a projected 3-D view): nothing to share
+      const scale = (c.scale ?? {}) as Record<string, unknown>;
+      return JSON.stringify([c.title ?? null, c.type ?? null, scale.type ?? 'linear', scale.base ?? null]);
+    }
+  }
+  return undefined;
+}
+
+/** The colour legend's labels of a panel (fixed domain, or the distinct values of the colour field). */
+function panelLegendLabels(panel: Record<string, unknown>): string[] {
+  for (const e of encodingsOf(panel)) {
+    const c = e.color;
+    if (c === undefined || c.legend === null || typeof c.field !== 'string' || c.type !== 'nominal') continue;
+    const dom = (c.scale as Record<string, unknown> | undefined)?.domain;
+    if (Array.isArray(dom)) return dom.map(String);
+    const values = ((panel.data as { values?: Row[] } | undefined)?.values ?? []);
+    return [...new Set(values.map((r) => String(r[c.field as string])))];
+  }
+  return [];
 }
 
 /**
- * One figure holding several charts (e.g. one panel per (N, d) configuration), laid out in a grid.
- * Each panel keeps its own data and title; the figure's title, if any, goes on top.
+ * One figure holding several charts (e.g. one panel per (N, d) configuration), laid out in a grid
+ * whose panels line up (`align: 'all'`). Each panel keeps its own data and title; the figure's
+ * title, if any, goes on top. Panels that share a metric share their x and y scales (see
+ * `independent`); ticks the panels set themselves (data ticks, log decades) are merged.
  *
  * @example
  *   panelGrid(configs.map((c) => lineChartWithBands({ title: `N=${c.n}, d=${c.d}`, ... })), { title: 'Gap to the optimum', columns: 2 })
@@ -600,22 +802,60 @@ export function panelGrid(charts: readonly VegaLiteSpec[], o: PanelGridOptions =
   if (!Array.isArray(charts) || charts.length === 0) throw new ConfigError(op, 'no charts to lay out');
   const columns = o.columns ?? Math.min(3, charts.length);
   if (!(Number.isInteger(columns) && columns >= 1)) throw new DomainError(op, `columns must be a positive integer, got ${columns}`);
+  const size = checkFigureSize(op, o.size);
+  const spacing = size === undefined ? 24 : 12;
   const panels = charts.map((c) => {
-    const { $schema: _s, config: _c, ...rest } = c as Record<string, unknown>;
+    const { $schema: _s, config: _c, autosize: _a, ...rest } = JSON.parse(JSON.stringify(c)) as Record<string, unknown>;
     void _s;
     void _c;
+    void _a;
     return rest;
   });
+  const independent = new Set<'color' | 'x' | 'y'>([...(o.independent ?? []), ...(['x', 'y'] as const).filter((ch) => {
+    // Quantitative axes only (shared ordinal scales of step-sized heat-maps break Vega-Lite's layout).
+    const sig = panels.map((p) => channelSignature(p, ch));
+    return !(sig[0] !== undefined && sig.every((s) => s === sig[0]) && JSON.parse(sig[0])[1] === 'quantitative');
+  })]);
+  // Shared position scales: one set of tick values for every panel (the union of the panels' own).
+  for (const ch of ['x', 'y'] as const) {
+    if (independent.has(ch)) continue;
+    const all = panels.flatMap((p) => encodingsOf(p).map((e) => e[ch]).filter((c): c is Record<string, unknown> => c !== undefined && typeof c.axis === 'object' && c.axis !== null));
+    const lists = all.map((c) => (c.axis as Record<string, unknown>).values).filter((v): v is number[] => Array.isArray(v));
+    if (lists.length === 0) continue;
+    const union = [...new Set(lists.flat())].sort((a, b) => a - b);
+    for (const c of all) if (Array.isArray((c.axis as Record<string, unknown>).values)) c.axis = { ...(c.axis as object), values: union };
+  }
+  const legendLabels = [...new Set(independent.has('color') ? [] : panels.flatMap(panelLegendLabels))];
+  if (size !== undefined) {
+    const W = innerWidth(size);
+    const cols = Math.min(columns, panels.length);
+    // Room per panel for its y axis (none for panels without axes), and for a legend on the right of a page figure.
+    const room = legendRoom(size, legendLabels, panels.map((p) => legendTitleOf(p)).find((t) => t !== '') ?? '');
+    const axisRoom = (p: Record<string, unknown>) => (channelSignature(p, 'y') === undefined ? 0 : PAPER_Y_AXIS_ROOM);
+    const yRoom = Math.max(...panels.map(axisRoom));
+    const panelWidth = Math.max(40, Math.floor((W - room - (cols - 1) * spacing) / cols - yRoom));
+    for (const p of panels) {
+      if (typeof p.width === 'number') {
+        const h = typeof p.height === 'number' ? p.height : 0.62 * panelWidth;
+        p.height = Math.round(p.height === p.width ? panelWidth : Math.min(h, 0.75 * panelWidth));
+        p.width = panelWidth;
+      }
+      if (p.title !== undefined) p.title = wrappedTitle(p.title as Record<string, unknown>, panelWidth + yRoom);
+    }
+  }
   const spec: Record<string, unknown> = { $schema: SCHEMA_URL };
-  if (o.title !== undefined) spec.title = titleOf(o.title, o.subtitle, []);
+  if (o.title !== undefined) {
+    const t = titleOf(o.title, o.subtitle, []);
+    spec.title = size === undefined ? t : wrappedTitle(t, innerWidth(size));
+  }
   spec.columns = columns;
   spec.concat = panels;
-  spec.spacing = 24;
-  if (o.independent !== undefined && o.independent.length > 0) {
-    const scale: Record<string, string> = {};
-    for (const ch of o.independent) scale[ch] = 'independent';
-    spec.resolve = { scale };
-  }
-  spec.config = PLOT_CONFIG;
+  spec.spacing = spacing;
+  spec.align = 'all';
+  const scale: Record<string, string> = {};
+  for (const ch of ['x', 'y'] as const) scale[ch] = independent.has(ch) ? 'independent' : 'shared';
+  if (independent.has('color')) scale.color = 'independent';
+  spec.resolve = { scale };
+  spec.config = configFor(size, legendLabels);
   return spec as unknown as VegaLiteSpec;
 }

@@ -13,7 +13,8 @@ export {
 } from './render.ts';
 export {
   lineChartWithBands, heatmap, scatterChart, barChart, histogram, panelGrid, prepareNumericFields, logTickValues, PLOT_CONFIG, SCHEMA_URL,
-  type Row, type AxisScale, type AxisField, type ChartCommon, type PreparedRows,
+  FIGURE_WIDTH_PX, PAPER_CONFIG, distinctValues, textWidthEstimate, wrapText,
+  type FigureSize, type Row, type AxisScale, type AxisField, type ChartCommon, type PreparedRows,
   type LineChartWithBandsOptions, type HeatmapOptions, type ScatterChartOptions, type BarChartOptions, type HistogramOptions, type PanelGridOptions,
 } from './charts.ts';
 

@@ -10,7 +10,7 @@
  */
 import { ConfigError, DomainError, NonFiniteError, ShapeError } from '../core/errors.ts';
 import { get, type Matrix } from '../core/matrix.ts';
-import { type ChartCommon, PLOT_CONFIG, SCHEMA_URL } from './charts.ts';
+import { type ChartCommon, FIGURE_WIDTH_PX, PAPER_CONFIG, PLOT_CONFIG, SCHEMA_URL, wrapText } from './charts.ts';
 import type { VegaLiteSpec } from './spec.ts';
 
 export interface Scatter3dOptions extends ChartCommon {
@@ -76,7 +76,9 @@ export function scatter3dChart(o: Scatter3dOptions): VegaLiteSpec {
   for (const [name, arr] of [['labels', o.labels], ['series', o.series]] as const) {
     if (arr !== undefined && arr.length !== pts.length) throw new ConfigError(op, `${name} has ${arr.length} entries for ${pts.length} points`);
   }
-  const size = o.width ?? 260;
+  if (o.size !== undefined && o.size !== 'column' && o.size !== 'page') throw new ConfigError(op, `size must be 'column' or 'page', got ${JSON.stringify(o.size)}`);
+  // A paper size: the square view fills the width (no axes; a legend, if any, below it).
+  const size = o.size === undefined ? (o.width ?? 260) : FIGURE_WIDTH_PX[o.size] - 2 * PAPER_CONFIG.padding - (o.series !== undefined && o.size === 'page' ? 90 : 0);
   if (!(Number.isFinite(size) && size >= 10 && size <= 10000)) throw new DomainError(op, `width must be in [10, 10000], got ${size}`);
   const radius = Math.max(1, ...pts.map((p) => Math.hypot(p[0]!, p[1]!, p[2]!)));
   const lim = 1.15 * radius;
@@ -157,11 +159,17 @@ export function scatter3dChart(o: Scatter3dOptions): VegaLiteSpec {
     });
   }
   const sub = [...(o.subtitle === undefined ? [] : typeof o.subtitle === 'string' ? [o.subtitle] : o.subtitle), `view: azimuth ${az}°, elevation ${el}°`];
+  const W = o.size === undefined ? undefined : FIGURE_WIDTH_PX[o.size] - 2 * PAPER_CONFIG.padding;
+  const title = W === undefined ? { text: o.title, subtitle: sub }
+    : { text: wrapText(o.title, W, PAPER_CONFIG.title.fontSize, true), subtitle: sub.flatMap((l) => wrapText(l, W, PAPER_CONFIG.title.subtitleFontSize)) };
+  const height = o.size === undefined ? (o.height ?? size) : Math.min(o.height ?? size, size);
   return {
     $schema: SCHEMA_URL,
-    title: { text: o.title, subtitle: sub },
-    width: size, height: o.height ?? size,
+    title,
+    width: size, height,
+    view: { stroke: null }, // also inside a panelGrid, which drops the config
     layer: layers,
-    config: { ...PLOT_CONFIG, view: { stroke: null } },
+    config: o.size === undefined ? { ...PLOT_CONFIG, view: { stroke: null } }
+      : { ...PAPER_CONFIG, view: { stroke: null }, ...(o.size === 'column' ? { legend: { ...PAPER_CONFIG.legend, orient: 'bottom' } } : {}) },
   } as unknown as VegaLiteSpec;
 }

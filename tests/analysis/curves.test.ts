@@ -46,7 +46,53 @@ describe('sweepRows / sweepChart', { timeout: 60_000 }, () => {
 
   it('renders with the series in the legend', async () => {
     const fig = await renderVegaLite(sweepChart(study, result, 'gap-vs-B', { referenceArm: 'GD' }));
-    for (const s of ['gap against B', 'mean over 2 seed(s)', '>GD<']) expect(fig.svg).toContain(s);
+    for (const s of ['gap against B', 'mean over 2 seeds', '>GD<']) expect(fig.svg).toContain(s);
+  });
+});
+
+describe('paper figures: centres on a log axis, ticks at the swept values', { timeout: 60_000 }, () => {
+  // The per-seed final values (as runStudy returns them): the geometric mean is what a log axis shows.
+  const seeds: Record<string, number[]> = { 'A B=8': [0.01, 0.1], 'A B=32': [0.02, 0.08], 'C B=8': [0.001, 0.1], 'C B=32': [-0.01, 0.01, 0.03], GD: [0.5, 0.7] };
+  const records = Object.entries(seeds).flatMap(([a, vs]) => vs.map((v, seed) => ({ arm: a, seed, final: { objectiveGap: v } })));
+  const withRecords = {
+    records, finalJson: {},
+    arms: Object.entries(seeds).map(([a, vs]) => arm(a, vs)),
+  } as unknown as StudyResult;
+
+  it('a log y sweep uses the geometric mean over seeds (the median where a seed is <= 0)', () => {
+    const rows = sweepRows(study, withRecords, 'gap-vs-B');
+    const at = (s: string, x: number) => rows.find((r) => r.series === s && r.x === x)!;
+    expect(at('A', 8).mean).toBeCloseTo(Math.sqrt(0.01 * 0.1), 15);
+    expect(at('A', 8).centre).toBe('geometric mean');
+    expect(at('A', 32).mean).toBeCloseTo(0.04, 15);
+    expect(at('C', 8).mean).toBeCloseTo(0.01, 15); // arithmetic: 0.0505
+    expect(at('C', 32)).toMatchObject({ mean: 0.01, centre: 'median' });
+    // min–max band unchanged; a linear axis keeps the arithmetic mean.
+    expect(at('A', 8)).toMatchObject({ lo: 0.01, hi: 0.1 });
+    expect(sweepRows(study, withRecords, 'gap-vs-B', { log: false }).find((r) => r.series === 'A' && r.x === 8)).toMatchObject({ mean: 0.055, centre: 'mean' });
+  });
+
+  it('the subtitle says which centre the line is, before a caller\'s own lines', () => {
+    const spec = sweepChart(study, withRecords, 'gap-vs-B', { subtitle: 'mine' }) as unknown as { title: { subtitle: string[] } };
+    expect(spec.title.subtitle[0]).toBe('line: geometric mean (median where a seed is ≤ 0) over 3 seeds; band: min–max over seeds');
+    expect(spec.title.subtitle[1]).toBe('mine');
+    const only = { ...study, sweeps: [{ ...study.sweeps![0]!, series: { A: study.sweeps![0]!.series.A! } }] } as StudySpec;
+    const geo = sweepChart(only, withRecords, 'gap-vs-B') as unknown as { title: { subtitle: string[] } };
+    expect(geo.title.subtitle[0]).toBe('line: geometric mean over 2 seeds; band: min–max over seeds');
+  });
+
+  it('ticks only at the swept B values (8 and 32, nothing between)', async () => {
+    const spec = sweepChart(study, withRecords, 'gap-vs-B') as unknown as { encoding: { x: { axis: { values: number[] } } } };
+    expect(spec.encoding.x.axis.values).toEqual([8, 32]);
+    const fig = await renderVegaLite(spec as never);
+    const xAxis = /aria-label="X-axis[^"]*"(.*?)role-axis-title/.exec(fig.svg)![1]!;
+    expect([...xAxis.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1])).toEqual(['8', '32']);
+  });
+
+  it('sweepChart and biasCurveChart take a paper size', () => {
+    const col = sweepChart(study, withRecords, 'gap-vs-B', { size: 'column' }) as unknown as { width: number; config: { legend: { orient: string } } };
+    expect(col.width).toBeLessThan(234);
+    expect(col.config.legend.orient).toBe('bottom');
   });
 });
 
@@ -71,6 +117,10 @@ describe('biasCurveRows / biasCurveChart', { timeout: 60_000 }, () => {
     expect(rows.map((r) => r.withinNoise)).toEqual([false, true, false, true, false, true]);
     for (const r of biasCurveRows(report, 0)) if (r.bias > 0) expect([r.lo, r.hi]).toEqual([r.bias, r.bias]);
     expect(() => biasCurveRows(report, -1)).toThrow(DomainError);
+  });
+
+  it('has ticks at its batch sizes only', () => {
+    expect((biasCurveChart(report) as unknown as { encoding: { x: { axis: { values: number[] } } } }).encoding.x.axis.values).toEqual([2, 4, 8]);
   });
 
   it('renders with the slope in the subtitle', async () => {
