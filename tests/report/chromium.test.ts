@@ -70,13 +70,15 @@ describe('report pages in headless Chromium', () => {
     expect(dom).not.toContain('<svg');
   }, 300_000);
 
-  it('at a 1400 px window the figures take the page width (>= 900 px), formulas are MathML; screenshots in docs/figures', async (ctx) => {
+  it('at a 1400 px window the figures take the page width (>= 900 px), formulas are MathML; screenshots (docs/figures with CONTRASTLAB_UPDATE_DOCS=1)', async (ctx) => {
     const bin = chromiumOrSkip((note) => ctx.skip(note));
     // A grid study for the run page (cho-grid at smoke size: 24 arms over (N, d) x parametrisation x method).
     const grid = join(tmpDir(), 'grid');
     const r = await cli('run', '--preset', 'cho-grid', '--size', 'smoke', '--out', grid);
     expect(r.code, r.stderr).toBe(0);
-    const docs = fileURLToPath(new URL('../../docs/figures', import.meta.url));
+    // Screenshots go to a scratch folder; CONTRASTLAB_UPDATE_DOCS=1 writes them to docs/figures
+    // (a test run must not change tracked files).
+    const docs = process.env.CONTRASTLAB_UPDATE_DOCS === '1' ? fileURLToPath(new URL('../../docs/figures', import.meta.url)) : tmpDir();
     mkdirSync(docs, { recursive: true });
     const widths: Record<string, number[]> = {};
     for (const [name, dir] of [['check', out.check], ['run', grid]] as const) {
