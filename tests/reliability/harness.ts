@@ -68,7 +68,7 @@ export function startCli(args: readonly string[], opts: CliOptions): Started {
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill('SIGKILL');
-  }, opts.timeoutMs ?? 60_000);
+  }, opts.timeoutMs ?? 300_000);
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -81,7 +81,7 @@ export function startCli(args: readonly string[], opts: CliOptions): Started {
   });
   let exited = false;
   void done.then(() => { exited = true; }, () => { exited = true; });
-  const ready = async (timeoutMs = 60_000): Promise<void> => {
+  const ready = async (timeoutMs = 300_000): Promise<void> => {
     const until = Date.now() + timeoutMs;
     while (!existsSync(marker)) {
       if (exited) throw new Error(`contrastlab ${args.join(' ')} exited before it was ready`);
