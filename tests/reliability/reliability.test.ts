@@ -128,7 +128,7 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
     })));
     rmSync(corpusDir, { recursive: true, force: true });
     expect(problems, report(problems)).toEqual([]);
-  }, 1800_000);
+  }, 1_800_000);
 
   it('2. non-regular inputs (folder, FIFO, devices, links, > 2 GiB sparse files) are refused and never hang', async () => {
     const EVAL = ['eval', '--objective', 'infonce', '--u'];
@@ -347,7 +347,7 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
     }
     for (const d of [refDir, ...runs.map((x) => x.dir)]) rmSync(d, { recursive: true, force: true });
     expect(problems, report(problems)).toEqual([]);
-  }, 1800_000);
+  }, 1_800_000);
 
   it('7. --resume with another dtype or an edited checkpoint.json: exit 2, one line, the folder untouched', async () => {
     // A real checkpoint of a run in progress: kill -9 the long study once checkpoint.json exists.
@@ -384,7 +384,7 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
     const problems = await runBadInputs(cases.map((c) => ({ ...c, timeoutMs: 300_000 })));
     rmSync(src, { recursive: true, force: true });
     expect(problems, report(problems)).toEqual([]);
-  }, 1200_000);
+  }, 1_200_000);
 
   it('8. specs: unknown keys, BOM, deep nesting, wrong types, B > N', async () => {
     const spec = (x: unknown, prefix = '') => (d: string) => writeFileSync(join(d, 'spec.json'), prefix + JSON.stringify(x));
