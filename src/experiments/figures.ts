@@ -65,6 +65,21 @@ export function traceCentres(records: readonly RunRecord[], metric: MetricName, 
   return out;
 }
 
+/**
+ * One range for all panels when it costs no panel more than half its resolution: the shared span
+ * (in decades on a log axis) is at most twice every panel's own span. Else undefined.
+ */
+export function sharedRange(panels: readonly (readonly number[])[], log: boolean): readonly [number, number] | undefined {
+  const t = (v: number) => (log ? Math.log10(v) : v);
+  const spans = panels.filter((v) => v.length > 0).map((v) => [Math.min(...v), Math.max(...v)] as const);
+  if (spans.length === 0) return undefined;
+  const lo = Math.min(...spans.map((s) => s[0]));
+  const hi = Math.max(...spans.map((s) => s[1]));
+  if (!(lo < hi)) return undefined;
+  const whole = t(hi) - t(lo);
+  return spans.every(([a, b]) => 2 * (t(b) - t(a)) >= whole) ? [lo, hi] : undefined;
+}
+
 const fileName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
 
 export interface MakeFiguresOptions {
@@ -90,9 +105,12 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
     if (perPanel.length === 0) continue;
     const allRows = perPanel.flatMap((q) => q.rows);
     const note = centreNote(allRows.map((r) => r.centre), seedCount(perPanel.flatMap((q) => q.p.arms)));
-    // Panels share the metric: one y range (and so the same ticks) in every panel.
-    const ys = allRows.flatMap((r) => [r.mean, r.lo, r.hi]).filter((v) => Number.isFinite(v) && (!log || v > 0));
-    const yDomain = f.panels && ys.length > 0 && Math.min(...ys) < Math.max(...ys) ? [Math.min(...ys), Math.max(...ys)] as const : undefined;
+    // Panels share the metric: one x and one y range (and so the same ticks) in every panel, unless
+    // that would squash some panels (see sharedRange); the subtitle then says the ranges differ.
+    const yOf = (rows: readonly { mean: number; lo: number; hi: number }[]) => rows.flatMap((r) => [r.mean, r.lo, r.hi]).filter((v) => Number.isFinite(v) && (!log || v > 0));
+    const yDomain = f.panels ? sharedRange(perPanel.map((q) => yOf(q.rows)), log) : undefined;
+    const xShared = f.panels ? sharedRange(perPanel.map((q) => q.rows.map((r) => r.x)), false) !== undefined : true;
+    const differ = [...(f.panels && yDomain === undefined ? ['y'] : []), ...(xShared ? [] : ['x'])];
     const charts = perPanel.map(({ p, label, rows }) => lineChartWithBands({
       title: p.title,
       subtitle: f.panels ? undefined : note,
@@ -102,7 +120,10 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
       rows, ...(f.panels ? { width: 260, height: 180 } : sized),
     }));
     const spec = f.panels
-      ? panelGrid(charts, { title: f.title, subtitle: note, columns: Math.min(size === 'column' ? 2 : 3, charts.length), ...sized })
+      ? panelGrid(charts, {
+        title: f.title, subtitle: differ.length === 0 ? note : [note, `${differ.join(' and ')} range${differ.length > 1 ? 's' : ''} set per panel (one shared range would flatten some panels)`],
+        columns: Math.min(size === undefined ? 3 : 2, charts.length), independent: differ as ('x' | 'y')[], ...sized,
+      })
       : charts[0]!;
     await writeFigure(out, fileName(f.name), spec, { overwrite: true, ...sized });
     written.push(`${fileName(f.name)}.svg`, `${fileName(f.name)}.png`);

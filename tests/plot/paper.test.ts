@@ -150,3 +150,13 @@ describe('panelGrid: shared axes', () => {
     expect(fig.warnings).toEqual([]);
   });
 });
+
+describe('makeFigures: one range for the panels of a metric unless it flattens some', () => {
+  it('sharedRange: shared when every panel keeps at least half its resolution', async () => {
+    const { sharedRange } = await import('../../src/experiments/figures.ts');
+    expect(sharedRange([[1, 10], [2, 20]], true)).toEqual([1, 20]);
+    expect(sharedRange([[1e-16, 1], [0.1, 10]], true)).toBeUndefined(); // 17 decades against 2
+    expect(sharedRange([[0, 1000], [0, 4000]], false)).toBeUndefined();
+    expect(sharedRange([[0, 3000], [0, 4000]], false)).toEqual([0, 4000]);
+  });
+});
