@@ -201,3 +201,22 @@ describe('contrastlab run: hostile specs and checkpoints', () => {
     expect(ok.code, ok.stderr).toBe(0);
   }, 60_000);
 });
+
+describe('contrastlab run --figure-size', () => {
+  it('column figures are 3.25 in (234 units) wide with outlined text; a bad size is exit 2', async () => {
+    const dir = tmp();
+    const r = await cli('run', '--preset', 'rectangle', '--size', 'smoke', '--figure-size', 'column', '--quiet', '--out', join(dir, 'R'));
+    expect(r.code, r.stderr).toBe(0);
+    const svgs = readdirSync(join(dir, 'R')).filter((f) => f.endsWith('.svg'));
+    expect(svgs.length).toBeGreaterThan(0);
+    for (const f of svgs) {
+      const svg = readFileSync(join(dir, 'R', f), 'utf8');
+      expect(svg, f).toMatch(/<svg[^>]*\swidth="234"/);
+      expect(svg, f).not.toMatch(/<text[\s>]/);
+    }
+    const bad = await cli('run', '--preset', 'rectangle', '--size', 'smoke', '--figure-size', 'a4', '--out', join(dir, 'S'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--figure-size must be one of column, page, got 'a4'/);
+    expect(existsSync(join(dir, 'S'))).toBe(false);
+  }, 300_000);
+});

@@ -29,6 +29,8 @@ ETA: on a terminal one line redrawn in place; otherwise a line at the start, one
   --out DIR            write the report there (must not exist unless --force)
   --force              replace DIR if it exists
   --quiet              no progress on stderr
+  --figure-size SIZE   column (3.25 in) or page (6.75 in): the claims' figures sized for a paper
+                       (SVG text outlined, PNG at 4x; default: screen size)
   --backend NAME       a float32 backend to put under test (cpu, gpujs[:MODE]): numerics.f32-within-rule
                        checks it; the theory claims always run on the float64 CPU backend
   --list               print every claim id with its source and statement, and exit`;
@@ -37,7 +39,7 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
   const cmd = 'check';
   const { flags, positionals } = parseFlags(cmd, argv, {
     size: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
-    force: { type: 'boolean' }, quiet: { type: 'boolean' }, list: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    force: { type: 'boolean' }, quiet: { type: 'boolean' }, 'figure-size': { type: 'string' }, list: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, true);
   if (flags.help) {
     io.out(CHECK_HELP);
@@ -48,6 +50,8 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
     return 0;
   }
   const size = choiceFlag(cmd, flags, 'size', ['smoke', 'full'] as const, 'smoke');
+  // Paper sizes for the figures (src/plot/charts.ts FigureSize); undefined: screen size.
+  const figureSize = flags['figure-size'] === undefined ? undefined : choiceFlag(cmd, flags, 'figure-size', ['column', 'page'] as const, 'column');
   const seed = seedFlag(cmd, flags);
   const claims = positionals.length === 0 ? CLAIMS : CLAIMS.filter((c) => positionals.some((p) => c.id === p || c.id.startsWith(`${p}.`) || c.id.startsWith(p)));
   for (const p of positionals) {
@@ -84,7 +88,7 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
     if (staged) {
       for (const r of results) {
         for (const f of r.verdict.figures ?? []) {
-          const fig = await renderVegaLite(f.spec as never);
+          const fig = await renderVegaLite(f.spec as never, figureSize ? { size: figureSize } : {});
           staged.write(`${f.name}.svg`, fig.svg);
           staged.write(`${f.name}.png`, fig.png);
         }

@@ -40,6 +40,8 @@ start, one every 5 s (CONTRASTLAB_PROGRESS_INTERVAL=SECONDS) and one at the end.
                        float32; headlessgl needs an X display (xvfb-run -a); prints the mode it got
   --json               print the summary as one JSON object (the content of DIR/run.json)
   --quiet              no progress on stderr
+  --figure-size SIZE   column (3.25 in) or page (6.75 in): figures sized for a paper, SVG text
+                       outlined, PNG at 4x (default: screen size)
   --list               print every preset: name, then a short description
   --print-spec         print the preset's spec as JSON and exit`;
 
@@ -179,7 +181,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const { flags, positionals } = parseFlags(cmd, argv, {
     preset: { type: 'string' }, size: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
     force: { type: 'boolean' }, dtype: { type: 'string' }, backend: { type: 'string' }, list: { type: 'boolean' },
-    'print-spec': { type: 'boolean' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    'print-spec': { type: 'boolean' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'figure-size': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, true);
   if (flags.help) {
     io.out(RUN_HELP);
@@ -190,6 +192,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     return 0;
   }
   const size = choiceFlag(cmd, flags, 'size', ['full', 'smoke'] as const, 'full');
+  // Paper sizes for the figures (src/plot/charts.ts FigureSize); undefined: screen size.
+  const figureSize = flags['figure-size'] === undefined ? undefined : choiceFlag(cmd, flags, 'figure-size', ['column', 'page'] as const, 'column');
   const presetName = stringFlag(flags, 'preset');
   if ((presetName === undefined) === (positionals.length === 0) || positionals.length > 1) {
     throw new ConfigError('contrastlab run', 'give exactly one of SPEC.json or --preset NAME');
@@ -229,7 +233,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     let summary: RunSummary;
     let text: string;
     try {
-      const figures = await makeFigures(study, res, out);
+      const figures = await makeFigures(study, res, out, figureSize ? { size: figureSize } : {});
       summary = {
         study: study.name, out, runs: res.records.length, seconds: (Date.now() - started) / 1000, figures,
         arms: res.arms.map((a) => ({ arm: a.arm, final: Object.fromEntries(Object.entries(a.final).map(([k, s]) => [k, s!.mean])) })),
