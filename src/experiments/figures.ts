@@ -12,6 +12,7 @@ import type { StudySpec } from './spec.ts';
 import type { StudyResult } from './study.ts';
 import { METRIC_TITLE, centreNote, logCentre, type SweepCentre, sweepChart, sweepRows } from '../analysis/curves.ts';
 import type { MetricName } from './spec.ts';
+import { stepsAcrossRuns } from './summary.ts';
 
 
 function gram(U: Matrix64, V: Matrix64): Matrix64 {
@@ -42,25 +43,12 @@ interface TraceRow { arm: string; step: number; epoch: number; mean: number; lo:
  * median at a step where a seed is <= 0).
  */
 export function traceCentres(records: readonly RunRecord[], metric: MetricName, log: boolean): TraceRow[] {
-  const byArm = new Map<string, RunRecord[]>();
-  for (const r of records) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), r]);
   const out: TraceRow[] = [];
-  for (const [arm, runs] of byArm) {
-    const epochOf = new Map<number, number>();
-    for (const r of runs) for (const t of r.trace) if (!epochOf.has(t.step)) epochOf.set(t.step, t.epoch);
-    const steps = [...epochOf.keys()].sort((a, b) => a - b);
-    const cursor = runs.map(() => -1);
-    for (const step of steps) {
-      const vals: number[] = [];
-      runs.forEach((r, k) => {
-        while (cursor[k]! + 1 < r.trace.length && r.trace[cursor[k]! + 1]!.step <= step) cursor[k]!++;
-        const v = cursor[k]! >= 0 ? r.trace[cursor[k]!]![metric] : undefined;
-        if (typeof v === 'number' && Number.isFinite(v)) vals.push(v);
-      });
-      if (vals.length === 0) continue;
-      const c = log ? logCentre(vals)! : { value: vals.reduce((a, b) => a + b, 0) / vals.length, centre: 'mean' as const };
-      out.push({ arm, step, epoch: epochOf.get(step)!, mean: c.value, lo: Math.min(...vals), hi: Math.max(...vals), centre: c.centre, seeds: vals.length });
-    }
+  for (const { arm, step, epoch, rows } of stepsAcrossRuns(records)) {
+    const vals = rows.map((t) => t?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (vals.length === 0) continue;
+    const c = log ? logCentre(vals)! : { value: vals.reduce((x, y) => x + y, 0) / vals.length, centre: 'mean' as const };
+    out.push({ arm, step, epoch, mean: c.value, lo: Math.min(...vals), hi: Math.max(...vals), centre: c.centre, seeds: vals.length });
   }
   return out;
 }

@@ -1,5 +1,5 @@
 /** Summaries over seeds: per logged step (mean, sd, min, max) and steps to reach a threshold. */
-import type { RunRecord } from './run.ts';
+import type { RunRecord, RunTraceRow } from './run.ts';
 import type { MetricName } from './spec.ts';
 
 export interface Stats {
@@ -37,31 +37,34 @@ export interface StepSummaryRow {
 }
 
 /**
- * Per arm and logged step, statistics over seeds of every metric. Runs that stopped early carry
- * their last value forward (they sit at the threshold's side of it from then on).
+ * Every logged step of every arm, with each run's row at that step: the last row at or before it,
+ * so a run that stopped early carries its last value forward (it sits at the threshold's side of it
+ * from then on); undefined before a run's first row. Traces are in step order.
  */
-export function summariseTraces(records: readonly RunRecord[], metrics: readonly MetricName[]): StepSummaryRow[] {
+export function* stepsAcrossRuns(records: readonly RunRecord[]): Generator<{ arm: string; step: number; epoch: number; rows: (RunTraceRow | undefined)[] }> {
   const byArm = new Map<string, RunRecord[]>();
   for (const r of records) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), r]);
-  const out: StepSummaryRow[] = [];
   for (const [arm, runs] of byArm) {
     const epochOf = new Map<number, number>();
     for (const r of runs) for (const t of r.trace) if (!epochOf.has(t.step)) epochOf.set(t.step, t.epoch);
     const steps = [...epochOf.keys()].sort((a, b) => a - b);
-    // One cursor per run: the last row at or before the current step (traces are in step order).
     const cursor = runs.map(() => -1);
     for (const step of steps) {
       runs.forEach((r, k) => {
         while (cursor[k]! + 1 < r.trace.length && r.trace[cursor[k]! + 1]!.step <= step) cursor[k]!++;
       });
-      for (const metric of metrics) {
-        const vals: number[] = [];
-        runs.forEach((r, k) => {
-          const v = cursor[k]! >= 0 ? r.trace[cursor[k]!]![metric] : undefined;
-          if (v !== undefined) vals.push(v);
-        });
-        if (vals.length) out.push({ arm, step, epoch: epochOf.get(step)!, metric, stats: stats(vals) });
-      }
+      yield { arm, step, epoch: epochOf.get(step)!, rows: runs.map((r, k) => (cursor[k]! >= 0 ? r.trace[cursor[k]!] : undefined)) };
+    }
+  }
+}
+
+/** Per arm and logged step, statistics over seeds of every metric (see stepsAcrossRuns). */
+export function summariseTraces(records: readonly RunRecord[], metrics: readonly MetricName[]): StepSummaryRow[] {
+  const out: StepSummaryRow[] = [];
+  for (const { arm, step, epoch, rows } of stepsAcrossRuns(records)) {
+    for (const metric of metrics) {
+      const vals = rows.map((t) => t?.[metric]).filter((v): v is number => v !== undefined);
+      if (vals.length) out.push({ arm, step, epoch, metric, stats: stats(vals) });
     }
   }
   return out;
