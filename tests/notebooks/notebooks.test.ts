@@ -40,7 +40,7 @@ describe('notebooks/', () => {
       it('imports only the public entry point, and names only what it exports', () => {
         const all = code.join('\n');
         const imports = [...all.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
-        expect(new Set(imports)).toEqual(new Set(['../dist/src/index.js', 'tslab', 'node:fs']));
+        expect(new Set(imports)).toEqual(new Set(['../dist/src/index.js', '../dist/src/plot.js', '../dist/src/claims.js', 'tslab', 'node:fs']));
         expect([...all.matchAll(/require\('([^']+)'\)/g)].map((m) => m[1])).toEqual(['./contrastlab.cjs']);
         for (const m of all.matchAll(/\bcl\.([A-Za-z_$][\w$]*)/g)) expect(typeof (lib as Record<string, unknown>)[m[1]!], `cl.${m[1]}`).not.toBe('undefined');
         for (const m of all.matchAll(/\bCL\.([A-Za-z_$][\w$]*)/g)) expect(m[1]).toMatch(/^(VegaLiteSpec|StudySpec)$/);
