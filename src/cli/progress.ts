@@ -17,7 +17,7 @@
  * here (runs finished before a --resume, steps a run skipped by stopping early) is declared with
  * `setSkipped` and left out of the rate.
  */
-import { ConfigError } from '../core/errors.ts';
+import { parseNumber } from './args.ts';
 import type { CommandIO } from './io.ts';
 
 export interface Progress {
@@ -59,16 +59,12 @@ const BAR_WIDTH = 24;
 
 /**
  * The interval between two progress lines when stderr is not a terminal: CONTRASTLAB_PROGRESS_INTERVAL
- * (seconds, >= 0; 0 = a line at every update) or the default 5 s. A malformed value is a ConfigError.
+ * (seconds, >= 0; 0 = a line at every update; read by the CLI's one number parser) or the default 5 s.
  */
 export function progressIntervalMs(command: string, env: Record<string, string | undefined> = process.env): number {
   const raw = env.CONTRASTLAB_PROGRESS_INTERVAL;
   if (raw === undefined || raw.trim() === '') return DEFAULT_INTERVAL_MS;
-  const s = Number(raw.trim());
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw.trim()) || !Number.isFinite(s)) {
-    throw new ConfigError(`contrastlab ${command}`, `CONTRASTLAB_PROGRESS_INTERVAL must be a number of seconds >= 0, got '${raw}'`);
-  }
-  return s * 1000;
+  return parseNumber(`contrastlab ${command}`, 'CONTRASTLAB_PROGRESS_INTERVAL (seconds)', raw, { min: 0 }) * 1000;
 }
 
 /** A duration for people: `0.4 s`, `42 s`, `12 min 5 s`, `3 h 7 min`. */

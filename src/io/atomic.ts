@@ -281,8 +281,9 @@ export class StagedDir {
   }
 
   /**
-   * The staging folder, made at the first write (not at construction: while no temporary exists no
-   * signal handler is installed, so Ctrl-C stops a long computation at once).
+   * The staging folder, made at the first write, not at construction: a command refused or
+   * interrupted before its result exists leaves no temporary, and the CLI's watchdog starts only
+   * when there is something to clean.
    */
   get staging(): string {
     if (this.stagingPath === null) {

@@ -83,7 +83,8 @@ describe('progress off a terminal: plain lines', () => {
     expect(progressIntervalMs('run', {})).toBe(5000);
     expect(progressIntervalMs('run', { CONTRASTLAB_PROGRESS_INTERVAL: '0.5' })).toBe(500);
     expect(progressIntervalMs('run', { CONTRASTLAB_PROGRESS_INTERVAL: '0' })).toBe(0);
-    expect(() => progressIntervalMs('run', { CONTRASTLAB_PROGRESS_INTERVAL: '-1' })).toThrow(/contrastlab run: CONTRASTLAB_PROGRESS_INTERVAL must be a number of seconds >= 0, got '-1'/);
+    expect(() => progressIntervalMs('run', { CONTRASTLAB_PROGRESS_INTERVAL: '-1' })).toThrow(/contrastlab run: CONTRASTLAB_PROGRESS_INTERVAL \(seconds\) must be >= 0, got -1/);
+    expect(() => progressIntervalMs('run', { CONTRASTLAB_PROGRESS_INTERVAL: '0x10' })).toThrow(/must be a decimal number, got '0x10'/);
     expect(() => progressIntervalMs('run', { CONTRASTLAB_PROGRESS_INTERVAL: 'soon' })).toThrow(/got 'soon'/);
   });
 });

@@ -98,6 +98,20 @@ export function runCli(args: readonly string[], opts: CliOptions): Promise<CliRe
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * CPU seconds (user + system) a process has used, from /proc/PID/stat (clock ticks of 1/100 s);
+ * null once it has gone. Waiting for CPU time, not wall time, times a race independently of load.
+ */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime: fields 14 and 15
+  } catch {
+    return null;
+  }
+}
+
 /** Polls `cond` every `everyMs` (default 20 ms); false when `timeoutMs` passed first. */
 export async function waitFor(cond: () => boolean, timeoutMs: number, everyMs = 20): Promise<boolean> {
   const until = Date.now() + timeoutMs;
@@ -200,7 +214,7 @@ export function outputs(...paths: string[]): (rel: string) => boolean {
  * temporaries to a detached watchdog that polls every 100 ms, so they go within moments, not at
  * the instant of death. Polls for up to `ms`.
  */
-export async function leftoversAfter(dir: string, ms = 10_000): Promise<string[]> {
+export async function leftoversAfter(dir: string, ms = 120_000): Promise<string[]> {
   const until = Date.now() + ms;
   let left = leftovers(dir);
   while (left.length > 0 && Date.now() < until) {

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  badInputProblems, type CliResult, cleanupMarkers, freshDir, leftovers, leftoversAfter, oneLineProblems, outputs, pool, report, runCli, show, sleep,
+  badInputProblems, type CliResult, cleanupMarkers, cpuSeconds, freshDir, leftovers, leftoversAfter, oneLineProblems, outputs, pool, report, runCli, show, sleep,
   snapshot, snapshotDiff, stackLines, startCli, waitFor,
 } from './harness.ts';
 import { dict, goodNpy, makeNpyCorpus, npyBytes, unitRows } from './make-npy-corpus.ts';
@@ -240,7 +240,10 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
       const dir = freshDir('race');
       const s = startCli(['solve', '--n', '8', '--d', '16', '--steps', '10000', '--tol', '0', '--out', 'R'], { cwd: dir, timeoutMs: 120_000 });
       await s.ready();
-      await sleep(300); // past argument checks, inside the computation
+      // Past the argument checks and inside the computation: 0.3 s of the command's own CPU time
+      // (CPU time, not wall time, so a loaded machine does not make R appear before the checks).
+      const cpu0 = cpuSeconds(s.child.pid!) ?? 0;
+      await waitFor(() => (cpuSeconds(s.child.pid!) ?? Infinity) >= cpu0 + 0.3, 300_000);
       mkdirSync(join(dir, 'R'));
       writeFileSync(join(dir, 'R', 'mine.txt'), 'made while solve ran\n');
       const r = await s.done;
