@@ -131,7 +131,7 @@ const listSpec = (tau: number, batches: readonly (readonly number[])[]): Objecti
 export const claim: Claim = {
   id: 'cho.caveat.balanced-design-keeps-etf',
   source: { paper: 'CHO', where: 'Thm 4 as an "iff" (THEORY 3, caveats: balanced strict subsets)', tag: 'derived' },
-  statement: 'For B ≥ 3 and d ≥ N−1, a strict but balanced batch set (a 2-design: every pair in the same number of batches) keeps the simplex ETF as the minimiser of the mini-batch objective, with value log(1 + (B−1)·exp(−N/((N−1)τ))); for B = 2 no strict subset of the pairs is balanced, and a strict subset can end away from the ETF.',
+  statement: 'For $B \\ge 3$ and $d \\ge N-1$, a strict but balanced batch set (a 2-design: every pair in the same number of batches) keeps the simplex ETF as the minimiser of the mini-batch objective, with value $\\log\\big(1 + (B-1)\\,e^{-N/((N-1)\\tau)}\\big)$; for $B = 2$ no strict subset of the pairs is balanced, and a strict subset can end away from the ETF.',
   assumptions: [
     'unit-norm rows', 'd = N−1', "THEORY 2.2's average over an explicit batch list", 'designs: Fano 2-(7,3,1), its complement 2-(7,4,2), AG(2,3) 2-(9,3,1)',
     'confidence rule: every seed must converge (g ≤ 1e-9) and meet the quadratic-model bounds', 'B = 2 contrast: the 7-cycle of pairs on N = 7',

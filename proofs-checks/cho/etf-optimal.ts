@@ -305,7 +305,7 @@ const SOLVER_STEPS = 20000;
 export const claim: Claim = {
   id: 'cho.etf.optimal-for-d-ge-n-1',
   source: { paper: 'CHO', where: 'THEORY 3, row 1 (Lu & Steinerberger 2022, restated by CHO)', tag: 'proved' },
-  statement: 'For d ≥ N−1 the simplex ETF minimises the two-sided InfoNCE over unit rows: no feasible point has a smaller loss than log(1 + (N−1)·exp(−N/((N−1)τ))), and projected gradient descent from random starts reaches the ETF Gram matrix.',
+  statement: 'For $d \\ge N-1$ the simplex ETF minimises the two-sided InfoNCE over unit rows: no feasible point has a smaller loss than $\\log\\big(1 + (N-1)\\,e^{-N/((N-1)\\tau)}\\big)$, and projected gradient descent from random starts reaches the ETF Gram matrix.',
   assumptions: ['unit-norm rows', 'd ≥ N−1', 'τ > 0', "THEORY 2.1's averaged two-sided InfoNCE"],
   kind: 'optimality',
   check(ctx: ClaimContext): Verdict {

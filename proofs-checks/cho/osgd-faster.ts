@@ -155,7 +155,7 @@ export function hasCoincidentPair(U: { data: Float64Array; rows: number; cols: n
 export const claim: Claim = {
   id: 'cho.osgd.fewer-epochs-than-reshuffled',
   source: { paper: 'CHO', where: 'Sec. 4 (OSGD), synthetic experiments; THEORY 4 rectangle toy', tag: 'derived' },
-  statement: 'Ordered SGD (step on the max-loss batch) reaches the neighbourhood of the optimum in fewer epochs than reshuffled SGD: on the rectangle toy (within 0.5° of θ = π/4) and on CHO\'s synthetic grid settings other than (N, d) = (4, 2) (B = 2, distance ≤ 1 to the optimal Gram matrix), by an exact one-sided Mann–Whitney test at α = 0.01 in every setting.',
+  statement: 'Ordered SGD (step on the max-loss batch) reaches the neighbourhood of the optimum in fewer epochs than reshuffled SGD: on the rectangle toy (within 0.5° of $\\theta = \\pi/4$) and on CHO\'s synthetic grid settings other than (N, d) = (4, 2) (B = 2, distance ≤ 1 to the optimal Gram matrix), by an exact one-sided Mann–Whitney test at α = 0.01 in every setting.',
   assumptions: [
     'projected SGD with a constant step: lr 0.05 (rectangle), lr 1 (grid; CHO\'s 0.5 on their summed loss)', 'τ = 1, B = 2, unit-norm rows',
     'independent seeds per arm; runs that never reach the threshold are censored at +∞ (rectangle budget 5000 epochs, grid 500)',

@@ -166,7 +166,7 @@ const SIZES = { smoke: { random: 240, etf: 40 }, full: { random: 20000, etf: 200
 export const claim: Claim = {
   id: 'cho.spectral.pairwise-lower-bound',
   source: { paper: 'CHO', where: 'Algorithm 1 rationale (THEORY 4, spectral clustering)', tag: 'derived' },
-  statement: 'For every batch b of B rows, the two-sided InfoNCE satisfies L(U_b, V_b) ≥ Σ_{i<j∈b} W_ij / (2B(B−1)) with W = A + Aᵀ, A_ij = log(1+(B−1)e^{S_ij−S_ii}) + log(1+(B−1)e^{S_ji−S_ii}), with equality at a batch ETF.',
+  statement: 'For every batch $b$ of $B$ rows, the two-sided InfoNCE satisfies $L(U_b, V_b) \\ge \\frac{1}{2B(B-1)} \\sum_{i<j \\in b} W_{ij}$ with $W = A + A^\\top$, $A_{ij} = \\log\\big(1 + (B-1)\\,e^{S_{ij} - S_{ii}}\\big) + \\log\\big(1 + (B-1)\\,e^{S_{ji} - S_{ii}}\\big)$, with equality at a batch ETF.',
   assumptions: [
     'unit-norm rows', "THEORY 2.1's averaged two-sided InfoNCE on the B rows of the batch", 'W = spectralAffinity(U, V, τ, B) with B = |b|',
     'random instances: B ∈ [2, 8], N ∈ [B, 3B], d ∈ [max(2, B−1), 2B], τ log-uniform in [0.05, 2]',

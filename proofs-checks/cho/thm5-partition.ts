@@ -63,7 +63,7 @@ const TOL = 1e-9;
 export const claim: Claim = {
   id: 'cho.thm5.fixed-partition-suboptimal',
   source: { paper: 'CHO', where: 'Thm 5 (THEORY 3, row 3)', tag: 'derived' },
-  statement: 'Training with a fixed disjoint partition ends with every batch a B-point ETF (u_i = v_i), the partition objective at log(1 + (B−1)·exp(−B/((B−1)τ))), and the full-batch loss strictly above the ETF value log(1 + (N−1)·exp(−N/((N−1)τ))).',
+  statement: 'Training with a fixed disjoint partition ends with every batch a B-point ETF ($u_i = v_i$), the partition objective at $\\log\\big(1 + (B-1)\\,e^{-B/((B-1)\\tau)}\\big)$, and the full-batch loss strictly above the ETF value $\\log\\big(1 + (N-1)\\,e^{-N/((N-1)\\tau)}\\big)$.',
   assumptions: ['unit-norm rows', 'B divides N, B < N', 'd ≥ N−1 (the ETF is attainable, so the gap is a real suboptimality)', 'projected SGD with lr 1 on one batch per step, as CHO', 'confidence rule: every seed passes every check'],
   kind: 'inequality',
   check(ctx: ClaimContext): Verdict {

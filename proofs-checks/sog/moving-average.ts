@@ -47,7 +47,7 @@ const TAU = 0.5;
 export const claim: Claim = {
   id: 'sog.moving-average-lemmas',
   source: { paper: 'SOG', where: 'THEORY 5 (claims: moving average at fixed parameters)', tag: 'derived' },
-  statement: 'At fixed parameters, with i.i.d. ĝ of mean g and variance σ², SogCLR\'s moving average has E[u_k] = g + (1−γ)^k (u_0 − g) and stationary variance γσ²/(2−γ).',
+  statement: 'At fixed parameters, with i.i.d. $\\hat g$ of mean $g$ and variance $\\sigma^2$, SogCLR\'s moving average has $\\mathbb{E}[u_k] = g + (1-\\gamma)^k (u_0 - g)$ and stationary variance $\\gamma\\sigma^2/(2-\\gamma)$.',
   assumptions: [
     'float64; N = 8 random unit-row pairs, d = 4, τ = 0.5, batches of B = 4 always holding example 0 (so anchor 0\'s ĝ is i.i.d., mean exactly g_0)',
     'σ² exact by enumeration of the 35 possible batches; the estimator\'s own state update (per-anchor u) is iterated',

@@ -50,7 +50,7 @@ function paired(d: readonly number[]): { mean: number; sd: number; se: number } 
 export const claim: Claim = {
   id: 'sog.small-batch-sogclr-beats-simclr',
   source: { paper: 'SOG', where: 'Thm (SimCLR 1/B floor; SogCLR B-independent) [unverified]; synthetic consequence, THEORY 5 [derived]', tag: 'unverified' },
-  statement: 'At small batch sizes SogCLR reaches a lower exact objective gap F − F* than SimCLR with the same B and epoch budget, and SimCLR\'s gap grows as B shrinks '
+  statement: 'At small batch sizes SogCLR reaches a lower exact objective gap $F - F^*$ than SimCLR with the same B and epoch budget, and SimCLR\'s gap grows as B shrinks '
     + '(the synthetic consequence of SOG\'s theorems, which are themselves reconstructed and unverified).',
   assumptions: [
     `the '${PRESET}' study of src/experiments/presetsGcl.ts: linear encoder (d = 16) on 8 synthetic classes in R^32, fixed training views, unimodal GCL τ = 0.1, ε₀ = 0, momentum SGD lr 0.5`,

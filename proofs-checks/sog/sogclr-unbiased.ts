@@ -69,7 +69,7 @@ function enumCases(size: ClaimContext['size'], rng: Rng): EnumCase[] {
 export const claim: Claim = {
   id: 'sog.sogclr.unbiased-with-exact-u',
   source: { paper: 'SOG', where: 'THEORY 5 (claims: SogCLR unbiased at u = g)', tag: 'derived' },
-  statement: 'With u = g exactly, the SogCLR estimate scattered into the full gradient and averaged over all C(N,B) batches equals ∇F (an identity, for every B, both modalities, any ε₀); '
+  statement: 'With $u = g$ exactly, the SogCLR estimate scattered into the full gradient and averaged over all $\\binom{N}{B}$ batches equals $\\nabla F$ (an identity, for every $B$, both modalities, any $\\varepsilon_0$); '
     + 'by sampling at larger N its noise-corrected bias is zero within noise.',
   assumptions: [
     'float64; random unit-row embeddings; τ log-uniform in [0.05, 1]; ε₀ ∈ {0, 1/(2B−2), 0.5}',

@@ -6,6 +6,7 @@ import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import { reportJson, reportMarkdown, verdictTable } from '../../src/claims/report.ts';
 import { isFailure, runClaims } from '../../src/claims/run.ts';
 import type { Claim } from '../../src/claims/types.ts';
+import { splitMath, texToMathml } from '../../src/report/math.ts';
 import { cli, tmp } from '../cli/harness.ts';
 
 const FOLDER: Record<string, string> = { CHO: 'cho', SOG: 'sog', iSogCLR: 'isogclr', numerics: 'numerics' };
@@ -23,6 +24,21 @@ describe('the catalogue', () => {
       if (c.expected === 'refuted') expect(c.explanation, `${c.id} is expected refuted and must say why`).toBeTruthy();
     }
   });
+});
+
+describe('claim statements are written for the report page', () => {
+  // Formulas are $...$ TeX (rendered to MathML by src/report/math.ts); subscripts, sums and norms in
+  // bare Unicode text (Σ_{i<j∈b}, ‖x‖) would show raw on the page.
+  const BARE = /_\{|\^\{|[Σ∑‖∂√]|\\[a-zA-Z]/;
+  for (const c of CLAIMS) {
+    it(c.id, () => {
+      const parts = splitMath(c.statement);
+      for (const p of parts) {
+        if (p.math !== undefined) expect(texToMathml(p.math.tex, p.math.display), `${c.id}: $${p.math.tex}$`).not.toContain('tex-error');
+        else expect(p.text, `${c.id}: formula markup outside $...$ in "${p.text}"`).not.toMatch(BARE);
+      }
+    });
+  }
 });
 
 describe('runner and report', () => {
