@@ -18,6 +18,7 @@
  */
 import type { Backend } from '../backend/types.ts';
 import type { Rng } from '../core/random.ts';
+import type { MutantId } from '../core/mutants.ts';
 
 export type ClaimSize = 'smoke' | 'full';
 export type ClaimKind = 'identity' | 'optimality' | 'inequality' | 'convergence' | 'counterexample' | 'rate';
@@ -71,6 +72,11 @@ export interface Claim {
   readonly expected?: 'holds' | 'refuted';
   /** Why the statement is expected refuted, or any caveat worth printing with the verdict. */
   readonly explanation?: string;
+  /**
+   * The named mutants (src/core/mutants.ts) this check must detect: run with one of them active,
+   * the check must fail. The kill matrix (`npm run mutants`) verifies it and lists every other kill.
+   */
+  readonly mutants?: readonly MutantId[];
   check(ctx: ClaimContext): Verdict | Promise<Verdict>;
 }
 

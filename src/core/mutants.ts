@@ -1,0 +1,70 @@
+/**
+ * Named mutants: realistic implementation mistakes, built into the library behind one internal
+ * switch so that the claims catalogue can be shown to detect them (the kill matrix of
+ * scripts/mutants.ts, `npm run mutants`). A check that passes on a broken implementation is not
+ * evidence; each claim names the mutants it must kill (Claim.mutants).
+ *
+ * The switch is this module's `withMutant`, reachable only by importing this file by path from a
+ * development checkout: it is not exported from any entry point of the package (the `exports` map
+ * refuses deep imports), and no CLI option or environment variable turns a mutant on in a normal run
+ * (`contrastlab check --mutants` exists only when the sources are present, see src/cli/commands/check.ts).
+ *
+ * At each mutated site the library asks `mutant('id')`. The call costs one comparison when no
+ * mutant is active, and records which sites were reached, so a claim that never reaches a mutant's
+ * site is reported "not reached" (it cannot kill it) instead of being run again.
+ */
+
+/** Every mutant, with the mistake it makes and where. */
+export const MUTANTS = {
+  'sogclr-gamma-one': 'SogCLR: γ forced to 1 (the moving average off: the plug-in/DCL estimator)',
+  'u-sum-storage': 'SogCLR shared u: the two views\' values stored as their sum u1 + u2, not their mean',
+  'batch-first-visit': 'SogCLR: the first-visit rule applied per batch (γ = 1 only if no entry of the batch was seen before)',
+  'lse-no-max-shift': 'log-sum-exp computed as log Σ exp(S) without subtracting the maximum',
+  'lse-f32-accumulation': 'float64 log-sum-exp with the exponentials accumulated in float32',
+  'column-softmax-dropped': 'two-sided InfoNCE gradient: the column (v → u) softmax term dropped',
+  'inv-tau-twice': 'gradient through S = UVᵀ/τ scaled by 1/τ twice',
+  'eps0-ignored': 'GCL: ε₀ treated as 0 in the value and the weights',
+  'osgd-min-loss': 'OSGD takes the minimum-loss batch instead of the maximum',
+  'reshuffle-reuses-first-epoch': 'random reshuffling draws one permutation and reuses it every epoch',
+  'spectral-unbalanced': 'spectral batches from plain nearest-centre k-means clusters, without the balanced assignment',
+  'riemannian-projection-dropped': 'the Euclidean gradient used on the sphere without its tangent projection',
+} as const satisfies Record<string, string>;
+
+export type MutantId = keyof typeof MUTANTS;
+
+let active: string | null = null;
+const reached = new Set<string>();
+
+/** Whether mutant `id` is active; records that its site was reached. */
+export function mutant(id: MutantId): boolean {
+  reached.add(id);
+  return active === id;
+}
+
+/** Runs `fn` with mutant `id` active (null: none); returns its result and the mutant sites it reached. */
+export function withMutant<T>(id: MutantId | null, fn: () => T): { result: T; reached: ReadonlySet<string> } {
+  if (id !== null && !(id in MUTANTS)) throw new Error(`unknown mutant '${id}'`);
+  const before = active;
+  active = id;
+  reached.clear();
+  try {
+    const result = fn();
+    return { result, reached: new Set(reached) };
+  } finally {
+    active = before;
+  }
+}
+
+/** Async form of withMutant (for checks that await). */
+export async function withMutantAsync<T>(id: MutantId | null, fn: () => Promise<T>): Promise<{ result: T; reached: ReadonlySet<string> }> {
+  if (id !== null && !(id in MUTANTS)) throw new Error(`unknown mutant '${id}'`);
+  const before = active;
+  active = id;
+  reached.clear();
+  try {
+    const result = await fn();
+    return { result, reached: new Set(reached) };
+  } finally {
+    active = before;
+  }
+}
