@@ -25,7 +25,7 @@ export type ClaimKind = 'identity' | 'optimality' | 'inequality' | 'convergence'
 export type SourceTag = 'proved' | 'derived' | 'unverified' | 'code' | 'fig';
 
 export interface ClaimSource {
-  readonly paper: 'CHO' | 'SOG' | 'iSogCLR' | 'numerics';
+  readonly paper: 'CHO' | 'SOG' | 'iSogCLR' | 'numerics' | 'SigLIP';
   /** Theorem / proposition / figure / section, e.g. 'Thm 4', 'Fig. 1(a)', 'THEORY 5'. */
   readonly where: string;
   readonly tag: SourceTag;

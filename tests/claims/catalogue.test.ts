@@ -9,7 +9,7 @@ import type { Claim } from '../../src/claims/types.ts';
 import { splitMath, texToMathml } from '../../src/report/math.ts';
 import { cli, tmp } from '../cli/harness.ts';
 
-const FOLDER: Record<string, string> = { CHO: 'cho', SOG: 'sog', iSogCLR: 'isogclr', numerics: 'numerics' };
+const FOLDER: Record<string, string> = { CHO: 'cho', SOG: 'sog', iSogCLR: 'isogclr', numerics: 'numerics', SigLIP: 'siglip' };
 
 describe('the catalogue', () => {
   it('has unique, well-formed entries', () => {
