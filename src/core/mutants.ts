@@ -28,6 +28,11 @@ export const MUTANTS = {
   'reshuffle-reuses-first-epoch': 'random reshuffling draws one permutation and reuses it every epoch',
   'spectral-unbalanced': 'spectral batches from plain nearest-centre k-means clusters, without the balanced assignment',
   'riemannian-projection-dropped': 'the Euclidean gradient used on the sphere without its tangent projection',
+  'sigmoid-bias-sign': 'sigmoid loss: the bias added as −z·t·x − b (wrong sign for the negatives) instead of −z·(t·x + b)',
+  'sigmoid-mean-over-pairs': 'sigmoid loss: the pair sum divided by N² (a mean over pairs) instead of N',
+  'gather-without-grad': 'sharded InfoNCE: the features gathered from other shards carry no gradient back to them (a plain all_gather)',
+  'shard-local-mean': 'sharded InfoNCE: each shard\'s loss normalised by its own size 1/(2n_k) and the shards summed, instead of 1/(2N)',
+  'sneg-includes-diagonal': 'similarity statistics: the mean negative similarity taken over all N² pairs, the positives included',
 } as const satisfies Record<string, string>;
 
 export type MutantId = keyof typeof MUTANTS;
