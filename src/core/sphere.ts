@@ -1,6 +1,7 @@
 /** Geometry of the unit sphere, row-wise: normalisation and the Riemannian (tangent) gradient. */
 import { ZeroRowError } from './errors.ts';
-import { type Matrix, type Matrix64, zeros } from './matrix.ts';
+import { type Matrix, type Matrix64, toContiguous, zeros } from './matrix.ts';
+import { mutant } from './mutants.ts';
 
 export function rowNorms(X: Matrix): Float64Array {
   const out = new Float64Array(X.rows);
@@ -33,6 +34,7 @@ export function normalizeRows(X: Matrix, op = 'normalizeRows', name = 'X'): Matr
  * onto the tangent space at x̂_i = x_i/‖x_i‖:  g_i − (g_i·x̂_i) x̂_i.
  */
 export function tangentProject(X: Matrix, G: Matrix): Matrix64 {
+  if (mutant('riemannian-projection-dropped')) return toContiguous(G, 'f64') as Matrix64;
   const n = rowNorms(X);
   const out = zeros(G.rows, G.cols);
   for (let i = 0; i < X.rows; i++) {

@@ -11,6 +11,7 @@ import { batchPairs, pluginValue, surrogateGrad, surrogateWeights } from './batc
 import { checkInput } from './input.ts';
 import type { Estimator, EstimatorInput, EstimatorOutput, Modality } from './types.ts';
 import { ConfigError } from '../core/errors.ts';
+import { mutant } from '../core/mutants.ts';
 
 export interface PluginState {
   readonly n: number;
@@ -21,7 +22,7 @@ export type PluginKind = 'simclr' | 'dcl' | 'clip';
 /** ε₀ of a plug-in estimator at batch size B. */
 export function pluginEps0(kind: PluginKind, B: number): number {
   switch (kind) {
-    case 'simclr': return 1 / (2 * B - 2);
+    case 'simclr': return mutant('simclr-eps0-clip-count') ? 1 / (B - 1) : 1 / (2 * B - 2);
     case 'clip': return 1 / (B - 1);
     case 'dcl': return 0;
   }

@@ -25,6 +25,7 @@ import {
 } from './movingAverage.ts';
 import { type EstimatorSpec, gammaAt } from './spec.ts';
 import type { Estimator, EstimatorInput, EstimatorOutput } from './types.ts';
+import { mutant } from '../core/mutants.ts';
 
 export type SogclrSpec = Extract<EstimatorSpec, { kind: 'sogclr' }>;
 export type SogclrState = MovingAverageState;
@@ -33,7 +34,6 @@ export function sogclrEstimator(spec: SogclrSpec): Estimator<SogclrState> {
   const op = 'sogclr';
   const shared = spec.sharedU ?? false;
   const eps0 = spec.eps0 ?? 0;
-  const rules = { sumStorage: spec.pitfalls?.sumStorage ?? false, batchFirstVisit: spec.pitfalls?.batchFirstVisit ?? false };
   return {
     name: 'sogclr',
     modality: spec.modality,
@@ -44,7 +44,11 @@ export function sogclrEstimator(spec: SogclrSpec): Estimator<SogclrState> {
     step(input: EstimatorInput, state: SogclrState): EstimatorOutput<SogclrState> {
       checkMovingAverage(op, state, shared);
       const { U, V, B } = checkInput(op, input, state.n);
-      const gamma = gammaAt(spec.gamma, input.epoch);
+      const gamma = mutant('sogclr-gamma-one') ? 1 : gammaAt(spec.gamma, input.epoch);
+      const rules = {
+        sumStorage: (spec.pitfalls?.sumStorage ?? false) || (shared && mutant('u-sum-storage')),
+        batchFirstVisit: (spec.pitfalls?.batchFirstVisit ?? false) || mutant('batch-first-visit'),
+      };
       const p = batchPairs(spec.modality, U, V, spec.tau, input.backend);
       const next = copyMovingAverage(state);
       const logU = updateMovingAverage(next, input.index, p.logG, gamma, rules);

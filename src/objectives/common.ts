@@ -5,6 +5,7 @@ import { type Matrix, type Matrix64, toContiguous } from '../core/matrix.ts';
 import { type FloatNdArray, fromNdarray } from '../interop/ndarray.ts';
 import { assertFiniteMatrix, assertNonEmpty, assertSameShape, assertTau } from '../core/validate.ts';
 import { NonFiniteError } from '../core/errors.ts';
+import { mutant } from '../core/mutants.ts';
 
 /** Value and Euclidean gradients of an objective at (U, V); gradients are float64, null when not asked for. */
 export interface LossAndGrad {
@@ -84,14 +85,14 @@ export function toF64(m: Matrix): Matrix64 {
 
 /** log(ε₀ + e^x), stable for any x (ε₀ = 0 gives x). */
 export function logEpsPlusExp(eps0: number, x: number): number {
-  if (eps0 === 0) return x;
+  if (eps0 === 0 || mutant('eps0-ignored')) return x;
   const a = Math.log(eps0);
   return a > x ? a + Math.log1p(Math.exp(x - a)) : x + Math.log1p(Math.exp(a - x));
 }
 
 /** e^x / (ε₀ + e^x) = 1 / (1 + ε₀·e^{−x}), stable for any x. */
 export function epsWeight(eps0: number, x: number): number {
-  if (eps0 === 0) return 1;
+  if (eps0 === 0 || mutant('eps0-ignored')) return 1;
   const t = Math.log(eps0) - x;
   return t > 0 ? Math.exp(-t) / (1 + Math.exp(-t)) : 1 / (1 + Math.exp(t));
 }

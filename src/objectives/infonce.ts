@@ -9,6 +9,7 @@
 import type { Matrix } from '../core/matrix.ts';
 import { accurateSum, type LossAndGrad, type ObjectiveOptions, prepare, toF64, checkedResult } from './common.ts';
 import type { MatrixLike } from './common.ts';
+import { mutant } from '../core/mutants.ts';
 
 const PAIRED = { positiveShift: 0, exclude: 'none' } as const;
 
@@ -23,7 +24,7 @@ export function infonceLossAndGrad(U: MatrixLike, V: MatrixLike, opts: Objective
   if (!p.grad) return checkedResult('infonce', p, { value, gradU: null, gradV: null });
   const c = new Float64Array(p.n).fill(1 / (2 * p.n));
   const pos = new Float64Array(p.n).fill(-1 / p.n);
-  const g = k.pairSoftmaxGrad(p.U, p.V, spec, { lseRow, lseCol, rowCoef: c, colCoef: c, posCoef: pos });
+  const g = k.pairSoftmaxGrad(p.U, p.V, spec, { lseRow, lseCol, rowCoef: c, colCoef: mutant('column-softmax-dropped') ? null : c, posCoef: pos });
   return checkedResult('infonce', p, { value, gradU: toF64(g.gradU), gradV: toF64(g.gradV) });
 }
 

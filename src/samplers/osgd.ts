@@ -16,6 +16,7 @@ import { DomainError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
 import { assertContextRows, assertInitN, assertStateN, batchLoss, ceilDiv, cutIntoBatches, stateInt, stateObject, stateQueue, stateRows, toArray } from './common.ts';
 import type { Sampler, SamplerStep } from './types.ts';
+import { mutant } from '../core/mutants.ts';
 
 export interface MaxLossBatch {
   /** The chosen batch, rows ascending. */
@@ -35,11 +36,12 @@ export function maxLossBatch(U: Matrix, V: Matrix, rows: ArrayLike<number>, B: n
   let best: Int32Array | null = null;
   let bestLoss = -Infinity;
   let scored = 0;
+  const minimum = mutant('osgd-min-loss');
   for (const c of combinations(rows.length, B)) {
     for (let t = 0; t < B; t++) pick[t] = rows[c[t]!]!;
     const l = batchLoss(U, V, pick, tau, backend);
     scored++;
-    if (best === null || l > bestLoss) {
+    if (best === null || (minimum ? l < bestLoss : l > bestLoss)) {
       best = pick.slice();
       bestLoss = l;
     }

@@ -9,6 +9,7 @@ import { DomainError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
 import { AllBatches, assertContextRows, assertInitN, assertStateN, batchOfOrder, ceilDiv, stateInt, stateObject, stateRows } from './common.ts';
 import type { Sampler, SamplerContext, SamplerStep } from './types.ts';
+import { mutant } from '../core/mutants.ts';
 
 /** Step counter within the current epoch (samplers with no other memory). */
 export interface CounterState {
@@ -71,7 +72,8 @@ function orderNext(name: string, n: number, B: number, state: OrderState, order:
   const nb = ceilDiv(n, B);
   const batch = batchOfOrder(order, B, state.next);
   const next = state.next + 1;
-  if (next >= nb) return { batches: [batch], state: { n, order: name === 'fixed' ? order : null, next: 0 }, epochEnd: true };
+  const keep = name === 'fixed' || (name === 'reshuffle' && mutant('reshuffle-reuses-first-epoch'));
+  if (next >= nb) return { batches: [batch], state: { n, order: keep ? order : null, next: 0 }, epochEnd: true };
   return { batches: [batch], state: { n, order, next }, epochEnd: false };
 }
 
@@ -93,7 +95,8 @@ export function reshuffleSampler(n: number, B: number): Sampler<OrderState> {
     next(ctx, state) {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
-      const order = state.next === 0 || state.order === null ? Array.from(ctx.rng.permutation(n)) : state.order;
+      const reuse = state.order !== null && mutant('reshuffle-reuses-first-epoch');
+      const order = !reuse && (state.next === 0 || state.order === null) ? Array.from(ctx.rng.permutation(n)) : state.order!;
       return orderNext(name, n, B, state, order);
     },
     checkState: (state) => checkOrderState(`sampler ${name}`, state, n, B, false),

@@ -53,6 +53,7 @@ import { balancedAssignment } from './spectral/balanced.ts';
 import { denseTopEigenpairs, type EigenResult, lanczosTopEigenpairs } from './spectral/eigen.ts';
 import { kmeans } from './spectral/kmeans.ts';
 import { float64Backend } from './spectral/linalg.ts';
+import { mutant } from '../core/mutants.ts';
 
 /** `solver: 'auto'` uses the dense eigen-decomposition up to this many rows (per group), Lanczos above. */
 export const SPECTRAL_DENSE_MAX_N = 400;
@@ -239,7 +240,7 @@ function clusterGroup(Ug: Matrix64, Vg: Matrix64, opts: SpectralOptions, be: Bac
       cost[i * K + c] = euclid ? Math.sqrt(s) : s;
     }
   }
-  const bal = balancedAssignment(cost, n, K, capacity);
+  const bal = mutant('spectral-unbalanced') ? unbalancedAssignment(km.labels, n, K, capacity) : balancedAssignment(cost, n, K, capacity);
   const members: number[][] = Array.from({ length: K }, () => []);
   for (let i = 0; i < n; i++) members[bal.assignment[i]!]!.push(i);
   const full: Int32Array[] = [];
@@ -258,6 +259,23 @@ function clusterGroup(Ug: Matrix64, Vg: Matrix64, opts: SpectralOptions, be: Bac
       assignmentCost: bal.cost, augmentations: bal.augmentations,
     },
   };
+}
+
+/**
+ * Mutant 'spectral-unbalanced' (src/core/mutants.ts): the k-means labels used as they are, rows sorted
+ * by label and cut into consecutive batches of the capacities, so batches straddle clusters.
+ */
+function unbalancedAssignment(labels: ArrayLike<number>, n: number, K: number, capacity: Int32Array): { assignment: Int32Array; cost: number; augmentations: number } {
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => labels[a]! - labels[b]! || a - b);
+  const assignment = new Int32Array(n);
+  let c = 0;
+  let used = 0;
+  for (const i of order) {
+    while (used >= capacity[c]!) { c++; used = 0; }
+    assignment[i] = c;
+    used++;
+  }
+  return { assignment, cost: Number.NaN, augmentations: 0 };
 }
 
 function validate(op: string, U: Matrix, V: Matrix, opts: SpectralOptions): void {
