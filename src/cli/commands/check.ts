@@ -7,7 +7,7 @@ import { isFailure, runClaims } from '../../claims/run.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { StagedDir } from '../../io/atomic.ts';
 import { renderVegaLite } from '../../plot/index.ts';
-import { choiceFlag, parseFlags, seedFlag, stringFlag } from '../args.ts';
+import { choiceFlag, parseFlags, parseNumber, seedFlag, stringFlag } from '../args.ts';
 import { makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
 import { createProgress, progressIntervalMs } from '../progress.ts';
@@ -33,13 +33,22 @@ ETA: on a terminal one line redrawn in place; otherwise a line at the start, one
                        (SVG text outlined, PNG at 4x; default: screen size)
   --backend NAME       a float32 backend to put under test (cpu, gpujs[:MODE]): numerics.f32-within-rule
                        checks it; the theory claims always run on the float64 CPU backend
-  --list               print every claim id with its source and statement, and exit`;
+  --list               print every claim id with its source and statement, and exit
+
+Development checkout only (the sources and scripts/ present; npm run mutants is the same):
+  --mutants            run the kill matrix: every selected claim against every named mutant (a
+                       realistic implementation mistake built in behind an internal switch; see
+                       src/core/mutants.ts) and print claim x mutant; exit 1 if a claim misses a
+                       mutant it declares. With --json one object { claims, mutants, killed, ... }.
+  --only-mutants IDS   comma-separated mutant ids (default all)
+  --workers N          worker threads for the matrix (default: one per core)
+  --matrix-out FILE    also write the matrix JSON to FILE (atomic; --force to replace)`;
 
 export async function checkCommand(argv: string[], io: CommandIO): Promise<number> {
   const cmd = 'check';
   const { flags, positionals } = parseFlags(cmd, argv, {
     size: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
-    force: { type: 'boolean' }, quiet: { type: 'boolean' }, 'figure-size': { type: 'string' }, list: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    force: { type: 'boolean' }, quiet: { type: 'boolean' }, mutants: { type: 'boolean' }, 'only-mutants': { type: 'string' }, workers: { type: 'string' }, 'matrix-out': { type: 'string' }, 'figure-size': { type: 'string' }, list: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   }, true);
   if (flags.help) {
     io.out(CHECK_HELP);
@@ -57,8 +66,18 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
   for (const p of positionals) {
     if (!CLAIMS.some((c) => c.id.startsWith(p))) throw new ConfigError('contrastlab check', `no claim id starts with '${p}' (see contrastlab check --list)`);
   }
-  const out = stringFlag(flags, 'out');
   const intervalMs = progressIntervalMs(cmd);
+  if (flags.mutants) {
+    const { checkMutants } = await import('./checkMutants.ts');
+    const workers = flags.workers === undefined ? undefined : parseNumber(cmd, '--workers', String(flags.workers), { int: true, min: 1 });
+    const only = stringFlag(flags, 'only-mutants');
+    const matrixOut = stringFlag(flags, 'matrix-out');
+    return checkMutants({
+      size, seed, claims: positionals, json: flags.json === true, force: flags.force === true, quiet: flags.quiet === true, intervalMs,
+      ...(only !== undefined ? { mutants: only.split(',') } : {}), ...(workers !== undefined ? { workers } : {}), ...(matrixOut !== undefined ? { out: matrixOut } : {}),
+    }, io);
+  }
+  const out = stringFlag(flags, 'out');
   const staged = out !== undefined ? new StagedDir(out, { overwrite: flags.force === true, op: 'contrastlab check' }) : null;
   const underTest = stringFlag(flags, 'backend');
   const f32Backend: Backend | undefined = underTest !== undefined ? makeBackend(cmd, underTest, 'f32', (l) => io.err(l)) : undefined;
