@@ -20,6 +20,7 @@ export { hungarian, minWeightPerfectMatching, type AssignmentResult, type Perfec
 
 export {
   type Backend, type Kernels, type PairSpec, type PairExclusion, type PairLseResult, type PairGradCoefficients, type PairGradResult,
+  type SigmoidSpec, type PairSigmoidResult,
   createCpuBackend, createReferenceBackend, defaultBackend, type CpuBackendOptions,
 } from './backend/index.ts';
 
@@ -27,8 +28,11 @@ export {
   type LossAndGrad, type MatrixLike, asMatrix, type ObjectiveOptions, type ObjectiveName, type ObjectiveSpec, type BatchSet, type MinibatchOptions, type GclOptions,
   OBJECTIVE_NAMES, evaluateObjective, riemannianGrad, infonceLossAndGrad, infonceUvLossAndGrad, minibatchLossAndGrad,
   gclBimodalLossAndGrad, gclUnimodalLossAndGrad, validateBatchList,
+  sigmoidLossAndGrad, SIGMOID_DEFAULT_T, SIGMOID_DEFAULT_B, type SigmoidOptions, type SigmoidLossAndGrad,
 } from './objectives/index.ts';
 
+export { shardedInfonceGrad, shardBounds, type ShardedOptions, type ShardedResult } from './objectives/sharded.ts';
+export { similarityStats, type SimilarityStats } from './analysis/similarity.ts';
 export { simplexEtf, etfGram, haarOrthogonal, rotateRows } from './optima/etf.ts';
 export { crossPolytope, crossPolytopeGram, crossPolytopeAntipode } from './optima/crossPolytope.ts';
 export {

@@ -21,10 +21,11 @@ const CLAIMS = [...ISOGCLR_CLAIMS, ...NUMERICS_CLAIMS];
 describe('iSogCLR and numerics claims at smoke size', () => {
   const backend = createCpuBackend({ dtype: 'f64' });
 
-  it('lists the six claims under their ids', () => {
+  it('lists the seven claims under their ids', () => {
     expect(ISOGCLR_CLAIMS.map((c) => c.id)).toEqual(['isogclr.dro-duality', 'isogclr.tau-derivative-is-rho-minus-kl']);
     expect(NUMERICS_CLAIMS.map((c) => c.id)).toEqual([
       'numerics.gradients-match-finite-differences', 'numerics.blocked-equals-materialised', 'numerics.f32-within-rule', 'numerics.max-shift-at-tau-0.01',
+      'numerics.sharded-gather-with-grad',
     ]);
   });
 
