@@ -90,6 +90,7 @@ function timedBackend(be: Backend, acc: { pairLse: number; pairSoftmaxGrad: numb
       acc.pairSoftmaxGrad += performance.now() - t;
       return r;
     },
+    pairSigmoid: (...a) => k.pairSigmoid(...a),
   };
   return { ...be, name: be.name, dtype: be.dtype, blockSize: be.blockSize, info: be.info, kernels, dispose: () => be.dispose() };
 }

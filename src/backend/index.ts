@@ -2,7 +2,7 @@
 import { createCpuBackend } from './cpu/index.ts';
 import type { Backend } from './types.ts';
 
-export type { Backend, Kernels, PairSpec, PairExclusion, PairLseResult, PairGradCoefficients, PairGradResult } from './types.ts';
+export type { Backend, Kernels, PairSpec, PairExclusion, PairLseResult, PairGradCoefficients, PairGradResult, SigmoidSpec, PairSigmoidResult } from './types.ts';
 export { createReferenceBackend } from './reference.ts';
 export { createCpuBackend, type CpuBackendOptions } from './cpu/index.ts';
 

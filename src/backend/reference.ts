@@ -6,8 +6,8 @@
  * arithmetic result is rounded to float32 (Math.fround), i.e. "the same maths in float32", which is
  * what the float32 tolerance rule compares blocked float32 kernels against.
  */
-import { type DType, type Matrix, zeros } from '../core/matrix.ts';
-import type { Backend, Kernels, PairGradCoefficients, PairLseResult, PairSpec } from './types.ts';
+import { allocArray, type DType, type Matrix, zeros } from '../core/matrix.ts';
+import type { Backend, Kernels, PairGradCoefficients, PairLseResult, PairSigmoidResult, PairSpec } from './types.ts';
 
 const id = (x: number) => x;
 
@@ -134,6 +134,75 @@ function makeKernels(dtype: DType): Kernels {
         }
       }
       return { gradU, gradV };
+    },
+
+    /**
+     * The pair sigmoid of types.ts, materialised: S = U Vᵀ (n x n, checked against the memory
+     * budget), then per entry ℓ = t·s + b, x = z·ℓ, e = exp(−|x|),
+     *   softplus(−x) = max(−x, 0) + log1p(e),  σ(−x) = x ≥ 0 ? e/(1+e) : 1/(1+e),  H = −z·σ(−x),
+     * value = Σ softplus(−x), dT = Σ H·s, dB = Σ H, gradU = (tH) V, gradV = (tH)ᵀ U.
+     * float64: the three scalar sums are compensated (Neumaier), so the oracle's sums are exact to
+     * a few ulps whatever n is; f32: every operation rounded, sums included (the naive float32 maths).
+     */
+    pairSigmoid(U, V, spec, want): PairSigmoidResult {
+      const n = U.rows;
+      const d = U.cols;
+      const S = allocArray('f64', n * n);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let k = 0; k < d; k++) s = r(s + r(at(U, i, k) * at(V, j, k)));
+          S[i * n + j] = s;
+        }
+      }
+      const t = r(spec.t);
+      const b = r(spec.b);
+      const sums = [0, 0, 0];
+      const comp = [0, 0, 0];
+      const add = (q: number, x: number) => {
+        if (dtype === 'f32') {
+          sums[q] = r(sums[q]! + x);
+          return;
+        }
+        const a = sums[q]!;
+        const u = a + x;
+        comp[q]! += Math.abs(a) >= Math.abs(x) ? a - u + x : x - u + a;
+        sums[q] = u;
+      };
+      const G = want.grad ? allocArray('f64', n * n) : null;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const s = S[i * n + j]!;
+          const l = r(r(t * s) + b);
+          const x = i === j ? l : -l;
+          const e = r(Math.exp(-Math.abs(x)));
+          add(0, r(Math.max(-x, 0) + r(Math.log1p(e))));
+          if (G) {
+            const sg = x >= 0 ? r(e / r(1 + e)) : r(1 / r(1 + e));
+            const h = i === j ? -sg : sg;
+            add(1, r(h * s));
+            add(2, h);
+            G[i * n + j] = r(t * h);
+          }
+        }
+      }
+      const total = (q: number) => (dtype === 'f32' ? sums[q]! : sums[q]! + comp[q]!);
+      if (!G) return { value: total(0), dT: null, dB: null, gradU: null, gradV: null };
+      const gradU = zeros(n, d, dtype);
+      const gradV = zeros(n, d, dtype);
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < d; k++) {
+          let a = 0;
+          let c = 0;
+          for (let j = 0; j < n; j++) {
+            a = r(a + r(G[i * n + j]! * at(V, j, k)));
+            c = r(c + r(G[j * n + i]! * at(U, j, k)));
+          }
+          gradU.data[i * d + k] = a;
+          gradV.data[i * d + k] = c;
+        }
+      }
+      return { value: total(0), dT: total(1), dB: total(2), gradU, gradV };
     },
   };
   return kernels;

@@ -17,6 +17,15 @@
  *   G_{i,pos(i)} += posCoef_i
  * and returns gradU = G V / τ and gradV = Gᵀ U / τ (the chain rule through S = U Vᵀ / τ).
  * A null coefficient vector means zero (and its lse may then be null).
+ *
+ * Pair-sigmoid kernel (the SigLIP loss; Zhai et al. 2023, "Sigmoid Loss for Language Image
+ * Pre-Training", eq. 1). With s_ij = u_i·v_j (no 1/τ), scale t > 0, bias b, z_ii = +1, z_ij = −1 (i ≠ j),
+ *   ℓ_ij = t·s_ij + b,  x_ij = z_ij·ℓ_ij,  value = Σ_ij softplus(−x_ij)        (float64; the op divides by N)
+ *   H_ij = ∂value/∂ℓ_ij = −z_ij·σ(−x_ij)
+ *   dT = ∂value/∂t = Σ_ij H_ij·s_ij,   dB = ∂value/∂b = Σ_ij H_ij
+ *   G = t·H = ∂value/∂S,  gradU = G V,  gradV = Gᵀ U.
+ * softplus(y) = max(y, 0) + log1p(exp(−|y|)) and σ(−x) = e/(1+e) (x ≥ 0) or 1/(1+e) (x < 0), e = exp(−|x|),
+ * so nothing overflows at any t. With want.grad false, dT, dB, gradU and gradV are null.
  */
 import type { DType, Matrix } from '../core/matrix.ts';
 
@@ -48,6 +57,25 @@ export interface PairGradResult {
   readonly gradV: Matrix;
 }
 
+export interface SigmoidSpec {
+  /** Scale t > 0 (an inverse temperature). */
+  readonly t: number;
+  /** Bias b. */
+  readonly b: number;
+}
+
+export interface PairSigmoidResult {
+  /** Σ_ij softplus(−z_ij(t·s_ij + b)), float64 (a sum, not the mean). */
+  readonly value: number;
+  /** Σ_ij H_ij s_ij = ∂value/∂t (null without want.grad). */
+  readonly dT: number | null;
+  /** Σ_ij H_ij = ∂value/∂b (null without want.grad). */
+  readonly dB: number | null;
+  /** n x d, backend dtype, contiguous: G V and Gᵀ U with G = t·H (null without want.grad). */
+  readonly gradU: Matrix | null;
+  readonly gradV: Matrix | null;
+}
+
 export interface Kernels {
   /** C ← α·A·B + β·C. A is m x k, B is k x n, C is m x n; any strides (a transpose is a view); backend dtype. */
   gemm(alpha: number, A: Matrix, B: Matrix, beta: number, C: Matrix): void;
@@ -55,6 +83,8 @@ export interface Kernels {
   pairLse(U: Matrix, V: Matrix, spec: PairSpec, want: { row: boolean; col: boolean }): PairLseResult;
   /** Pass 2: gradients of Σ coefficients · softmax entries with respect to U and V (see above). */
   pairSoftmaxGrad(U: Matrix, V: Matrix, spec: PairSpec, coef: PairGradCoefficients): PairGradResult;
+  /** The pair-sigmoid (SigLIP) sum and, with want.grad, its derivatives (see above). */
+  pairSigmoid(U: Matrix, V: Matrix, spec: SigmoidSpec, want: { grad: boolean }): PairSigmoidResult;
 }
 
 export interface Backend {

@@ -15,6 +15,7 @@ const huge = (dtype: 'f64' | 'f32') => matrix(unit.data.map((x) => x * (dtype ==
 describe('non-finite results', () => {
   for (const dtype of ['f64', 'f32'] as const) {
     for (const name of OBJECTIVE_NAMES) {
+      if (name === 'sigmoid') continue; // no τ: its own case below
       const spec: ObjectiveSpec = name === 'minibatch' ? { name, batches: { kind: 'all', B: 3 } } : { name };
       it(`${name} (${dtype}): rows of norm 1e160 / 1e20 overflow S; tau 1e-310 overflows 1/tau`, () => {
         const backend = createCpuBackend({ dtype });
@@ -28,6 +29,22 @@ describe('non-finite results', () => {
         }
       });
     }
+  }
+});
+
+describe('non-finite results: sigmoid (scale t, no τ)', () => {
+  for (const dtype of ['f64', 'f32'] as const) {
+    it(`sigmoid (${dtype}): rows of norm 1e160 / 1e20 overflow the logits t·UVᵀ; t = 1e308 overflows the sum`, () => {
+      const backend = createCpuBackend({ dtype });
+      try {
+        expect(() => evaluateObjective({ name: 'sigmoid', t: 1, b: 0 }, huge(dtype), huge(dtype), { backend })).toThrow(NonFiniteError);
+        expect(() => evaluateObjective({ name: 'sigmoid', t: 1, b: 0 }, huge(dtype), huge(dtype), { backend })).toThrow(/the scale of the logits t·UVᵀ \+ b \(t·max‖u‖·max‖v‖ ≈ 10\^(320|40)\.0\) exceeds the float(64|32) range.*lower t/);
+        expect(() => evaluateObjective({ name: 'sigmoid', t: 1e308, b: 0 }, unit, unit, { backend })).toThrow(NonFiniteError);
+        expect(Number.isFinite(evaluateObjective({ name: 'sigmoid', t: 10, b: -10 }, unit, unit, { backend }).value)).toBe(true);
+      } finally {
+        backend.dispose();
+      }
+    });
   }
 });
 

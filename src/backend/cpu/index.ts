@@ -19,8 +19,9 @@
  */
 import { ConfigError, DomainError, ShapeError } from '../../core/errors.ts';
 import { type DType, type FloatArray, type Matrix, shapeStr, zeros } from '../../core/matrix.ts';
-import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairGradResult, PairLseResult, PairSpec } from '../types.ts';
+import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairGradResult, PairLseResult, PairSigmoidResult, PairSpec, SigmoidSpec } from '../types.ts';
 import { Arena, instantiateKernels, type KernelExports, type Layout } from './wasm/module.ts';
+import { blockedPairSigmoid } from './sigmoid.ts';
 
 export interface CpuBackendOptions {
   /** Precision of arithmetic and of the matrices taken and returned (default 'f64'). */
@@ -278,7 +279,17 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     return { gradU: take(gradU), gradV: take(gradV) };
   }
 
-  const kernels: Kernels = { gemm, pairLse, pairSoftmaxGrad };
+  // ---------------------------------------------------------------- pair sigmoid (./sigmoid.ts)
+
+  function pairSigmoid(U: Matrix, V: Matrix, spec: SigmoidSpec, want: { grad: boolean }): PairSigmoidResult {
+    live('pairSigmoid');
+    if (U.rows !== V.rows || U.cols !== V.cols) throw new ShapeError('pairSigmoid', `U is ${shapeStr(U)} but V is ${shapeStr(V)}`);
+    if (!(spec.t > 0) || !Number.isFinite(spec.t)) throw new DomainError('pairSigmoid', `t must be a finite number > 0, got ${spec.t}`);
+    if (!Number.isFinite(spec.b)) throw new DomainError('pairSigmoid', `b must be a finite number, got ${spec.b}`);
+    return blockedPairSigmoid(gemm, dtype, T, U, V, spec, want);
+  }
+
+  const kernels: Kernels = { gemm, pairLse, pairSoftmaxGrad, pairSigmoid };
   return {
     name: 'cpu',
     dtype,

@@ -568,6 +568,11 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
       coefT.delete();
       return { gradU, gradV };
     },
+
+    pairSigmoid() {
+      live('pairSigmoid');
+      throw new BackendUnavailableError('gpujs', 'pairSigmoid (the SigLIP loss) is not implemented on the gpujs backend yet; use the cpu or reference backend');
+    },
   };
 
   const info: Record<string, string | number | boolean> = {
