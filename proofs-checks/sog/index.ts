@@ -6,6 +6,7 @@ import { claim as ntxentIdentity } from './ntxent-identity.ts';
 import { claim as gammaOne } from './gamma-one.ts';
 import { claim as movingAverage } from './moving-average.ts';
 import { claim as smallBatch } from './small-batch.ts';
+import { claim as annealedBeatsDcl } from './annealed-beats-dcl.ts';
 import { claim as sumStorage } from './sum-storage.ts';
 
-export const SOG_CLAIMS: readonly Claim[] = [pluginBiased, sogclrUnbiased, ntxentIdentity, gammaOne, movingAverage, smallBatch, sumStorage];
+export const SOG_CLAIMS: readonly Claim[] = [pluginBiased, sogclrUnbiased, ntxentIdentity, gammaOne, movingAverage, smallBatch, annealedBeatsDcl, sumStorage];
