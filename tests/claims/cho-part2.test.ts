@@ -9,6 +9,7 @@ import { claim as balancedDesign, AG23, balancedPairSets, FANO, FANO_COMPLEMENT,
 import { claim as lowDimension, angularClusters, regularPolygon } from '../../proofs-checks/cho/low-dimension.ts';
 import { claim as osgdFaster, mannWhitneyLess } from '../../proofs-checks/cho/osgd-faster.ts';
 import { claim as osgdTrap } from '../../proofs-checks/cho/osgd-trap.ts';
+import { claim as osgdRectangleChoStep } from '../../proofs-checks/cho/osgd-rectangle-cho-step.ts';
 import { claim as spectralBound, type InstanceKind, lowerBoundCase, makeInstance, RANDOM_KINDS } from '../../proofs-checks/cho/spectral-lower-bound.ts';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import { isFailure, runClaims } from '../../src/claims/run.ts';
@@ -18,7 +19,7 @@ import { Rng } from '../../src/core/random.ts';
 const backend = createCpuBackend();
 
 describe('CHO part 2 claims at smoke size', () => {
-  for (const claim of [balancedDesign, lowDimension, spectralBound, osgdFaster, osgdTrap]) {
+  for (const claim of [balancedDesign, lowDimension, spectralBound, osgdFaster, osgdRectangleChoStep, osgdTrap]) {
     it(`${claim.id} holds with a finite margin`, async () => {
       const [r] = await runClaims([claim], { size: 'smoke', backend });
       expect(r!.error, r!.error).toBeUndefined();
