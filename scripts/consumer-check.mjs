@@ -51,6 +51,22 @@ try {
   run('node', ['use.mjs'], app);
   console.log('ok: import from .mjs computes a loss without loading vega, resvg, gpu.js or mathjs; contrastlab/gpujs names its install command');
 
+  // The kill matrix's mutant switch is not reachable from an installed package: no deep import of
+  // the mutants module, and `check --mutants` says it needs a development checkout (exit 2).
+  writeFileSync(join(app, 'deep.mjs'), `
+    try { await import('contrastlab/dist/src/core/mutants.js'); throw new Error('deep import of the mutant switch worked'); }
+    catch (e) { if (e.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw e; }
+  `);
+  run('node', ['deep.mjs'], app);
+  let mutantsExit = 0;
+  let mutantsErr = '';
+  try { run('node', [join(app, 'node_modules', 'contrastlab', 'bin', 'contrastlab.mjs'), 'check', '--mutants'], app); }
+  catch (e) { mutantsExit = e.status; mutantsErr = String(e.stderr); }
+  if (mutantsExit !== 2 || !/development checkout/.test(mutantsErr) || mutantsErr.trim().split('\n').length !== 1) {
+    throw new Error(`check --mutants in an installed package: exit ${mutantsExit}, stderr ${JSON.stringify(mutantsErr)}`);
+  }
+  console.log('ok: the mutant switch is not importable from the package; check --mutants there exits 2 naming the development checkout');
+
   writeFileSync(join(app, 'use.ts'), `
     import { infonceLossAndGrad, type LossAndGrad, type Matrix, type StudySpec, type VegaLiteSpec } from 'contrastlab';
     import type { WrittenFigure } from 'contrastlab/plot';

@@ -28,6 +28,7 @@ export const MUTANTS = {
   'reshuffle-reuses-first-epoch': 'random reshuffling draws one permutation and reuses it every epoch',
   'spectral-unbalanced': 'spectral batches from plain nearest-centre k-means clusters, without the balanced assignment',
   'riemannian-projection-dropped': 'the Euclidean gradient used on the sphere without its tangent projection',
+  'robust-dual-no-log-m': 'iSogCLR robust dual: τ·log Σ e^{h/τ} + τρ, the 1/m of the uniform prior dropped',
   'simclr-eps0-clip-count': 'SimCLR\'s ε₀ taken as 1/(B−1) (CLIP\'s count of negatives) instead of 1/(2B−2)',
   'sigmoid-bias-sign': 'sigmoid loss: the bias added as −z·t·x − b (wrong sign for the negatives) instead of −z·(t·x + b)',
   'sigmoid-mean-over-pairs': 'sigmoid loss: the pair sum divided by N² (a mean over pairs) instead of N',

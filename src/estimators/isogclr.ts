@@ -29,6 +29,7 @@ import {
 } from './movingAverage.ts';
 import { type EstimatorSpec, gammaAt } from './spec.ts';
 import type { Estimator, EstimatorInput, EstimatorOutput, Modality } from './types.ts';
+import { mutant } from '../core/mutants.ts';
 
 export type IsogclrSpec = Extract<EstimatorSpec, { kind: 'isogclr' }>;
 
@@ -43,7 +44,7 @@ export function robustDual(h: ArrayLike<number>, tau: number, rho: number): numb
   for (let z = 0; z < h.length; z++) mx = Math.max(mx, h[z]! / tau);
   let s = 0;
   for (let z = 0; z < h.length; z++) s += Math.exp(h[z]! / tau - mx);
-  return tau * (mx + Math.log(s) - Math.log(h.length)) + tau * rho;
+  return tau * (mx + Math.log(s) - (mutant('robust-dual-no-log-m') ? 0 : Math.log(h.length))) + tau * rho;
 }
 
 /** ∂/∂τ of robustDual: ρ − KL(softmax(h/τ) ‖ uniform). */

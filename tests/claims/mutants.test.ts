@@ -10,7 +10,7 @@ import { runKillMatrix } from '../../src/claims/mutants.ts';
 import { MUTANTS, type MutantId, withMutant } from '../../src/core/mutants.ts';
 import { Rng } from '../../src/core/random.ts';
 import { tangentProject } from '../../src/core/sphere.ts';
-import { pluginEps0, sogclrEstimator } from '../../src/estimators/index.ts';
+import { pluginEps0, robustDual, sogclrEstimator } from '../../src/estimators/index.ts';
 import { gclBimodalLossAndGrad } from '../../src/objectives/gcl.ts';
 import { infonceLossAndGrad } from '../../src/objectives/infonce.ts';
 import { maxLossBatch } from '../../src/samplers/osgd.ts';
@@ -51,11 +51,11 @@ const PROBES: Record<string, () => unknown> = {
   'osgd-min-loss': () => maxLossBatch(U, V, [0, 1, 2, 3, 4, 5, 6, 7], 2, 0.5, be).batch,
   'reshuffle-reuses-first-epoch': () => {
     const s = reshuffleSampler(8, 4);
-    let st = s.init(8);
+    let st = s.init(8, Rng.fromSeed('init'));
     const orders: number[][] = [];
     for (let step = 0; step < 4; step++) {
       const r = s.next({ U, V, tau: 1, backend: be, rng: Rng.fromSeed(`step-${step}`), step } as never, st);
-      orders.push([...r.batches[0]!]);
+      for (const b of r.batches) orders.push([...b]);
       st = r.state;
     }
     return orders;
@@ -66,6 +66,7 @@ const PROBES: Record<string, () => unknown> = {
   },
   'riemannian-projection-dropped': () => tangentProject(U, V),
   'simclr-eps0-clip-count': () => pluginEps0('simclr', 8),
+  'robust-dual-no-log-m': () => robustDual([0.1, -0.3, 0.5], 0.2, 0.1),
 };
 
 describe('named mutants', () => {
