@@ -32,6 +32,11 @@
  *    summation order, so every correct float32 GEMM passes; 2·err(ref_f32) adds nothing then.
  *    All three computations see identical input values (float32 numbers held in float64 for the
  *    float64 oracle), so input rounding is not counted against anyone.
+ *  - The pair sigmoid (types.ts) is judged by the same two rules with max|S| replaced by
+ *    t·max|u_i·v_j| + |b| (`maxAbsSigmoidLogit`): rounding s_ij by ε·|s_ij| moves the logit
+ *    t·s_ij + b by t·ε·|s_ij|, and softplus and σ have slopes ≤ 1 and ≤ 1/4. The scalar sums
+ *    (value, ∂/∂t, ∂/∂b) are compared with scale Σ_ij of the magnitudes of their terms (the
+ *    derivative sums cancel: positives and negatives have opposite signs).
  */
 import { ShapeError } from '../core/errors.ts';
 import type { DType, Matrix } from '../core/matrix.ts';
@@ -82,6 +87,11 @@ export function maxAbsLogit(U: Matrix, V: Matrix, tau: number): number {
     }
   }
   return m;
+}
+
+/** t·max_ij |u_i·v_j| + |b|: the pair sigmoid's stand-in for max|S| (see the header). */
+export function maxAbsSigmoidLogit(U: Matrix, V: Matrix, t: number, b: number): number {
+  return t * maxAbsLogit(U, V, 1) + Math.abs(b);
 }
 
 /** The float64 pair-softmax tolerance 16·ε64·(1 + max|S|) (see the header). */

@@ -6,25 +6,22 @@ import { assertFiniteMatrix, assertNonEmpty } from '../../core/validate.ts';
 import { frobeniusNorm, type Matrix } from '../../core/matrix.ts';
 import { StagedDir } from '../../io/atomic.ts';
 import { matrixToNpy, npyToMatrix, readNpyFileSync, serializeNpy } from '../../io/npy.ts';
-import { readJsonFile } from '../../io/read.ts';
-import { type BatchSet, evaluateObjective, OBJECTIVE_NAMES, type ObjectiveSpec } from '../../objectives/index.ts';
-import { choiceFlag, numberFlag, parseFlags, requireFlag, stringFlag } from '../args.ts';
+import { evaluateObjective, type LossAndGrad, OBJECTIVE_NAMES, sigmoidLossAndGrad } from '../../objectives/index.ts';
+import { choiceFlag, parseFlags, requireFlag, stringFlag } from '../args.ts';
+import { batchesSummary, OBJECTIVE_FLAG_HELP, OBJECTIVE_FLAG_OPTIONS, objectiveFromFlags } from '../objectiveFlags.ts';
 import { defaultDtype, makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
 
-export const EVAL_HELP = `contrastlab eval --objective <infonce|infonce-uv|minibatch|gcl-bimodal|gcl-unimodal> --u U.npy [options]
+export const EVAL_HELP = `contrastlab eval --objective <infonce|infonce-uv|minibatch|gcl-bimodal|gcl-unimodal|sigmoid> --u U.npy [options]
 
 Evaluates an objective and its Euclidean gradient at the embeddings in U.npy (and V.npy), rows used
-as given (not normalised), and prints one JSON object: objective, n, d, tau, value, gradNorm
-(Frobenius norm of the gradient over U and V together), and the settings used.
+as given (not normalised), and prints one JSON object: objective, n, d, its parameters (tau; or t
+and b for sigmoid), value, gradNorm (Frobenius norm of the gradient over U and V together), for
+sigmoid also gradT and gradB (the derivatives in t and b), and the settings used.
 
   --u FILE             N x d float32/float64 .npy (C order)
   --v FILE             N x d .npy; omitted means V = U
-  --tau T              temperature > 0 (default 1)
-  --eps0 E             gcl-*: epsilon_0 >= 0 inside the log (default 0)
-  --batches FILE       minibatch: JSON array of batches, each an array of 0-based row indices
-  --all-batches B      minibatch: all C(N,B) batches of size B (enumerated lazily)
-  --max-batches K      cap on C(N,B) (default 1000000)
+${OBJECTIVE_FLAG_HELP}
   --dtype f64|f32      kernel precision (default f64; f32 with gpujs)
   --backend NAME       cpu (default), reference, or gpujs[:headlessgl|auto|webasm|cpu]: gpu.js,
                        float32; headlessgl needs an X display (xvfb-run -a); prints the mode it got
@@ -49,46 +46,21 @@ function readMatrix(path: string, flag: string): Matrix {
   return m;
 }
 
-function readBatches(path: string): number[][] {
-  const op = 'contrastlab eval';
-  const parsed = readJsonFile(op, path, { what: '--batches file' });
-  if (!Array.isArray(parsed) || !parsed.every((b) => Array.isArray(b) && b.every((i) => typeof i === 'number'))) {
-    throw new ConfigError(op, `--batches file '${path}' must hold a JSON array of arrays of row indices`);
-  }
-  return parsed as number[][];
-}
-
 export function evalCommand(argv: string[], io: CommandIO): number {
   const cmd = 'eval';
   const { flags } = parseFlags(cmd, argv, {
-    objective: { type: 'string' }, u: { type: 'string' }, v: { type: 'string' }, tau: { type: 'string' },
-    eps0: { type: 'string' }, batches: { type: 'string' }, 'all-batches': { type: 'string' },
-    'max-batches': { type: 'string' }, dtype: { type: 'string' }, 'grad-out': { type: 'string' },
+    ...OBJECTIVE_FLAG_OPTIONS, u: { type: 'string' }, v: { type: 'string' }, dtype: { type: 'string' }, 'grad-out': { type: 'string' },
     force: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) {
     io.out(EVAL_HELP);
     return 0;
   }
-  const objective = choiceFlag(cmd, flags, 'objective', OBJECTIVE_NAMES, 'infonce');
   if (flags.objective === undefined) throw new ConfigError('contrastlab eval', `--objective is required (one of ${OBJECTIVE_NAMES.join(', ')})`);
   const uPath = requireFlag(cmd, flags, 'u');
-  const tau = numberFlag(cmd, flags, 'tau', 1, { gt: 0 });
-  const eps0 = numberFlag(cmd, flags, 'eps0', undefined, { min: 0 });
   const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, defaultDtype(stringFlag(flags, 'backend')));
-  const maxBatches = numberFlag(cmd, flags, 'max-batches', 1_000_000, { int: true, min: 1 });
   const gradOut = stringFlag(flags, 'grad-out');
-  const batchesPath = stringFlag(flags, 'batches');
-  const allB = numberFlag(cmd, flags, 'all-batches', undefined, { int: true, min: 2 });
-  if (objective === 'minibatch' && (batchesPath === undefined) === (allB === undefined)) {
-    throw new ConfigError('contrastlab eval', 'minibatch needs exactly one of --batches FILE or --all-batches B');
-  }
-  if (objective !== 'minibatch' && (batchesPath !== undefined || allB !== undefined)) {
-    throw new ConfigError('contrastlab eval', `--batches/--all-batches apply to --objective minibatch only, not '${objective}'`);
-  }
-  if (eps0 !== undefined && !objective.startsWith('gcl')) {
-    throw new ConfigError('contrastlab eval', `--eps0 applies to the gcl objectives only, not '${objective}'`);
-  }
+  const { spec, settings } = objectiveFromFlags(cmd, flags, true);
   // Refuse an existing output before any work is done.
   const staged = gradOut !== undefined ? new StagedDir(gradOut, { overwrite: flags.force === true, op: 'contrastlab eval' }) : null;
   let backend: Backend | null = null;
@@ -96,16 +68,20 @@ export function evalCommand(argv: string[], io: CommandIO): number {
     const U = readMatrix(uPath, 'u');
     const vPath = stringFlag(flags, 'v');
     const V = vPath !== undefined ? readMatrix(vPath, 'v') : U;
-    let batches: BatchSet | undefined;
-    if (batchesPath !== undefined) batches = { kind: 'list', batches: readBatches(batchesPath) };
-    if (allB !== undefined) batches = { kind: 'all', B: allB };
-    const spec: ObjectiveSpec = { name: objective, tau, eps0, batches, maxBatches };
     backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype, (l) => io.err(l));
-    const r = evaluateObjective(spec, U, V, { backend, grad: true });
+    let r: LossAndGrad;
+    let extra: Record<string, unknown> = {};
+    if (spec.name === 'sigmoid') {
+      const s = sigmoidLossAndGrad(U, V, { t: spec.t, b: spec.b, backend, grad: true });
+      r = s;
+      extra = { gradT: s.gradT, gradB: s.gradB };
+    } else {
+      r = evaluateObjective(spec, U, V, { backend, grad: true });
+    }
+    const { objective, ...params } = settings;
     const result: Record<string, unknown> = {
-      objective, n: U.rows, d: U.cols, tau, ...(objective.startsWith('gcl') ? { eps0: eps0 ?? 0 } : {}),
-      ...(batches ? { batches: batches.kind === 'all' ? `all C(${U.rows},${batches.B})` : batches.batches.length } : {}),
-      dtype, backend: backend.name, value: r.value, gradNorm: frobeniusNorm(r.gradU!, r.gradV!),
+      objective, n: U.rows, d: U.cols, ...params, ...batchesSummary(spec, U.rows),
+      dtype, backend: backend.name, value: r.value, gradNorm: frobeniusNorm(r.gradU!, r.gradV!), ...extra,
     };
     if (staged) {
       staged.write('gradU.npy', serializeNpyMatrix(r.gradU!));

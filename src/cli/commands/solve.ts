@@ -8,18 +8,22 @@ import { solveExact, type TraceRow } from '../../solver/exact.ts';
 import { choiceFlag, numberFlag, parseFlags, requireFlag, seedFlag, stringFlag } from '../args.ts';
 import { defaultDtype, makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
+import { batchesSummary, OBJECTIVE_FLAG_HELP, OBJECTIVE_FLAG_OPTIONS, objectiveFromFlags } from '../objectiveFlags.ts';
 import { progressBar } from '../progress.ts';
 
-export const SOLVE_HELP = `contrastlab solve --n N --d D --out DIR [options]
+export const SOLVE_HELP = `contrastlab solve --n N --d D --out DIR [--objective NAME] [options]
 
-Full-batch gradient descent on the unit spheres for the two-sided InfoNCE from a seeded random
-start. Writes DIR/U.npy, DIR/V.npy, DIR/trace.csv, DIR/trace.jsonl and DIR/summary.json, and prints
-the summary: final loss, Riemannian gradient norm, and where a known optimum exists (simplex ETF for
-d >= N-1, cross-polytope for N = 2d) the gap to its closed-form value and the distance ||UV^T - G*||_F.
+Full-batch gradient descent on the unit spheres for an objective (default the two-sided InfoNCE)
+from a seeded random start. Writes DIR/U.npy, DIR/V.npy, DIR/trace.csv, DIR/trace.jsonl and
+DIR/summary.json, and prints the summary: objective and its parameters, final loss, Riemannian
+gradient norm, and where a known optimum exists (infonce: simplex ETF for d >= N-1, cross-polytope
+for N = 2d; minibatch over all batches: ETF for d >= N-1) the gap to its closed-form value and the
+distance ||UV^T - G*||_F. sigmoid is solved at fixed t and b (they are not trained).
 
   --n N                number of pairs (>= 2)
   --d D                dimension (>= 1)
-  --tau T              temperature > 0 (default 1)
+  --objective NAME     infonce (default), infonce-uv, minibatch, gcl-bimodal, gcl-unimodal, sigmoid
+${OBJECTIVE_FLAG_HELP}
   --seed S             seed of the random start (default 0)
   --steps K            step budget (default 2000)
   --lr ETA             step size > 0 (default 1)
@@ -34,7 +38,7 @@ d >= N-1, cross-polytope for N = 2d) the gap to its closed-form value and the di
 export function solveCommand(argv: string[], io: CommandIO): number {
   const cmd = 'solve';
   const { flags } = parseFlags(cmd, argv, {
-    n: { type: 'string' }, d: { type: 'string' }, tau: { type: 'string' }, seed: { type: 'string' },
+    ...OBJECTIVE_FLAG_OPTIONS, n: { type: 'string' }, d: { type: 'string' }, seed: { type: 'string' },
     steps: { type: 'string' }, lr: { type: 'string' }, mode: { type: 'string' }, tol: { type: 'string' },
     dtype: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, backend: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -46,7 +50,7 @@ export function solveCommand(argv: string[], io: CommandIO): number {
   if (flags.n === undefined || flags.d === undefined) throw new ConfigError('contrastlab solve', '--n and --d are required');
   const n = numberFlag(cmd, flags, 'n', 0, { int: true, min: 2 });
   const d = numberFlag(cmd, flags, 'd', 0, { int: true, min: 1 });
-  const tau = numberFlag(cmd, flags, 'tau', 1, { gt: 0 });
+  const { spec, settings } = objectiveFromFlags(cmd, flags, false);
   const seed = seedFlag(cmd, flags);
   const steps = numberFlag(cmd, flags, 'steps', 2000, { int: true, min: 0 });
   const lr = numberFlag(cmd, flags, 'lr', 1, { gt: 0 });
@@ -61,13 +65,13 @@ export function solveCommand(argv: string[], io: CommandIO): number {
   try {
     const bar = progressBar(io, 'solve', steps);
     const res = solveExact({
-      n, d, objective: { name: 'infonce', tau }, steps, lr, mode, tol, seed, backend,
+      n, d, objective: spec, steps, lr, mode, tol, seed, backend,
       onStep: (r: TraceRow) => bar.update(r.step, `loss ${r.loss.toExponential(6)} |grad| ${r.gradNorm.toExponential(2)}`),
     });
     bar.finish();
     const last = res.trace[res.trace.length - 1]!;
     const summary = {
-      command: 'solve', n, d, tau, seed, lr, mode, dtype, backend: backend.name,
+      command: 'solve', ...settings, ...batchesSummary(spec, n), n, d, seed, lr, mode, dtype, backend: backend.name,
       steps: res.steps, converged: res.converged, collapsed: res.collapsed, loss: last.loss, gradNorm: last.gradNorm,
       ...(res.optimum ? { optimum: res.optimum.kind, optimumValue: res.optimum.value, gap: last.gap, distance: last.distance } : { optimum: null }),
       out,
