@@ -26,7 +26,7 @@ export const MUTANTS = {
   'eps0-ignored': 'GCL: ε₀ treated as 0 in the value and the weights',
   'osgd-min-loss': 'OSGD takes the minimum-loss batch instead of the maximum',
   'reshuffle-reuses-first-epoch': 'random reshuffling draws one permutation and reuses it every epoch',
-  'spectral-unbalanced': 'spectral batches from plain nearest-centre k-means clusters, without the balanced assignment',
+  'spectral-unbalanced': 'spectral batches = the k-means clusters as they are (sizes vary), without the balanced assignment to B rows each',
   'riemannian-projection-dropped': 'the Euclidean gradient used on the sphere without its tangent projection',
   'robust-dual-no-log-m': 'iSogCLR robust dual: τ·log Σ e^{h/τ} + τρ, the 1/m of the uniform prior dropped',
   'simclr-eps0-clip-count': 'SimCLR\'s ε₀ taken as 1/(B−1) (CLIP\'s count of negatives) instead of 1/(2B−2)',

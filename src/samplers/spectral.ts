@@ -240,7 +240,7 @@ function clusterGroup(Ug: Matrix64, Vg: Matrix64, opts: SpectralOptions, be: Bac
       cost[i * K + c] = euclid ? Math.sqrt(s) : s;
     }
   }
-  const bal = mutant('spectral-unbalanced') ? unbalancedAssignment(km.labels, n, K, capacity) : balancedAssignment(cost, n, K, capacity);
+  const bal = mutant('spectral-unbalanced') ? unbalancedAssignment(km.labels, n) : balancedAssignment(cost, n, K, capacity);
   const members: number[][] = Array.from({ length: K }, () => []);
   for (let i = 0; i < n; i++) members[bal.assignment[i]!]!.push(i);
   const full: Int32Array[] = [];
@@ -261,21 +261,9 @@ function clusterGroup(Ug: Matrix64, Vg: Matrix64, opts: SpectralOptions, be: Bac
   };
 }
 
-/**
- * Mutant 'spectral-unbalanced' (src/core/mutants.ts): the k-means labels used as they are, rows sorted
- * by label and cut into consecutive batches of the capacities, so batches straddle clusters.
- */
-function unbalancedAssignment(labels: ArrayLike<number>, n: number, K: number, capacity: Int32Array): { assignment: Int32Array; cost: number; augmentations: number } {
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => labels[a]! - labels[b]! || a - b);
-  const assignment = new Int32Array(n);
-  let c = 0;
-  let used = 0;
-  for (const i of order) {
-    while (used >= capacity[c]!) { c++; used = 0; }
-    assignment[i] = c;
-    used++;
-  }
-  return { assignment, cost: Number.NaN, augmentations: 0 };
+/** Mutant 'spectral-unbalanced' (src/core/mutants.ts): the k-means clusters used as batches, whatever their sizes. */
+function unbalancedAssignment(labels: ArrayLike<number>, n: number): { assignment: Int32Array; cost: number; augmentations: number } {
+  return { assignment: Int32Array.from({ length: n }, (_, i) => labels[i]!), cost: Number.NaN, augmentations: 0 };
 }
 
 function validate(op: string, U: Matrix, V: Matrix, opts: SpectralOptions): void {
