@@ -110,13 +110,16 @@ export const claim: Claim = {
     let margin = Infinity;
     let worstAt = '';
     const note = (m: number, what: string) => { if (!(m >= margin)) { margin = m; worstAt = what; } };
+    let brokenIdentity = false;
     let orderViolations = 0;
     let notConverged = 0;
     let kept = 0;
     let moved = 0;
     const rows: Record<string, unknown>[] = [];
     for (const [n, d] of cfg.shapes) {
+      if (brokenIdentity) break;
       for (const B of cfg.Bs) {
+        if (brokenIdentity) break;
         const omega = (B - 1) / (n - 1);
         for (const [t, b] of cfg.tb) {
           ctx.progress(`N = ${n}, B = ${B}, t = ${t}, b = ${b}`);
@@ -141,6 +144,7 @@ export const claim: Claim = {
             idErr = Math.max(idErr, Math.abs(avg(U, V).value - F) / (4 * tolAt(F, maxRowDeviation(U, V))));
           }
           note(decadesBelow(idErr, 1), `identity, N = ${n}, B = ${B}, t = ${t}, b = ${b}`);
+          if (idErr > 1) { brokenIdentity = true; break; } // the rest would judge a different function
           // (c) PGD on the batch average.
           const lr = 1 / ((t * t) / 4 + t);
           const runs: Record<string, unknown>[] = [];
