@@ -16,13 +16,19 @@
  *       first-visit reset), k = 1..5, γ ∈ {0.3, 0.7};
  *   (b) stationary: R runs from the empty state (the first visit sets u = ĝ, Var = σ²), K visits with
  *       (1−γ)^{2(K−1)} < 1e-9, γ ∈ {0.5, 0.9}: sample variance and mean of u_K.
+ *   (c) first visit, per anchor (THEORY 5.2: u_a ← ĝ_a on the first visit of a, per entry): R runs from
+ *       the empty state, step 1 a batch of B rows from examples 1..7 (anchor 0 not in it), step 2 a
+ *       batch holding 0 and three of 1..7 (almost always some already seen): right after its first
+ *       visit u_0 = ĝ_0 exactly, so E[u_0] = g_0 (SE √(σ²/R)), γ ∈ {0.5, 0.9}. Decision (issue 13): added
+ *       so that the claim detects a batch-level first-visit rule (mutant batch-first-visit: an unseen
+ *       anchor in a batch with seen entries gets u = γ·ĝ, E[u_0] = γ·g_0, (1−γ)·g_0/SE ≫ 4 away).
  * Both modalities (bimodal: anchor u_0 against the batch's v's; unimodal: view U_0 against the
  * 2B − 2 views of the other examples).
  *
  * Confidence rule: every check within 4 standard errors. (a) SE = √(Var u_k / R) with the exact Var u_k
  * above; (b) the sample variance s² has SE √((m₄ − s⁴)/R) (m₄ the sample fourth central moment, no
  * normality assumed), the mean SE √(s²/R). Why 4: R ≥ 1500 makes the sample means close to normal; a
- * two-sided 4-SE band has a false-alarm rate of 6.3e-5 per check, ≤ 2e-3 over the 28 checks (union
+ * two-sided 4-SE band has a false-alarm rate of 6.3e-5 per check, ≤ 2.1e-3 over the 32 checks (union
  * bound), while wrong formulas sit many SE away (reported: the distance of the stationary variance from
  * γσ² and from γ²σ², the two natural mistakes). The seed is pinned by the runner, so the verdict is
  * reproducible. Margin: min over checks of 4 − |deviation|/SE, in standard errors.
@@ -47,13 +53,14 @@ const TAU = 0.5;
 export const claim: Claim = {
   id: 'sog.moving-average-lemmas',
   source: { paper: 'SOG', where: 'THEORY 5 (claims: moving average at fixed parameters)', tag: 'derived' },
-  statement: 'At fixed parameters, with i.i.d. $\\hat g$ of mean $g$ and variance $\\sigma^2$, SogCLR\'s moving average has $\\mathbb{E}[u_k] = g + (1-\\gamma)^k (u_0 - g)$ and stationary variance $\\gamma\\sigma^2/(2-\\gamma)$.',
+  statement: 'At fixed parameters, with i.i.d. $\\hat g$ of mean $g$ and variance $\\sigma^2$, SogCLR\'s moving average has $\\mathbb{E}[u_k] = g + (1-\\gamma)^k (u_0 - g)$ and stationary variance $\\gamma\\sigma^2/(2-\\gamma)$, and an anchor\'s first visit sets $u = \\hat g$ whatever its batch-mates (so $\\mathbb{E}[u] = g$ right after it); checked by simulation through the estimator at $N = 8$, $B = 4$, $\\tau = 0.5$, both modalities.',
   assumptions: [
     'float64; N = 8 random unit-row pairs, d = 4, τ = 0.5, batches of B = 4 always holding example 0 (so anchor 0\'s ĝ is i.i.d., mean exactly g_0)',
     'σ² exact by enumeration of the 35 possible batches; the estimator\'s own state update (per-anchor u) is iterated',
     'smoke: R = 1500 runs per check; full: R = 20000',
   ],
   kind: 'identity',
+  mutants: ['batch-first-visit', 'sogclr-gamma-one'],
   check(ctx: ClaimContext): Verdict {
     const R = ctx.size === 'smoke' ? 1500 : 20000;
     const rng = ctx.rng('instance');
@@ -113,6 +120,22 @@ export const claim: Claim = {
         }
       }
 
+      // (c) First visit, per anchor: anchor 0 first seen in a batch with already-seen entries.
+      for (const gamma of [0.5, 0.9]) {
+        ctx.progress(`${modality}: first visit, γ = ${gamma}`);
+        const est = makeEstimator({ kind: 'sogclr', modality, tau: TAU, gamma, eps0: 0 }) as Estimator<SogclrState>;
+        const r = rng.split();
+        let sum = 0;
+        for (let run = 0; run < R; run++) {
+          let st = est.init(N);
+          st = est.step(input(Array.from(r.sample(N - 1, B), (x) => x + 1)), st).state;
+          st = est.step(input(batchWith0(r)), st).state;
+          sum += Math.exp(movingAverageLogU(st)[0]!);
+        }
+        const got = sum / R;
+        record({ modality, check: 'first visit: E[u_0] = g_0', gamma, want: g0, got, dev: got - g0, se: Math.sqrt(sigma2 / R) });
+      }
+
       // (b) Stationary variance and mean.
       for (const gamma of [0.5, 0.9]) {
         ctx.progress(`${modality}: stationary, γ = ${gamma}`);
@@ -155,7 +178,7 @@ export const claim: Claim = {
           series: 'series', rows: figRows, points: true,
         }),
       }],
-      summary: `${judged.length} simulated checks of E[u_k] (k = 1..5, γ = 0.3, 0.7) and of the stationary variance γσ²/(2−γ) and mean g (γ = 0.5, 0.9), both modalities, `
+      summary: `${judged.length} simulated checks of E[u_k] (k = 1..5, γ = 0.3, 0.7) of the stationary variance γσ²/(2−γ) and mean g (γ = 0.5, 0.9) and of E[u] = g after a first visit, both modalities, `
         + `${pass ? 'all within' : 'NOT all within'} ${Z} SE (worst: ${worst.check} ${worst.modality} γ = ${worst.gamma}, ${(worst.z as number).toFixed(2)} SE).`,
     };
   },
