@@ -11,6 +11,8 @@
  *    readback of gradU and gradV at the end. Memory on the device: U, V, coefficients, one R x C tile
  *    and the n x d accumulators; never n x n unless R = C = n.
  *  - gemm: C tile rows = A tile · B on the device, α and β applied on the host in float32.
+ *  - pairSigmoid (SigLIP): per-row partial sums over column tiles (read back, summed in float64),
+ *    gradients from R x C tiles of G = t·H through the gradient kernels above.
  * U and V are uploaded once and kept resident: a call whose U / V have the same contents as a
  * recent call's reuses their textures (pairLse then pairSoftmaxGrad on the same step uploads once).
  * Kernels are compiled once per shape class (d, tile widths, exclusion; sizes and offsets are
@@ -31,7 +33,7 @@ import { createRequire } from 'node:module';
 import { BackendUnavailableError, ConfigError, DomainError, ShapeError } from '../../core/errors.ts';
 import { type Matrix, zeros } from '../../core/matrix.ts';
 import { createCpuBackend } from '../cpu/index.ts';
-import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairLseResult } from '../types.ts';
+import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairLseResult, PairSigmoidResult } from '../types.ts';
 import * as K from './kernels.ts';
 
 export type GpujsMode = 'headlessgl' | 'auto' | 'webasm' | 'cpu' | 'webgpu';
@@ -569,9 +571,86 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
       return { gradU, gradV };
     },
 
-    pairSigmoid() {
+    /**
+     * Pair sigmoid (../types.ts): the scalar sums from SIGMOID_PARTIAL (per row and lseTile-wide
+     * column tile, float32 on the device, summed on the host in float64, Neumaier), the gradients
+     * from R x C tiles of G = t·H (SIGMOID_G_TILE) through the scalar GU / GV kernels of
+     * pairSoftmaxGrad, accumulated on the device. One value per fetch (U, V uploaded unpacked)
+     * whatever vec4 says.
+     */
+    pairSigmoid(U, V, spec, want): PairSigmoidResult {
       live('pairSigmoid');
-      throw new BackendUnavailableError('gpujs', 'pairSigmoid (the SigLIP loss) is not implemented on the gpujs backend yet; use the cpu or reference backend');
+      const n = U.rows;
+      const d = U.cols;
+      if (U.rows !== V.rows || U.cols !== V.cols) throw new ShapeError('pairSigmoid', `U is ${U.rows}x${U.cols} but V is ${V.rows}x${V.cols}`);
+      if (!(spec.t > 0) || !Number.isFinite(spec.t)) throw new DomainError('pairSigmoid', `t must be a finite number > 0, got ${spec.t}`);
+      if (!Number.isFinite(spec.b)) throw new DomainError('pairSigmoid', `b must be a finite number, got ${spec.b}`);
+      if (n === 0 || d === 0) {
+        return n === 0
+          ? { value: 0, dT: want.grad ? 0 : null, dB: want.grad ? 0 : null, gradU: want.grad ? zeros(0, d, 'f32') : null, gradV: want.grad ? zeros(0, d, 'f32') : null }
+          : onCpu('pairSigmoid', 'with d = 0').pairSigmoid(U, V, spec, want);
+      }
+      const R = tile;
+      const C = tile;
+      if (n * d > capacity || n * Math.ceil(n / lseTile) > capacity || (want.grad && R * C > capacity)) {
+        return onCpu('pairSigmoid', `at n = ${n}, d = ${d} exceeds the texture capacity ${maxTex}²`).pairSigmoid(U, V, spec, want);
+      }
+      const t = Math.fround(spec.t);
+      const b = Math.fround(spec.b);
+      const Ut = upload(U, false);
+      const Vt = upload(V, false);
+      const nT = Math.ceil(n / lseTile);
+      const part = kernel('sigmoidPartial', K.SIGMOID_PARTIAL, { constants: { d, C: lseTile }, returnArray4: true });
+      const t0 = performance.now();
+      const P = flatten4(run(part, [nT, n], Ut, Vt, n, t, b), n, nT);
+      counters.readbackMs += performance.now() - t0;
+      const sums = [0, 0, 0];
+      const comp = [0, 0, 0];
+      for (let q = 0; q < n * nT; q++) {
+        for (let c = 0; c < 3; c++) {
+          const x = P[q * 4 + c]!;
+          const a = sums[c]!;
+          const s = a + x;
+          comp[c]! += Math.abs(a) >= Math.abs(x) ? a - s + x : x - s + a;
+          sums[c] = s;
+        }
+      }
+      const value = sums[0]! + comp[0]!;
+      if (!want.grad) return { value, dT: null, dB: null, gradU: null, gradV: null };
+      const gradU = zeros(n, d, 'f32');
+      const gradV = zeros(n, d, 'f32');
+      const gk = kernel('sigmoidGTile', K.SIGMOID_G_TILE, { constants: { d }, pipeline: true });
+      const gu0 = kernel('guFirst', K.GU_FIRST, { constants: { C }, pipeline: true });
+      const gu1 = (rows: number) => kernel('guAcc', K.GU_ACC, { constants: { C }, pipeline: true, fixedOutput: [d, rows] });
+      const gv0 = kernel('gvFirst', K.GV_FIRST, { constants: { R }, pipeline: true });
+      const gv1 = (cols: number) => kernel('gvAcc', K.GV_ACC, { constants: { R }, pipeline: true, fixedOutput: [d, cols] });
+      const unload = (tex: GpuTexture, rows: number, dst: Float32Array, row0: number) => {
+        const t1 = performance.now();
+        const flat = flatten(tex.toArray(), rows, d);
+        counters.readbackMs += performance.now() - t1;
+        dst.set(flat.subarray(0, rows * d), row0 * d);
+        tex.delete();
+      };
+      const accV: (GpuTexture | null)[] = [];
+      for (let r0 = 0; r0 < n; r0 += R) {
+        const rows = Math.min(R, n - r0);
+        let accU: GpuTexture | null = null;
+        for (let c0 = 0, ct = 0; c0 < n; c0 += C, ct++) {
+          const cols = Math.min(C, n - c0);
+          const G = run(gk, [cols, rows], Ut, Vt, n, t, b, r0, c0) as GpuTexture;
+          const nu = (accU ? run(gu1(rows), [d, rows], accU, G, Vt, n, c0) : run(gu0, [d, rows], G, Vt, n, c0)) as GpuTexture;
+          accU?.delete();
+          accU = nu;
+          const pv = accV[ct] ?? null;
+          const nv = (pv ? run(gv1(cols), [d, cols], pv, G, Ut, n, r0) : run(gv0, [d, cols], G, Ut, n, r0)) as GpuTexture;
+          pv?.delete();
+          accV[ct] = nv;
+          G.delete();
+        }
+        unload(accU!, rows, gradU.data as Float32Array, r0);
+      }
+      for (let c0 = 0, ct = 0; c0 < n; c0 += C, ct++) unload(accV[ct]!, Math.min(C, n - c0), gradV.data as Float32Array, c0);
+      return { value, dT: sums[1]! + comp[1]!, dB: sums[2]! + comp[2]!, gradU, gradV };
     },
   };
 

@@ -464,3 +464,78 @@ function gv4(acc: boolean): string {
 }
 export const GV4_FIRST = gv4(false);
 export const GV4_ACC = gv4(true);
+
+// ------------------------------------------------------------------ pair sigmoid (SigLIP; ../types.ts)
+// ℓ_ij = t·u_i·v_j + b, x_ij = z_ij·ℓ_ij (z_ii = +1, else −1), e = exp(−|x|):
+//   softplus(−x) = max(−x, 0) + log1p(e),  σ(−x) = e/(1+e) (x ≥ 0) or 1/(1+e),  H = −z·σ(−x).
+// GLSL has no log1p: below e = 1e-3 its series e − e²/2 + e³/3 (truncation ≤ e⁴/4, relative ≤ e³/4 < 3e-10),
+// above it log(1 + e) (there log1p(e) ≥ 1e-3, so the rounding of 1 + e costs at most ~1e3·ε32 relative... and
+// ~ε32 absolute, below the float32 floor of the value).
+
+/** The per-entry sigmoid terms, as GLSL-safe statements defining sp, h from dot, i, j, t, b. */
+const SIGMOID_TERMS = `
+      const l = t * dot + b;
+      let x = 0.0 - l;
+      if (j == i) {
+        x = l;
+      }
+      const ax = Math.abs(x);
+      const e = Math.exp(0.0 - ax);
+      let lp = Math.log(1.0 + e);
+      if (e < 0.001) {
+        lp = e * (1.0 - e * (0.5 - e / 3.0));
+      }
+      let sp = lp;
+      if (x < 0.0) {
+        sp = ax + lp;
+      }
+      let sg = 1.0 / (1.0 + e);
+      if (x >= 0.0) {
+        sg = e / (1.0 + e);
+      }
+      let h = sg;
+      if (j == i) {
+        h = 0.0 - sg;
+      }`;
+
+/**
+ * Partial sums over one column tile (width constants.C): thread (tile q, row i) returns
+ * [Σ softplus(−x_ij), Σ H_ij s_ij, Σ H_ij, 0] over j in the tile; summed on the host in float64.
+ */
+export const SIGMOID_PARTIAL = `function (A, B, n, t, b) {
+  const i = this.thread.y;
+  const j0 = this.thread.x * this.constants.C;
+  let v = 0.0;
+  let hs = 0.0;
+  let hb = 0.0;
+  for (let jj = 0; jj < this.constants.C; jj++) {
+    const j = j0 + jj;
+    if (j >= n) {
+      break;
+    }
+    let dot = 0.0;
+    for (let k = 0; k < this.constants.d; k++) {
+      dot += A[i][k] * B[j][k];
+    }
+    ${SIGMOID_TERMS}
+    v += sp;
+    hs += h * dot;
+    hb += h;
+  }
+  return [v, hs, hb, 0.0];
+}`;
+
+/** One tile of G = t·H (rows r0.., columns c0..), for the GU / GV kernels above. */
+export const SIGMOID_G_TILE = `function (U, V, n, t, b, r0, c0) {
+  const i = r0 + this.thread.y;
+  const j = c0 + this.thread.x;
+  if (i >= n || j >= n) {
+    return 0.0;
+  }
+  let dot = 0.0;
+  for (let k = 0; k < this.constants.d; k++) {
+    dot += U[i][k] * V[j][k];
+  }
+  ${SIGMOID_TERMS}
+  return t * h;
+}`;
