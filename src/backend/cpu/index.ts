@@ -9,6 +9,9 @@
  * `../types.ts` over T x T tiles of S = U Vᵀ / τ (T = blockSize); memory O(n·d + T²), never n x n.
  * See src/backend/cpu/wasm/assembly/pair.ts for the algorithm.
  *
+ * pairSigmoid (the SigLIP loss): ./sigmoid.ts, the same T x T tiles of S = U Vᵀ from the gemm
+ * below, softplus / σ per entry in float64 JavaScript; memory O(n·d + T²).
+ *
  * Results are deterministic (same inputs, same bits) and independent of blockSize up to rounding:
  * each logit S_ij is a sequential dot product whatever T is; only the order of the per-tile sums
  * changes with T.
