@@ -29,6 +29,7 @@ export const MUTANTS = {
   'spectral-unbalanced': 'spectral batches = the k-means clusters as they are (sizes vary), without the balanced assignment to B rows each',
   'riemannian-projection-dropped': 'the Euclidean gradient used on the sphere without its tangent projection',
   'robust-dual-no-log-m': 'iSogCLR robust dual: τ·log Σ e^{h/τ} + τρ, the 1/m of the uniform prior dropped',
+  'all-batches-b-exponent': 'closed form of the all-batches ETF value with B in the exponent, log(1 + (B−1)·exp(−B/((B−1)τ))), instead of N',
   'simclr-eps0-clip-count': 'SimCLR\'s ε₀ taken as 1/(B−1) (CLIP\'s count of negatives) instead of 1/(2B−2)',
   'sigmoid-bias-sign': 'sigmoid loss: the bias added as −z·t·x − b (wrong sign for the negatives) instead of −z·(t·x + b)',
   'sigmoid-mean-over-pairs': 'sigmoid loss: the pair sum divided by N² (a mean over pairs) instead of N',

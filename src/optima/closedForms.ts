@@ -29,6 +29,7 @@ import { createRequire } from 'node:module';
 import type { BigNumber } from 'mathjs';
 import { DomainError } from '../core/errors.ts';
 import { assertTau } from '../core/validate.ts';
+import { mutant } from '../core/mutants.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Argument checks
@@ -104,7 +105,7 @@ export function etfInfonce(N: number, tau: number): number {
 export function allBatchesInfonce(N: number, B: number, tau: number): number {
   assertBatch('allBatchesInfonce', N, B);
   assertTau('allBatchesInfonce', tau);
-  return Math.log1p((B - 1) * expNegRatio(N, N - 1, tau));
+  return mutant('all-batches-b-exponent') ? Math.log1p((B - 1) * expNegRatio(B, B - 1, tau)) : Math.log1p((B - 1) * expNegRatio(N, N - 1, tau));
 }
 
 /**

@@ -10,6 +10,7 @@ import { runKillMatrix } from '../../src/claims/mutants.ts';
 import { MUTANTS, type MutantId, withMutant } from '../../src/core/mutants.ts';
 import { Rng } from '../../src/core/random.ts';
 import { tangentProject } from '../../src/core/sphere.ts';
+import { allBatchesInfonce } from '../../src/optima/closedForms.ts';
 import { pluginEps0, robustDual, sogclrEstimator } from '../../src/estimators/index.ts';
 import { gclBimodalLossAndGrad } from '../../src/objectives/gcl.ts';
 import { infonceLossAndGrad } from '../../src/objectives/infonce.ts';
@@ -66,6 +67,7 @@ const PROBES: Record<string, () => unknown> = {
   },
   'riemannian-projection-dropped': () => tangentProject(U, V),
   'simclr-eps0-clip-count': () => pluginEps0('simclr', 8),
+  'all-batches-b-exponent': () => allBatchesInfonce(8, 3, 0.5),
   'robust-dual-no-log-m': () => robustDual([0.1, -0.3, 0.5], 0.2, 0.1),
 };
 

@@ -25,6 +25,8 @@ import { type DType, type FloatArray, type Matrix, shapeStr, zeros } from '../..
 import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairGradResult, PairLseResult, PairSigmoidResult, PairSpec, SigmoidSpec } from '../types.ts';
 import { Arena, instantiateKernels, type KernelExports, type Layout } from './wasm/module.ts';
 import { blockedPairSigmoid } from './sigmoid.ts';
+import { mutant } from '../../core/mutants.ts';
+import { mutantPairLse } from './mutantKernels.ts';
 
 export interface CpuBackendOptions {
   /** Precision of arithmetic and of the matrices taken and returned (default 'f64'). */
@@ -216,6 +218,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     const n = U.rows;
     const d = U.cols;
     if (n === 0) return { lseRow: want.row ? new Float64Array(0) : null, lseCol: want.col ? new Float64Array(0) : null, positive: new Float64Array(0) };
+    for (const m of ['lse-no-max-shift', 'lse-f32-accumulation'] as const) if (mutant(m)) return mutantPairLse(U, V, spec, want, dtype, m);
     const L = arena.layout();
     const p = pairLayout(L, n, d);
     const rowMax = L.alloc(n * 8);
@@ -279,7 +282,9 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
       else for (let i = 0; i < n; i++) out.data.set(src.subarray(i * p.dp, i * p.dp + d), i * d);
       return out;
     };
-    return { gradU: take(gradU), gradV: take(gradV) };
+    const out = { gradU: take(gradU), gradV: take(gradV) };
+    if (mutant('inv-tau-twice')) for (const g of [out.gradU, out.gradV]) for (let i = 0; i < g.data.length; i++) g.data[i] = g.data[i]! / spec.tau;
+    return out;
   }
 
   // ---------------------------------------------------------------- pair sigmoid (./sigmoid.ts)
