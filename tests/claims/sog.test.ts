@@ -9,7 +9,7 @@ afterAll(() => backend.dispose());
 
 describe('SOG claims (smoke size)', () => {
   it('are listed, with unique sog.* ids', () => {
-    expect(SOG_CLAIMS.length).toBe(8);
+    expect(SOG_CLAIMS.length).toBe(9);
     const ids = SOG_CLAIMS.map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const c of SOG_CLAIMS) {
