@@ -37,18 +37,15 @@ describe('SigLIP and sharding claims (smoke size)', () => {
   });
 
   for (const claim of CLAIMS) {
-    it(`${claim.id} holds with a finite positive margin, in under 15 s`, async () => {
-      const cpu0 = process.cpuUsage();
+    it(`${claim.id} holds with a finite positive margin`, async () => {
       const [r] = await runClaims([claim], { size: 'smoke', backend });
-      const cpu = process.cpuUsage(cpu0);
       expect(r!.error, r!.error).toBeUndefined();
       expect(r!.verdict.pass, r!.verdict.summary).toBe(true);
       expect(Number.isFinite(r!.verdict.margin), `margin ${r!.verdict.margin}`).toBe(true);
       expect(r!.verdict.margin).toBeGreaterThan(0);
       expect(r!.verdict.marginUnit.length).toBeGreaterThan(0);
       expect(() => JSON.stringify(r!.verdict.numbers)).not.toThrow();
-      // The smoke budget is 15 s on a quiet machine: judged on this process's CPU time, which a loaded machine does not inflate.
-      expect((cpu.user + cpu.system) / 1e6).toBeLessThan(15);
+      // No time limit here: no test depends on speed; smoke run times are reported by `contrastlab check`.
     }, 120_000);
 
     for (const id of claim.mutants ?? []) {
