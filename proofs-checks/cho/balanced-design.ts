@@ -137,6 +137,7 @@ export const claim: Claim = {
     'confidence rule: every seed must converge (g ≤ 1e-9) and meet the quadratic-model bounds', 'B = 2 contrast: the 7-cycle of pairs on N = 7',
   ],
   kind: 'optimality',
+  mutants: ['riemannian-projection-dropped', 'all-batches-b-exponent'],
   check(ctx: ClaimContext): Verdict {
     const cfg = ctx.size === 'full' ? FULL : SMOKE;
     const backend = ctx.backend;

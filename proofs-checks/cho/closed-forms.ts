@@ -170,6 +170,7 @@ export const claim: Claim = {
   statement: "THEORY 3's four closed forms (ETF full batch, ETF over all $\\binom{N}{B}$ batches, a fixed partition into arbitrarily placed batch ETFs, the cross-polytope) equal the library's evaluation of the objectives at those configurations, and the float64 closed forms equal their 40-digit BigNumber versions, to float64 rounding.",
   assumptions: ['unit-norm rows', "THEORY 2.1's averaged two-sided InfoNCE and 2.2's average over batches", 'd ≥ N−1 for the ETF rows, d ≥ B−1 for the partition, d = N/2 for the cross-polytope'],
   kind: 'identity',
+  mutants: ['all-batches-b-exponent', 'lse-f32-accumulation'],
   explanation: 'The cross-polytope row checks the VALUE of the loss at the cross-polytope (an exact identity); whether the cross-polytope is optimal for N = 2d is [unverified] in THEORY 3 and is not claimed. '
     + 'At τ = 0.01 the values (~1e-44) lie below the evaluation\'s absolute float64 resolution (a few u/τ), so there the evaluation comparison is absolute; the float64-vs-BigNumber comparison stays relative.',
   check(ctx: ClaimContext): Verdict {

@@ -308,6 +308,7 @@ export const claim: Claim = {
   statement: 'For $d \\ge N-1$ the simplex ETF minimises the two-sided InfoNCE over unit rows: no feasible point has a smaller loss than $\\log\\big(1 + (N-1)\\,e^{-N/((N-1)\\tau)}\\big)$, and projected gradient descent from random starts reaches the ETF Gram matrix.',
   assumptions: ['unit-norm rows', 'd ≥ N−1', 'τ > 0', "THEORY 2.1's averaged two-sided InfoNCE"],
   kind: 'optimality',
+  mutants: ['riemannian-projection-dropped', 'lse-f32-accumulation'],
   check(ctx: ClaimContext): Verdict {
     const cfg = ctx.size === 'full' ? FULL : SMOKE;
     const backend = ctx.backend;

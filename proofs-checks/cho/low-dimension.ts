@@ -143,6 +143,7 @@ export const claim: Claim = {
     'confidence rule: every start must show both gaps above rounding',
   ],
   kind: 'counterexample',
+  mutants: ['riemannian-projection-dropped', 'lse-f32-accumulation'],
   explanation: 'Not for every N: at N = 6 and 7 (d = 2, B = 2) the regular N-gon minimises both objectives (positive Hessians; GD on both ends there), so the minimisers coincide although d < N−1. These settings are reported at full size, not asserted.',
   check(ctx: ClaimContext): Verdict {
     const cfg = ctx.size === 'full' ? FULL : SMOKE;

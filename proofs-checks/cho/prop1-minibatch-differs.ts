@@ -60,6 +60,7 @@ export const claim: Claim = {
   statement: 'The mini-batch objective over a strict subset of the $\\binom{N}{B}$ batches and the full-batch objective order some pairs of configurations oppositely (so they differ by more than a constant); over all $\\binom{N}{B}$ batches ($d \\ge N-1$) their minimisers coincide (the ETF Gram) while their values, and their difference across configurations, do not.',
   assumptions: ['unit-norm rows', 'd ≥ N−1', 'B < N', "THEORY 2.2's average over batches (CHO's sum has the same minimisers and orderings)"],
   kind: 'counterexample',
+  mutants: ['riemannian-projection-dropped'],
   explanation: "CHO's Proposition 1 wording was not available to this check; the statement is this toolkit's restatement (THEORY 2.2/3, tagged [fig][derived] there), not a quotation. "
     + 'Finding beyond it: even over ALL C(N,B) batches, where the minimisers coincide, the two objectives order about 1% of random pairs of configurations oppositely (numbers.results, orderReversalsAmongPairs).',
   check(ctx: ClaimContext): Verdict {

@@ -56,6 +56,7 @@ export const claim: Claim = {
   statement: 'For $d \\ge N-1$, projected gradient descent on the mini-batch objective over all $\\binom{N}{B}$ batches reaches, from every random start, the simplex-ETF Gram matrix and the value $\\log\\big(1 + (B-1)\\,e^{-N/((N-1)\\tau)}\\big)$.',
   assumptions: ['unit-norm rows', 'd ≥ N−1', '2 ≤ B ≤ N', "THEORY 2.2's average over the C(N,B) batches", 'confidence rule: all seeds must converge and meet the bounds'],
   kind: 'convergence',
+  mutants: ['riemannian-projection-dropped', 'all-batches-b-exponent'],
   check(ctx: ClaimContext): Verdict {
     const cfg = ctx.size === 'full' ? FULL : SMOKE;
     const backend = ctx.backend;

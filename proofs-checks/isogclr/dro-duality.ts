@@ -267,6 +267,7 @@ export const claim: Claim = {
     'primal solved by bisection on the multiplier of its own KKT conditions, dual by golden section on log τ (library robustDual); each certifies an interval for its optimum',
   ],
   kind: 'identity',
+  mutants: ['robust-dual-no-log-m'],
   explanation: 'THEORY tags this [code][derived]: the dual form is what iSogCLR\'s code optimises; the equality is checked here numerically in float64.',
   check(ctx: ClaimContext): Verdict {
     const { instances, mMax } = SIZES[ctx.size];

@@ -103,6 +103,7 @@ export const claim: Claim = {
     'left side: central difference of the library\'s robustDual with a step chosen from the derived error bound; right side: KL from its definition',
   ],
   kind: 'identity',
+  mutants: ['robust-dual-no-log-m'],
   check(ctx: ClaimContext): Verdict {
     const { instances, mMax } = SIZES[ctx.size];
     const rng = ctx.rng('instances');

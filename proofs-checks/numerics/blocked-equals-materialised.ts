@@ -125,6 +125,7 @@ export const claim: Claim = {
     'block sizes 8, 16, 24, 64, 128 (smoke; full adds 256) crossed with N in a list that includes 1, 2 and sizes that divide none of them',
   ],
   kind: 'identity',
+  mutants: ['lse-no-max-shift', 'lse-f32-accumulation', 'inv-tau-twice'],
   check(ctx: ClaimContext): Verdict {
     const { ns, blockSizes, perCell, dMax } = SIZES[ctx.size];
     const rng = ctx.rng('instances');

@@ -75,6 +75,7 @@ export const claim: Claim = {
     'exclusions none / positive / self-and-positive; layouts pairs, shifted, stacked; τ ∈ {1, 0.1, 0.01}; block sizes 8, 16, 64, 128 (full adds 24, 256)',
   ],
   kind: 'inequality',
+  mutants: ['lse-no-max-shift', 'inv-tau-twice'],
   check(ctx: ClaimContext): Verdict {
     const { ns, blockSizes, perCell, dMax } = SIZES[ctx.size];
     const rng = ctx.rng('instances');

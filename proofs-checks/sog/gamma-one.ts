@@ -98,6 +98,7 @@ export const claim: Claim = {
     'SogCLR variants: per-anchor u, shared u (mean storage), shared u with the sum-storage pitfall, the batch-level first-visit pitfall',
   ],
   kind: 'identity',
+  mutants: ['simclr-eps0-clip-count'],
   check(ctx: ClaimContext): Verdict {
     const rng = ctx.rng('instances');
     const backend = ctx.backend; // the float64 CPU backend

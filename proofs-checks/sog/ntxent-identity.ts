@@ -59,6 +59,7 @@ export const claim: Claim = {
     'B ∈ [2, 48], d ∈ [1, 48], random batches of a random data set',
   ],
   kind: 'identity',
+  mutants: ['eps0-ignored', 'simclr-eps0-clip-count'],
   check(ctx: ClaimContext): Verdict {
     const rng: Rng = ctx.rng('batches');
     const count = ctx.size === 'smoke' ? 200 : 3000;

@@ -59,6 +59,7 @@ export const claim: Claim = {
     'smoke: R = 500 random-batch runs per γ (0.9, 0.7) and modality; full: R = 8000',
   ],
   kind: 'identity',
+  mutants: ['u-sum-storage', 'sogclr-gamma-one'],
   explanation: 'THEORY\'s "inflates u by 2γ(1−γ)/(2γ−1) + γ" is a multiplicative factor on the u used in the weights, averaged over the two views '
     + '(exact per anchor when g1 = g2); it simplifies to γ/(2γ−1). The stored sum is 2γ/(2γ−1)·ḡ, i.e. 2× that.',
   check(ctx: ClaimContext): Verdict {
