@@ -7,7 +7,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { claim as balancedDesign, AG23, balancedPairSets, FANO, FANO_COMPLEMENT, pairCounts } from '../../proofs-checks/cho/balanced-design.ts';
 import { claim as lowDimension, angularClusters, regularPolygon } from '../../proofs-checks/cho/low-dimension.ts';
-import { claim as osgdFaster, mannWhitneyLess } from '../../proofs-checks/cho/osgd-faster.ts';
+import { claim as osgdFaster, GRID_RMS, grid, mannWhitneyLess, rectangle, runToThreshold } from '../../proofs-checks/cho/osgd-faster.ts';
 import { claim as osgdTrap } from '../../proofs-checks/cho/osgd-trap.ts';
 import { claim as osgdRectangleChoStep } from '../../proofs-checks/cho/osgd-rectangle-cho-step.ts';
 import { claim as spectralBound, type InstanceKind, lowerBoundCase, makeInstance, RANDOM_KINDS } from '../../proofs-checks/cho/spectral-lower-bound.ts';
@@ -70,6 +70,25 @@ describe('spectral lower bound L(U_b, V_b) ≥ Σ_{i<j∈b} W_ij / (2B(B−1)), 
     const c = lowerBoundCase(inst.U, inst.V, s.tau, inst.batch, backend);
     expect(Math.abs(c.slack)).toBeLessThanOrEqual(c.allowance);
   });
+});
+
+describe('OSGD criteria', () => {
+  it('the grid threshold scales with N (RMS 1/8 per Gram entry; the old threshold 1 at N = 8)', () => {
+    expect(GRID_RMS).toBe(1 / 8);
+    expect(grid(8, 16).below).toBe(1);
+    expect(grid(16, 32).below).toBe(2);
+    expect(grid(4, 2).below).toBe(0.5);
+  });
+
+  it('the rectangle epoch maximum sees OSGD\'s limit cycle whole: inside 0.5° at lr 0.05, outside (7.38°) at lr 1', () => {
+    const osgd = { kind: 'osgd', B: 2 } as const;
+    const small = runToThreshold(rectangle(0.05, 400), osgd, 1, backend);
+    expect(small.epochs).toBe(209);
+    expect(small.final).toBeLessThanOrEqual(0.5);
+    const cho = runToThreshold(rectangle(1, 200), osgd, 1, backend);
+    expect(cho.epochs).toBe(Infinity);
+    expect(cho.final).toBeCloseTo(7.384, 2);
+  }, 60_000);
 });
 
 describe('exact one-sided Mann–Whitney', () => {
