@@ -3,6 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SOG_CLAIMS } from '../../proofs-checks/sog/index.ts';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import { runClaims } from '../../src/claims/run.ts';
+import { findPreset } from '../../src/experiments/presets.ts';
+import { warmupCosine } from '../../src/optim/transforms.ts';
 
 const backend = createCpuBackend({ dtype: 'f64' });
 afterAll(() => backend.dispose());
@@ -16,6 +18,19 @@ describe('SOG claims (smoke size)', () => {
       expect(c.id).toMatch(/^sog\.[a-z0-9-]+(\.[a-z0-9-]+)*$/);
       expect(c.source.paper).toBe('SOG');
     }
+  });
+
+  it('the sogclr-annealed preset (sog.annealed.sogclr-beats-dcl) anneals the step to 0: cosine, no warm-up, DCL and SogCLR arms', () => {
+    for (const size of ['smoke', 'full'] as const) {
+      const study = findPreset('sogclr-annealed')!.build(size);
+      expect(study.experiments.map((e) => e.name).sort()).toEqual((size === 'smoke' ? [8] : [8, 16, 32]).flatMap((B) => [`DCL B=${B}`, `SogCLR B=${B}`]).sort());
+      for (const e of study.experiments) expect(e.optimizer).toEqual({ kind: 'momentum', lr: 0.5, momentum: 0.9, schedule: { kind: 'warmup-cosine', warmupSteps: 0 } });
+    }
+    // The schedule the runner builds from it (src/experiments/build.ts): lr at step 0, → 0 at the last step.
+    const s = warmupCosine(0.5, 0, 1600);
+    expect(s(0)).toBe(0.5);
+    expect(s(800)).toBeCloseTo(0.25, 12);
+    expect(s(1599)).toBeLessThan(1e-6);
   });
 
   for (const claim of SOG_CLAIMS) {
