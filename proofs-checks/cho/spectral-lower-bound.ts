@@ -30,9 +30,15 @@
  * The inequality cases now draw B ∈ [3, 8] only, and the check is made non-trivial where it can be:
  * at a generic instance (independent rows, noisy copies of ±U) with B ≥ 3 the negatives' e^{S_ij − S_ii}
  * differ (equality in Jensen needs them all equal, a measure-zero event for continuous random rows),
- * so the bound is STRICT, and wherever the slack is resolvable (L ≥ 1e6·δ) the check requires
- * L − bound > δ — a strictness that a wrong affinity (say, a bound that equals L) would fail. The
- * relative slack (L − bound)/L is reported per kind. The B = 2 identity L = W_01/4 stays, labelled
+ * so the bound is STRICT. How much depends on the curvature of f(y) = log(1 + (B−1)y) where the
+ * y_j = e^{S_ij − S_ii} sit: for independent rows and noisy copies of −U (S_ii ≈ −1/τ) the y_j are
+ * O(1) or larger and spread, f is curved there and the gap is first order in the spread; for noisy
+ * copies of U (S_ii ≈ 1/τ) the y_j are ≪ 1/(B−1), f is nearly linear and the gap is second order in
+ * y — it can fall below rounding although L does not (measured at full size: relative slack down to
+ * 7.9e-8, 12 of ~5000 such cases within δ). So wherever L ≥ 1e6·δ the check requires L − bound > δ
+ * at the independent and noisy-flip kinds (a strictness that a bound equal to L would fail), and
+ * reports the noisy-copy kind's relative slack and how many of its cases are within δ. The relative
+ * slack (L − bound)/L is reported per kind. The B = 2 identity L = W_01/4 stays, labelled
  * an IMPLEMENTATION check (the affinity of src/samplers/spectral.ts against the batch loss of
  * src/objectives, two code paths, |L − bound| ≤ δ), not evidence for the inequality.
  * Margin, in rounding allowances: the smallest over cases of 1 + slack/δ (inequality), slack/δ − 1
@@ -174,17 +180,18 @@ const SIGMAS: Record<InstanceKind, readonly number[]> = {
 };
 
 const SIZES = { smoke: { random: 240, etf: 40, pairs: 40 }, full: { random: 20000, etf: 2000, pairs: 2000 } } as const;
-/** Generic kinds: the bound is strict there for B ≥ 3 (see the header). */
-const GENERIC: readonly InstanceKind[] = ['independent', 'noisy-copy', 'noisy-flip'];
+/** Kinds where the strict gap is first order and judged (see the header); noisy-copy is strict but reported. */
+const GENERIC: readonly InstanceKind[] = ['independent', 'noisy-flip'];
 
 export const claim: Claim = {
   id: 'cho.spectral.pairwise-lower-bound',
   source: { paper: 'CHO', where: 'Algorithm 1 rationale (THEORY 4, spectral clustering)', tag: 'derived' },
   statement: 'For every batch $b$ of $B \\ge 3$ rows, the two-sided InfoNCE satisfies $L(U_b, V_b) \\ge \\frac{1}{2B(B-1)} \\sum_{i<j \\in b} W_{ij}$ with $W = A + A^\\top$, $A_{ij} = \\log\\big(1 + (B-1)\\,e^{S_{ij} - S_{ii}}\\big) + \\log\\big(1 + (B-1)\\,e^{S_{ji} - S_{ii}}\\big)$, '
-    + 'strictly at generic instances and with equality at a batch ETF (checked on random instances with B from 3 to 8; at B = 2 the two sides are identical, checked as an implementation identity only).',
+    + 'strictly at generic instances and with equality at a batch ETF (checked on random instances with B from 3 to 8, strictness judged beyond rounding for independent rows and noisy copies of $-U$; '
+    + 'at B = 2 the two sides are identical, checked as an implementation identity only).',
   assumptions: [
     'unit-norm rows', "THEORY 2.1's averaged two-sided InfoNCE on the B rows of the batch", 'W = spectralAffinity(U, V, τ, B) with B = |b|',
-    'random instances: B ∈ [3, 8], N ∈ [B, 3B], d ∈ [max(2, B−1), 2B], τ log-uniform in [0.05, 2]; strictness judged where L ≥ 1e6·δ at the generic kinds',
+    'random instances: B ∈ [3, 8], N ∈ [B, 3B], d ∈ [max(2, B−1), 2B], τ log-uniform in [0.05, 2]; strictness judged where L ≥ 1e6·δ at the independent and noisy-flip kinds (reported for noisy copies of U)',
     'B = 2 instances (same N, d, τ ranges): the identity L = W_01/4, an implementation check of the affinity against the batch loss',
   ],
   kind: 'inequality',
@@ -209,6 +216,8 @@ export const claim: Claim = {
     const points: { kind: string; loss: number; bound: number }[] = [];
     const plotted: Record<string, number> = {};
     let strictCases = 0;
+    let copyCases = 0;
+    let copyWithinRounding = 0;
     let minStrictRatio = Infinity; // min over resolvable generic B ≥ 3 cases of slack/δ
     for (let t = 0; t < sz.random + sz.etf + sz.pairs; t++) {
       const isPair = t >= sz.random + sz.etf;
@@ -250,6 +259,9 @@ export const claim: Claim = {
             strictCases++;
             minStrictRatio = Math.min(minStrictRatio, c.slack / c.allowance);
             room = Math.min(room, c.slack / c.allowance - 1);
+          } else if (kind === 'noisy-copy') {
+            copyCases++;
+            if (c.slack <= c.allowance) copyWithinRounding++;
           }
           const pk = perKind[k] ?? { count: 0, minRelSlack: Infinity, maxRelSlack: -Infinity };
           perKind[k] = { count: pk.count + 1, minRelSlack: Math.min(pk.minRelSlack, rel), maxRelSlack: Math.max(pk.maxRelSlack, rel) };
@@ -278,16 +290,17 @@ export const claim: Claim = {
     return {
       pass,
       margin,
-      marginUnit: 'rounding allowances: min over cases of 1 + (L − bound)/δ (inequality, B ≥ 3), (L − bound)/δ − 1 (strict, resolvable generic cases), 1 − |L − bound|/δ (batch ETFs; the B = 2 identity)',
+      marginUnit: 'rounding allowances: min over cases of 1 + (L − bound)/δ (inequality, B ≥ 3), (L − bound)/δ − 1 (strict, resolvable independent / noisy-flip cases), 1 − |L − bound|/δ (batch ETFs; the B = 2 identity)',
       numbers: {
         instances: sz.random, etfInstances: sz.etf, pairDraws: sz.pairs, failures, tightestCase: marginCase,
-        resolvableInstancesBge3: resolvable, strictCasesGeneric: strictCases, minStrictSlackOverAllowance: minStrictRatio,
+        resolvableInstancesBge3: resolvable, strictCasesJudged: strictCases, minStrictSlackOverAllowance: minStrictRatio,
+        noisyCopyResolvableCases: copyCases, noisyCopyCasesWithinRounding: copyWithinRounding,
         b2IdentityImplementationCheckMaxSlackOverAllowance: b2MaxRatio, minRelativeSlackBge3: minRel, minRelativeSlackCase: minRelCase, perKind,
         maxEtfSlackOverAllowance: maxEtfRatio, maxEtfClosedFormErrorOverAllowance: maxEtfClosedErr,
       },
       figures: [{ name: 'loss-vs-bound', spec: figure }],
       summary: `${sz.random} random batches with B ≥ 3: L ≥ bound to rounding ${failures === 0 ? 'in every case' : 'NOT in every case'}`
-        + `, strictly (L − bound ≥ ${minStrictRatio.toExponential(2)}δ) at all ${strictCases} resolvable generic cases (smallest relative slack ${minRel.toExponential(2)} (±1e-6), at a ${String(minRelCase.kind)} instance); `
+        + `, strictly (L − bound ≥ ${minStrictRatio.toExponential(2)}δ) at all ${strictCases} resolvable independent / noisy-flip cases (noisy copies: ${copyWithinRounding} of ${copyCases} within rounding, reported); smallest relative slack ${minRel.toExponential(2)} (±1e-6), at a ${String(minRelCase.kind)} instance); `
         + `B = 2 identity (implementation check): |L − bound| ≤ ${b2MaxRatio.toFixed(3)}δ; `
         + `${sz.etf} batch ETFs: |L − bound| ≤ ${maxEtfRatio.toFixed(3)} × the rounding allowance and L = log(1+(B−1)e^{−B/((B−1)τ)}).`
         + (failures > 0 ? ` ${failures} case(s) FAILED.` : ''),
