@@ -45,6 +45,45 @@
  *   δan = δf·2M1 + (2nd)·u·Σ|g_i D_i|       (the second part: the final n·d-term dot product).
  * The step k minimises k²B3/6 + (2δf + u·Σ|g||x|)/k: k = (3(2δf + u·Σ|g||x|)/B3)^{1/3} (at most 1e-3).
  *   bound = k²·B3/6 + (δf₊ + δf₋)/(2k) + ε·|fd| + u·Σ|g|(|x| + k|D|)/k + δan.
+ *
+ * The sigmoid loss (SigLIP), L = (1/N) Σ_{i,j} sp(y_ij), sp(y) = log(1 + e^y), y_ij = −z_ij(t·s_ij + b),
+ * z_ii = 1, z_ij = −1 (i ≠ j), s_ij = u_i·v_j the raw dot product; checked at t = 1/τ (τ of the
+ * instance) and b drawn uniformly from [−12, 2] (SigLIP's initialisation b = −10 and b near 0).
+ *
+ * Truncation. s_ij(k) is quadratic in the step as above; M1 ≥ |s'|, M2 ≥ |s''| are taken with τ = 1
+ * (raw dot products, all pairs of Z). y' = −z·t·s', y'' = −z·t·s'', y''' = 0, so |y'| ≤ t·M1,
+ * |y''| ≤ t·M2. sp' = σ ∈ (0, 1), sp'' = σ(1 − σ) ≤ 1/4, |sp'''| = |σ(1 − σ)(1 − 2σ)| ≤ 1/(6√3) < 0.0963,
+ * and (sp∘y)''' = sp'''·y'³ + 3·sp''·y'·y'', so each of the N² terms has third derivative at most
+ * 0.0963·(t·M1)³ + 0.75·t²·M1·M2; the loss sums them and divides by N:
+ *   |φ'''| ≤ B3 = N·(0.0963·(t·M1)³ + 0.75·t²·M1·M2).
+ *
+ * Rounding of the value (units of u = ε/2). With σ₁ = absLogitScale(Z, 1) (≥ every Σ_k |u_ik v_jk|)
+ * and Y = t·σ₁ + |b| (≥ every |y_ij|). Every term sp(y_ij) is positive and Σ_ij sp(y_ij) = N·L, and
+ * σ(y) ≤ sp(y) (w/(1 + w) ≤ log(1 + w) for w = e^y ≥ 0), so Σ_ij σ(y_ij) ≤ min(N², N·L):
+ *   y_ij      the d-term dot product s (γ_d: d·u·σ₁, any order, FMA or not), fl(t·s) (u·t·σ₁),
+ *             fl(t·s + b) (u·Y), the negation exact: off by at most (d + 2)·u·Y; sp' = σ, so
+ *             sp(y_ij) moves by σ(y_ij)·(d + 2)·u·Y (to first order): Σ ≤ (d + 2)·u·Y·min(N², N·L);
+ *   sp(y_ij)  its own evaluation, the kernel's max(y, 0) + log1p(e), e = exp(−|y|): exp (1 ulp = 2u
+ *             relative; log1p' ≤ 1 and e/(1 + e) ≤ log1p(e), so ≤ 2u·log1p(e)), log1p
+ *             (2u·log1p(e)), the addition (u·sp): ≤ 5u·sp(y_ij); Σ ≤ 5u·N·L;
+ *   Σ         N² nonnegative terms summed in any order: recursive summation in any order (any tree)
+ *             is off by at most (N² − 1)·u·Σ|terms| = (N² − 1)·u·N·L. The blocked CPU kernel
+ *             (src/backend/cpu/sigmoid.ts) sums each tile row left to right (≤ T − 1 ≤ N − 1
+ *             additions per term) and adds the row sums by Neumaier compensated summation
+ *             (2u·|sum| + O(N²u²)·Σ|terms|): (N + 1 + O(N²u))·u·Σ|terms|, inside the any-order
+ *             bound for every N ≥ 2;
+ *   /N        u·L.
+ * Hence |fl(L) − L| ≤ u·[(d + 2)·Y·min(N, L) + (5 + N² − 1 + 1)·L] + O(u²), and with the factor 2
+ * for the second-order terms (2u = ε; L taken as the computed value, a first-order change):
+ *   δf = ε·[(d + 2)·Y·min(N, L) + (N² + 5)·L]      (`sigmoidRoundingBound`).
+ * The analytic side: ⟨∇L, D⟩ = (1/N) Σ_ij G_ij·s'_ij(0) with G_ij = t·h_ij, h_ij = −z_ij·σ(y_ij); y off
+ * by (d + 2)·u·Y and σ 1/4-Lipschitz, σ's own evaluation e/(1 + e) or 1/(1 + e) (exp, add, divide:
+ * ≤ 4u) and the product t·h (u): |ΔG_ij| ≤ t·u·((d + 2)·Y/4 + 5), worth N·t·M1·u·((d + 2)·Y/4 + 5);
+ * the gemms G V and Gᵀ U (N-term sums, γ_N·Σ_j |G_ij||V_jk| per entry, |G| ≤ t) are worth
+ * u·t·Σ_ij A_ij with A_ij = Σ_k (|du_ik·v_jk| + |u_ik·dv_jk|); the scaling by 1/N (u·Σ|g D|) and the
+ * final 2nd-term dot product (2nd·u·Σ|g D|):
+ *   δan = u·[N·t·M1·((d + 2)·Y/4 + 5) + t·Σ_ij A_ij + (2nd + 1)·Σ|g_i D_i|],
+ * and the bound is assembled as above (k, (δf₊ + δf₋)/(2k), ε·|fd|, the perturbed inputs, δan).
  */
 import { type Backend, createCpuBackend } from '../../src/backend/index.ts';
 import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
@@ -89,7 +128,16 @@ export function valueRoundingBound(d: number, n: number, sigma: number, tau: num
   return (2 * d + 4 * n + 16) * eps * (1 + sigma) * Math.max(1, tau);
 }
 
-/** The specs checked on an N-row instance: every name of OBJECTIVE_NAMES, GCL with ε₀ = 0 and > 0, minibatch all and list. */
+/**
+ * Forward rounding bound of the sigmoid loss's value L (header): ε·[(d + 2)·Y·min(N, L) + (N² + 5)·L],
+ * Y = t·σ₁ + |b| with σ₁ = absLogitScale(Z, 1), L the (computed, positive) value; ε the dtype's epsilon.
+ */
+export function sigmoidRoundingBound(n: number, d: number, Y: number, L: number, eps = EPS64): number {
+  const l = Math.abs(L);
+  return eps * ((d + 2) * Y * Math.min(n, l) + (n * n + 5) * l);
+}
+
+/** The specs checked on an N-row instance: every name of OBJECTIVE_NAMES, GCL with ε₀ = 0 and > 0, minibatch all and list, sigmoid at t = 1/τ. */
 export function objectiveSpecs(rng: Rng, n: number, tau: number, maxAllBatches: number): ObjectiveSpec[] {
   // all-batches: the largest B ≥ 2 with C(N, B) ≤ maxAllBatches among a random pick and 2.
   const Bs = [2 + rng.int(Math.max(1, n - 1)), 2].filter((b) => b <= n && binomial(n, b) <= maxAllBatches);
@@ -107,6 +155,8 @@ export function objectiveSpecs(rng: Rng, n: number, tau: number, maxAllBatches: 
     { name: 'gcl-bimodal', tau, eps0: 0.3 },
     { name: 'gcl-unimodal', tau, eps0: 0 },
     { name: 'gcl-unimodal', tau, eps0: 1 / (2 * n - 2) },
+    // sigmoid: no τ; the scale t = 1/τ, the bias uniform in [−12, 2] (SigLIP's init −10, and near 0).
+    { name: 'sigmoid', t: 1 / tau, b: -12 + 14 * rng.uniform() },
   ];
   return specs;
 }
@@ -135,16 +185,15 @@ export interface GradientCheck {
   readonly step: number;
 }
 
-/** One objective at one point along one direction: the analytic directional derivative against the bounded central difference. */
-export function checkGradient(spec: ObjectiveSpec, U: Matrix64, V: Matrix64, DU: Matrix64, DV: Matrix64, backend: Backend): GradientCheck {
-  const n = U.rows;
-  const d = U.cols;
-  const tau = spec.tau ?? 1;
-  const Z = stack(U, V);
-  const DZ = stack(DU, DV);
-  const t = Math.max(1, tau);
-  // M1, M2 over all pairs of Z (header), M1 including the 2k·|DZ_a·DZ_z| term for k ≤ 1e-3 (the step is far below).
-  const kMax = 1e-3;
+/** The largest step tried (the chosen step is far below); M1 includes the 2k·|DZ_a·DZ_z| term for k ≤ K_MAX. */
+const K_MAX = 1e-3;
+
+/**
+ * M1 = max_{a,z} |DZ_a·Z_z| + |Z_a·DZ_z| + 2k_max·|DZ_a·DZ_z| ≥ |s'| and M2 = 2·max_{a,z} |DZ_a·DZ_z| ≥ |s''|
+ * over all pairs of rows of Z (header), at τ = 1 (raw dot products).
+ */
+function lineDerivativeBounds(Z: Matrix64, DZ: Matrix64): { m1: number; m2: number } {
+  const d = Z.cols;
   let m1 = 0;
   let m2 = 0;
   const rows = Z.rows;
@@ -158,28 +207,85 @@ export function checkGradient(spec: ObjectiveSpec, U: Matrix64, V: Matrix64, DU:
         zd += Z.data[a * d + k]! * DZ.data[z * d + k]!;
         dd += DZ.data[a * d + k]! * DZ.data[z * d + k]!;
       }
-      m1 = Math.max(m1, Math.abs(dz) + Math.abs(zd) + 2 * kMax * Math.abs(dd));
+      m1 = Math.max(m1, Math.abs(dz) + Math.abs(zd) + 2 * K_MAX * Math.abs(dd));
       m2 = Math.max(m2, Math.abs(dd));
     }
   }
-  const M1 = m1 / tau;
-  const M2 = (2 * m2) / tau;
-  const B3 = t * (4.3 * M1 ** 3 + 6 * M1 * M2);
-  const sigma = absLogitScale(Z, tau);
-  const softmaxLen = spec.name === 'gcl-unimodal' ? 2 * n : n;
-  const r = evaluateObjective(spec, U, V, { backend });
+  return { m1, m2: 2 * m2 };
+}
+
+/** Σ_i |g_i D_i|, Σ_i |g_i||x_i|, Σ_i |g_i||D_i| and ⟨g, D⟩ over both blocks. */
+function gradientSums(g: { gradU: Matrix64 | null; gradV: Matrix64 | null }, U: Matrix64, V: Matrix64, DU: Matrix64, DV: Matrix64) {
   let analytic = 0;
   let gd = 0;
   let gx = 0;
   let gD = 0;
-  for (let i = 0; i < n * d; i++) {
-    analytic += r.gradU!.data[i]! * DU.data[i]! + r.gradV!.data[i]! * DV.data[i]!;
-    gd += Math.abs(r.gradU!.data[i]! * DU.data[i]!) + Math.abs(r.gradV!.data[i]! * DV.data[i]!);
-    gx += Math.abs(r.gradU!.data[i]!) * Math.abs(U.data[i]!) + Math.abs(r.gradV!.data[i]!) * Math.abs(V.data[i]!);
-    gD += Math.abs(r.gradU!.data[i]!) * Math.abs(DU.data[i]!) + Math.abs(r.gradV!.data[i]!) * Math.abs(DV.data[i]!);
+  for (let i = 0; i < U.data.length; i++) {
+    analytic += g.gradU!.data[i]! * DU.data[i]! + g.gradV!.data[i]! * DV.data[i]!;
+    gd += Math.abs(g.gradU!.data[i]! * DU.data[i]!) + Math.abs(g.gradV!.data[i]! * DV.data[i]!);
+    gx += Math.abs(g.gradU!.data[i]!) * Math.abs(U.data[i]!) + Math.abs(g.gradV!.data[i]!) * Math.abs(V.data[i]!);
+    gD += Math.abs(g.gradU!.data[i]!) * Math.abs(DU.data[i]!) + Math.abs(g.gradV!.data[i]!) * Math.abs(DV.data[i]!);
   }
+  return { analytic, gd, gx, gD };
+}
+
+/** The sigmoid loss's check (header: B3, δf = `sigmoidRoundingBound`, δan). */
+function checkSigmoidGradient(spec: ObjectiveSpec, U: Matrix64, V: Matrix64, DU: Matrix64, DV: Matrix64, backend: Backend): GradientCheck {
+  const n = U.rows;
+  const d = U.cols;
+  const t = spec.t!;
+  const b = spec.b!;
+  const { m1: M1, m2: M2 } = lineDerivativeBounds(stack(U, V), stack(DU, DV));
+  const B3 = n * (0.0963 * (t * M1) ** 3 + 0.75 * t * t * M1 * M2);
+  const Y = (X: Matrix64, W: Matrix64) => t * absLogitScale(stack(X, W), 1) + Math.abs(b);
+  const Y0 = Y(U, V);
+  const r = evaluateObjective(spec, U, V, { backend });
+  const df = sigmoidRoundingBound(n, d, Y0, r.value);
+  const { analytic, gd, gx, gD } = gradientSums(r, U, V, DU, DV);
+  // Σ_ij A_ij, A_ij = Σ_k |du_ik v_jk| + |u_ik dv_jk| (the gemms' rounding on the analytic side).
+  let sumA = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      for (let k = 0; k < d; k++) sumA += Math.abs(DU.data[i * d + k]! * V.data[j * d + k]!) + Math.abs(U.data[i * d + k]! * DV.data[j * d + k]!);
+    }
+  }
+  const dan = U64 * (n * t * M1 * ((d + 2) * Y0 / 4 + 5) + t * sumA + (2 * n * d + 1) * gd);
+  const k = B3 > 0 ? Math.min(K_MAX, Math.cbrt((3 * (2 * df + U64 * gx)) / B3)) : K_MAX;
+  const side = (s: number) => {
+    const Us = axpy(U, s, DU);
+    const Vs = axpy(V, s, DV);
+    const value = evaluateObjective(spec, Us, Vs, { backend, grad: false }).value;
+    return { value, df: sigmoidRoundingBound(n, d, Y(Us, Vs), value) };
+  };
+  const p = side(k);
+  const m = side(-k);
+  const fd = (p.value - m.value) / (2 * k);
+  const bound = (k * k * B3) / 6
+    + (p.df + m.df) / (2 * k) + EPS64 * Math.abs(fd)
+    + (U64 * (gx + k * gD)) / k
+    + dan;
+  return { spec: specLabel(spec), n, d, tau: 1 / t, analytic, fd, error: Math.abs(analytic - fd), bound, step: k };
+}
+
+/** One objective at one point along one direction: the analytic directional derivative against the bounded central difference. */
+export function checkGradient(spec: ObjectiveSpec, U: Matrix64, V: Matrix64, DU: Matrix64, DV: Matrix64, backend: Backend): GradientCheck {
+  if (spec.name === 'sigmoid') return checkSigmoidGradient(spec, U, V, DU, DV, backend);
+  const n = U.rows;
+  const d = U.cols;
+  const tau = spec.tau ?? 1;
+  const Z = stack(U, V);
+  const DZ = stack(DU, DV);
+  const t = Math.max(1, tau);
+  const { m1, m2 } = lineDerivativeBounds(Z, DZ);
+  const M1 = m1 / tau;
+  const M2 = m2 / tau;
+  const B3 = t * (4.3 * M1 ** 3 + 6 * M1 * M2);
+  const sigma = absLogitScale(Z, tau);
+  const softmaxLen = spec.name === 'gcl-unimodal' ? 2 * n : n;
+  const r = evaluateObjective(spec, U, V, { backend });
+  const { analytic, gd, gx, gD } = gradientSums(r, U, V, DU, DV);
   const df = valueRoundingBound(d, softmaxLen, sigma, tau);
-  const k = B3 > 0 ? Math.min(kMax, Math.cbrt((3 * (2 * df + U64 * gx)) / B3)) : kMax;
+  const k = B3 > 0 ? Math.min(K_MAX, Math.cbrt((3 * (2 * df + U64 * gx)) / B3)) : K_MAX;
   // The perturbed inputs are fl(x ± kD); the quotient is over the nominal 2k, their rounding is in the bound.
   const side = (s: number) => {
     const Us = axpy(U, s, DU);
@@ -218,13 +324,18 @@ export const claim: Claim = {
   id: 'numerics.gradients-match-finite-differences',
   source: { paper: 'numerics', where: 'THEORY 2 (every objective and its gradient)', tag: 'derived' },
   statement:
-    'For every objective (infonce, infonce-uv, minibatch over all batches and over a list, gcl-bimodal and gcl-unimodal with ε₀ = 0 and ε₀ > 0), the analytic gradient agrees with central differences along random directions within the derived finite-difference error bound.',
+    'For every objective (infonce, infonce-uv, minibatch over all batches and over a list, gcl-bimodal and gcl-unimodal with ε₀ = 0 and ε₀ > 0, and the sigmoid loss $L = \\frac{1}{N}\\sum_{i,j} \\log\\left(1 + e^{-z_{ij}(t\\, u_i \\cdot v_j + b)}\\right)$ at $t = 1/\\tau$ and $b \\in [-12, 2]$), the analytic gradient agrees with central differences along random directions within the derived finite-difference error bound.',
   assumptions: [
     'blocked CPU backend, float64 (block size 128 and 8, alternating)',
     'N from 2 to 9 (smoke) or 32 (full), d from 1 to 6 or 16; τ log-uniform in [0.05, 2]; rows unit or Gaussian (sd 0.7); directions Gaussian',
-    'bound: step-size truncation from a bound on the third derivative along the line, plus forward rounding bounds (derived in the file header)',
+    'sigmoid loss: t = 1/τ of the instance, b uniform in [−12, 2] (SigLIP\'s initialisation b = −10, and b near 0)',
+    'bound: step-size truncation from a bound on the third derivative along the line, plus forward rounding bounds (derived in the file header, separately for the sigmoid loss)',
   ],
   kind: 'identity',
+  // The kill matrix (npm run mutants): the gradient mutants of the softmax objectives. The sigmoid
+  // mutants change the value and the gradient consistently (the gradient stays the derivative of the
+  // mutated loss), so only the high-precision comparison of max-shift-at-tau-0.01 sees them.
+  mutants: ['column-softmax-dropped', 'inv-tau-twice', 'eps0-ignored'],
   check(ctx: ClaimContext): Verdict {
     const { instances, nMax, dMax, maxAllBatches } = SIZES[ctx.size];
     const rng = ctx.rng('instances');

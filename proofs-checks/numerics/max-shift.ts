@@ -3,12 +3,17 @@
  *
  * Three parts, all at τ = 0.01 and over every objective of OBJECTIVE_NAMES (the variants of
  * gradients.ts: infonce, infonce-uv, minibatch all / list, gcl-bimodal and gcl-unimodal with
- * ε₀ = 0 and > 0):
+ * ε₀ = 0 and > 0, and the sigmoid loss). The sigmoid loss has no τ: its analogue of τ = 0.01 is the
+ * scale t = 1/τ = 100, checked with SigLIP's initial bias b = −10 and with b = 0; its logits are
+ * t·u_i·v_j + b, so aligned unit rows give t·S_ii = 100 as well.
  *
  * 1. Finite: values and every gradient entry are finite on the blocked CPU backend in float64 and
  *    float32 (block sizes 128 and 8), on random unit rows, on aligned rows (V = U, so S_ii = 1/τ = 100
  *    and e^100 > float32's max 3.4e38), and on the shifted instances of part 2 (logits up to 900:
- *    e^900 overflows float64 too).
+ *    e^900 overflows float64 too). For the sigmoid loss the shifted instances are evaluated for
+ *    finiteness only (part 2 does not apply): its logits are then t·(s_ij ± a²) + b, up to about 900
+ *    in size, and an unshifted log(1 + e^y) overflows float64 beyond y ≈ 709.8 (the negatives'
+ *    terms at c = +800, the positives' at c = −800).
  *
  * 2. Shift invariance. Appending one coordinate a to every row of U and ±a to every row of V adds
  *    the same c = ±a²/τ to every logit S_ij (both signs for the U–V objectives; for gcl-unimodal,
@@ -21,12 +26,20 @@
  *    d' = d + 1 and σ' the shifted logit scale, ε of the backend's dtype (the float32 backend
  *    accumulates in float32: the same model with ε32). Float32 instances are rounded to float32
  *    first so that both evaluations see the same inputs (and a common shift of them).
+ *    The sigmoid loss is skipped here: it is NOT invariant under a common shift c of the logits
+ *    (Σ_ij softplus(−z_ij(ℓ_ij + c)) changes with c: it depends on the logits themselves, each pair
+ *    being its own binary problem, not on differences within a softmax).
  *
  * 3. High precision. On small instances the blocked float64 value is compared with the same
  *    objective evaluated from its THEORY 2 definition in mathjs BigNumber arithmetic (120
  *    significant digits, log-sum-exp, exp and ln in decimal), from the exact decimal values of the
  *    float64 inputs and of the double nearest 0.01. The reference is exact far beyond float64, so
  *    the float64 value must lie within its forward rounding bound (2d + 4n + 16)·ε64·(1 + σ)·max(1, τ).
+ *    The sigmoid loss likewise from its definition (1/N) Σ_{i,j} softplus(−z_ij(t·u_i·v_j + b)), with
+ *    softplus(y) = max(y, 0) + ln(1 + e^{−|y|}) in BigNumber (the stable form; at 120 digits it is the
+ *    same number as ln(1 + e^y), without forming e^900), at t = 100 (exact) and b ∈ {−10, 0}; the
+ *    float64 value L must lie within the bound derived for it in gradients.ts,
+ *    ε64·[(d + 2)·Y·min(N, L) + (N² + 5)·L] with Y = t·σ₁ + |b| (`sigmoidRoundingBound`).
  */
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import type { Backend } from '../../src/backend/types.ts';
@@ -35,12 +48,45 @@ import { decadesBelow } from '../../src/claims/types.ts';
 import { type Matrix64, zeros } from '../../src/core/matrix.ts';
 import type { Rng } from '../../src/core/random.ts';
 import { normalizeRows } from '../../src/core/sphere.ts';
-import { evaluateObjective, OBJECTIVE_NAMES, type ObjectiveSpec } from '../../src/objectives/index.ts';
+import { evaluateObjective, type LossAndGrad, OBJECTIVE_NAMES, type ObjectiveSpec } from '../../src/objectives/index.ts';
 import { bignumber, type BigNumber } from 'mathjs';
-import { absLogitScale, objectiveSpecs, specLabel, stack, valueRoundingBound } from './gradients.ts';
+import { NonFiniteError } from '../../src/core/errors.ts';
+import { absLogitScale, objectiveSpecs, sigmoidRoundingBound, specLabel, stack, valueRoundingBound } from './gradients.ts';
 
 const TAU = 0.01;
 const EPS = { f64: 2 ** -52, f32: 2 ** -23 } as const;
+/** The sigmoid loss's analogue of τ = 0.01: the scale t = 1/τ = 100, with SigLIP's initial bias −10 and 0. */
+const SIGMOID_T = 100;
+const SIGMOID_BS = [-10, 0] as const;
+
+/** The specs at τ = 0.01: the softmax objectives with τ = 0.01, the sigmoid loss at t = 100 and each bias. */
+function atTau(spec: ObjectiveSpec): ObjectiveSpec[] {
+  if (spec.name === 'sigmoid') return SIGMOID_BS.map((b) => ({ name: 'sigmoid', t: SIGMOID_T, b }));
+  return [{ ...spec, tau: TAU }];
+}
+
+function label(spec: ObjectiveSpec): string {
+  return spec.name === 'sigmoid' ? `sigmoid t=${spec.t} b=${spec.b}` : specLabel(spec);
+}
+
+/** The sigmoid loss's forward rounding bound (gradients.ts) at (U, V), for the computed value L. */
+function sigmoidTol(spec: ObjectiveSpec, U: Matrix64, V: Matrix64, L: number): number {
+  return sigmoidRoundingBound(U.rows, U.cols, spec.t! * absLogitScale(stack(U, V), 1) + Math.abs(spec.b!), L);
+}
+
+/** The evaluation, or the NonFiniteError's message (an overflow the op caught). */
+function evaluate(spec: ObjectiveSpec, U: Matrix64, V: Matrix64, backend: Backend, grad = true): LossAndGrad | string {
+  try {
+    return evaluateObjective(spec, U, V, { backend, grad });
+  } catch (e) {
+    if (e instanceof NonFiniteError) return e.message;
+    throw e;
+  }
+}
+
+function finiteResult(r: LossAndGrad | string): r is LossAndGrad {
+  return typeof r !== 'string' && Number.isFinite(r.value) && allFinite(r.gradU?.data ?? null) && allFinite(r.gradV?.data ?? null);
+}
 
 // ------------------------------------------------------------------------------------------------
 // Instances
@@ -126,9 +172,29 @@ function bigLogEpsG(neg: BigNumber[], pos: BigNumber, eps0: BigNumber): BigNumbe
   return eps0.plus(g).ln();
 }
 
+/** softplus(y) = log(1 + e^y) = max(y, 0) + ln(1 + e^{−|y|}) (no e^{|y|} formed). */
+function bigSoftplus(y: BigNumber): BigNumber {
+  const pos = y.gt(0) ? y : new Big(0);
+  return pos.plus(new Big(1).plus(y.abs().neg().exp()).ln());
+}
+
+/** The sigmoid loss (1/N) Σ_{i,j} softplus(−z_ij(t·u_i·v_j + b)), z_ii = 1, z_ij = −1 (i ≠ j), in BigNumber. */
+function bigSigmoid(U: Matrix64, V: Matrix64, t: BigNumber, b: BigNumber): BigNumber {
+  const S = bigLogits(U, V, new Big(1));
+  const n = U.rows;
+  let sum = new Big(0);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const l = t.times(S[i]![j]!).plus(b);
+      sum = sum.plus(bigSoftplus(i === j ? l.neg() : l));
+    }
+  }
+  return sum.div(n);
+}
+
 /** The objective of `spec` at (U, V) from THEORY 2's definitions, in BigNumber. */
 export function highPrecisionObjective(spec: ObjectiveSpec, U: Matrix64, V: Matrix64): BigNumber {
-  const tau = exactBig(spec.tau ?? 1);
+  const tau = exactBig(spec.tau ?? 1); // 1 for the sigmoid loss (no τ)
   const n = U.rows;
   const all = Array.from({ length: n }, (_, i) => i);
   const eps0 = exactBig(spec.eps0 ?? 0);
@@ -167,6 +233,8 @@ export function highPrecisionObjective(spec: ObjectiveSpec, U: Matrix64, V: Matr
       }
       return sum.times(tau).div(2 * n);
     }
+    case 'sigmoid':
+      return bigSigmoid(U, V, exactBig(spec.t!), exactBig(spec.b!));
   }
 }
 
@@ -202,14 +270,15 @@ export const claim: Claim = {
   id: 'numerics.max-shift-at-tau-0.01',
   source: { paper: 'numerics', where: 'THEORY 1 (every log-sum-exp max-shifted; τ = 0.01 must not overflow float32)', tag: 'derived' },
   statement:
-    'At τ = 0.01 every objective (and its gradient) is finite in float64 and float32, its value is unchanged (up to rounding) by a common shift of all logits, and the blocked float64 value equals a high-precision (BigNumber) evaluation within its rounding bound.',
+    'At τ = 0.01 (for the sigmoid loss its analogue, the scale $t = 1/\\tau = 100$, with bias $b = -10$ and $b = 0$) every objective (and its gradient) is finite in float64 and float32; every softmax objective\'s value is unchanged (up to rounding) by a common shift of all logits (not checked for the sigmoid loss, which is not shift invariant: each pair is its own binary problem on the logit itself); and the blocked float64 value equals a high-precision (BigNumber) evaluation within its rounding bound.',
   assumptions: [
     'blocked CPU backend, float64 and float32, block sizes 128 and 8',
-    'unit rows, random or aligned (V = U: S_ii = 100); common logit shifts c = ±a²/τ ∈ {±100, ±800} by one appended coordinate (only c > 0 for gcl-unimodal)',
+    'unit rows, random or aligned (V = U: S_ii = 100); common logit shifts c = ±a²/τ ∈ {±100, ±800} by one appended coordinate (only c > 0 for gcl-unimodal; for the sigmoid loss, t = 100 and b ∈ {−10, 0}, the shifted instances are checked for finiteness only)',
     'rounding bounds: the forward error model derived in numerics/gradients.ts, ε of the backend dtype',
-    'high-precision reference: THEORY 2 definitions in mathjs BigNumber at 120 digits from the exact decimal inputs, N ≤ 6',
+    'high-precision reference: THEORY 2 definitions in mathjs BigNumber at 120 digits from the exact decimal inputs, N ≤ 6 (the sigmoid loss with the stable softplus max(y, 0) + ln(1 + e^−|y|); its tolerance the bound derived for it in numerics/gradients.ts)',
   ],
   kind: 'identity',
+  mutants: ['lse-no-max-shift', 'lse-f32-accumulation', 'eps0-ignored', 'sigmoid-bias-sign', 'sigmoid-mean-over-pairs'],
   check(ctx: ClaimContext): Verdict {
     const { ns, ds, maxAllBatches } = SIZES[ctx.size];
     const rng = ctx.rng('instances');
@@ -234,15 +303,15 @@ export const claim: Claim = {
               const V = aligned ? U : unitRows(rng, n, d, dtype === 'f32');
               const sigma = absLogitScale(stack(U, V), TAU);
               for (const [bi, backend] of backends[dtype].entries()) {
-                for (const spec0 of objectiveSpecs(rng, n, TAU, maxAllBatches)) {
-                  const spec = { ...spec0, tau: TAU };
+                for (const spec of objectiveSpecs(rng, n, TAU, maxAllBatches).flatMap(atTau)) {
                   covered.add(spec.name);
-                  const label = specLabel(spec);
+                  const sigmoid = spec.name === 'sigmoid';
+                  const lbl = label(spec);
                   const len = spec.name === 'gcl-unimodal' ? 2 * n : n;
-                  const r = evaluateObjective(spec, U, V, { backend });
+                  const r = evaluate(spec, U, V, backend);
                   evaluations++;
-                  const where = `${label} ${dtype} T=${backend.blockSize} N=${n} d=${d}${aligned ? ' aligned' : ''}`;
-                  if (!Number.isFinite(r.value) || !allFinite(r.gradU?.data ?? null) || !allFinite(r.gradV?.data ?? null)) nonFinite.push(where);
+                  const where = `${lbl} ${dtype} T=${backend.blockSize} N=${n} d=${d}${aligned ? ' aligned' : ''}`;
+                  if (!finiteResult(r)) nonFinite.push(typeof r === 'string' ? `${where}: ${r}` : where);
                   if (bi !== 0) continue; // shifts on the default block size only (block sizes agree: blocked-equals-materialised)
                   for (const a2 of [1, 8]) {
                     for (const sign of spec.name === 'gcl-unimodal' ? [1] : [1, -1]) {
@@ -251,15 +320,15 @@ export const claim: Claim = {
                       const Vs = appendCoordinate(V, sign * a);
                       const sigmaS = absLogitScale(stack(Us, Vs), TAU);
                       maxLogit = Math.max(maxLogit, sigmaS);
-                      const rs = evaluateObjective(spec, Us, Vs, { backend });
+                      const rs = evaluate(spec, Us, Vs, backend);
                       evaluations++;
-                      if (!Number.isFinite(rs.value) || !allFinite(rs.gradU?.data ?? null) || !allFinite(rs.gradV?.data ?? null)) {
-                        nonFinite.push(`${where} shift ${sign * a * a / TAU}`);
-                      }
+                      if (!finiteResult(rs)) nonFinite.push(`${where} shift ${sign * a * a / TAU}${typeof rs === 'string' ? `: ${rs}` : ''}`);
+                      // Part 2 does not apply to the sigmoid loss (not shift invariant, header): finiteness only.
+                      if (sigmoid || typeof r === 'string') continue;
                       const tol = valueRoundingBound(d + 1, len, sigmaS, TAU, EPS[dtype]) + valueRoundingBound(d, len, sigma, TAU, EPS[dtype]);
                       shiftCases.push({
-                        dtype, spec: label, n, shift: (sign * a * a) / TAU, value: r.value, shifted: rs.value,
-                        error: Number.isFinite(rs.value) ? Math.abs(rs.value - r.value) : Infinity, tol,
+                        dtype, spec: lbl, n, shift: (sign * a * a) / TAU, value: r.value, shifted: typeof rs === 'string' ? NaN : rs.value,
+                        error: typeof rs !== 'string' && Number.isFinite(rs.value) ? Math.abs(rs.value - r.value) : Infinity, tol,
                       });
                     }
                   }
@@ -290,13 +359,17 @@ export const claim: Claim = {
           { name: 'gcl-bimodal', tau: TAU, eps0: 0.3 },
           { name: 'gcl-unimodal', tau: TAU, eps0: 0 },
           { name: 'gcl-unimodal', tau: TAU, eps0: 1 / (2 * n - 2) },
+          ...SIGMOID_BS.map((b): ObjectiveSpec => ({ name: 'sigmoid', t: SIGMOID_T, b })),
         ];
         for (const spec of specs) {
-          const value = evaluateObjective(spec, U, V, { backend: ctx.backend, grad: false }).value;
+          const r = evaluate(spec, U, V, ctx.backend, false);
+          if (typeof r === 'string') { nonFinite.push(`${label(spec)} high precision on ${name}: ${r}`); continue; }
+          const value = r.value;
           const ref = highPrecisionObjective(spec, U, V);
-          const error = exactBig(value).minus(ref).abs().toNumber();
+          const error = Number.isFinite(value) ? exactBig(value).minus(ref).abs().toNumber() : Infinity;
           const len = spec.name === 'gcl-unimodal' ? 2 * n : n;
-          hpCases.push({ instance: name, spec: specLabel(spec), value, reference: ref.toSignificantDigits(30).toString(), error, tol: valueRoundingBound(U.cols, len, sigma, TAU) });
+          const tol = spec.name === 'sigmoid' ? sigmoidTol(spec, U, V, value) : valueRoundingBound(U.cols, len, sigma, TAU);
+          hpCases.push({ instance: name, spec: label(spec), value, reference: ref.toSignificantDigits(30).toString(), error, tol });
         }
       }
     } finally {
