@@ -97,3 +97,21 @@ describe('GCL at the smallest N', () => {
     expect(() => gclUnimodalLossAndGrad(U, V, { eps0: -0.1 })).toThrow(DomainError);
   });
 });
+
+describe('GCL without gradients', () => {
+  it('grad: false returns the same value and null gradients (bimodal and unimodal, with and without ε₀)', () => {
+    const rng = Rng.fromSeed(5);
+    const U = gaussian(rng, 5, 3);
+    const V = gaussian(rng, 5, 3);
+    for (const f of [gclBimodalLossAndGrad, gclUnimodalLossAndGrad]) {
+      for (const eps0 of [0, 0.2]) {
+        const full = f(U, V, { tau: 0.4, eps0 });
+        const value = f(U, V, { tau: 0.4, eps0, grad: false });
+        expect(value.value).toBe(full.value);
+        expect(value.gradU).toBeNull();
+        expect(value.gradV).toBeNull();
+        expect(full.gradU).not.toBeNull();
+      }
+    }
+  });
+});
