@@ -45,10 +45,13 @@ describe('logEpsPlusExp and epsWeight against their definitions', () => {
         expect(w).toBeGreaterThanOrEqual(0);
         expect(w).toBeLessThanOrEqual(1);
       }
-      // At x = log ε₀ the weight is exactly 1/2.
+      // At x = log ε₀ the weight is 1/2.
       expect(epsWeight(e, Math.log(e))).toBeCloseTo(0.5, 15);
     }
     for (const x of XS) expect(epsWeight(0, x)).toBe(1);
+    // Far below log ε₀ the weight is e^{x}/ε₀ (subnormal here), not 1/(1 + e^{720}) = 0.
+    expect(epsWeight(1, -720)).toBeGreaterThan(0);
+    expect(epsWeight(1, -720)).toBe(Math.exp(-720));
   });
 });
 
