@@ -1,0 +1,17 @@
+/**
+ * Tests added from the Stryker run over src/optima/closedForms.ts (benchmarks/README.md, "Mutation
+ * testing"): the early underflow exit of the float64 kernel is needed, not only an optimisation.
+ */
+import { describe, expect, it } from 'vitest';
+import { allBatchesInfonce, etfInfonce } from '../../src/optima/closedForms.ts';
+
+describe('float64 closed forms at extreme arguments', () => {
+  it('exp(−N/((N−1)τ)) for τ = 1e-302 and N = 2^40: the value is exactly 0 (the error-free product of q·p would overflow to NaN)', () => {
+    // p = (N−1)·τ ≈ 1.1e-290 is above the tiny-p fallback, q = N/p ≈ 1e302: Dekker's split of q overflows.
+    for (const tau of [1e-302, 3e-301, 1e-303]) {
+      expect(etfInfonce(2 ** 40, tau)).toBe(0);
+      expect(allBatchesInfonce(2 ** 40, 3, tau)).toBe(0);
+      expect(allBatchesInfonce(2 ** 40, 2 ** 40, tau)).toBe(0);
+    }
+  });
+});
