@@ -92,7 +92,7 @@ describe('prepare', () => {
     const view = block(big, 1, 1, 2, 2);
     expect(() => prepare('t', view, zeros(2, 2), { backend: f32 })).toThrow('U[1,1]');
     big.data[2 * 4 + 2] = 0;
-    big.data[3 * 4 + 3] = 1e39; // outside
+    big.data[3 * 4 + 2] = 1e39; // outside: the row just below the view, in one of its columns
     expect(() => prepare('t', view, zeros(2, 2), { backend: f32 })).not.toThrow();
     // A transposed view (column stride 3): entry (0, 1) of the view is big's (1, 0).
     const T = zeros(3, 3);
