@@ -77,7 +77,7 @@ export const claim: Claim = {
     'u is set to the exact g of every anchor (not tracked by the moving average)',
   ],
   kind: 'identity',
-  mutants: ['lse-f32-accumulation'],
+  mutants: ['lse-f32-accumulation', 'bias-without-noise-correction'],
   check(ctx: ClaimContext): Verdict {
     const rng = ctx.rng('instances');
     const backend = ctx.backend;

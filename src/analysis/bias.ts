@@ -35,6 +35,7 @@ import { assertNonNegative, assertPositiveInt, assertTau } from '../core/validat
 import { batchPairs, surrogateGrad, surrogateWeights } from '../estimators/batch.ts';
 import type { Modality } from '../estimators/types.ts';
 import { gclBimodalLossAndGrad, gclUnimodalLossAndGrad } from '../objectives/gcl.ts';
+import { mutant } from '../core/mutants.ts';
 
 export interface BiasOptions {
   /** 'bimodal' (CLIP-like: plug-in = DCL/CLIP) or 'unimodal' (SimCLR-like). */
@@ -173,11 +174,13 @@ class Accumulator {
       raw += (m - exact[t]!) ** 2;
     }
     const variance = Math.max(0, (this.sumSq - R * meanSq) / (R - 1));
-    const bias = Math.sqrt(Math.max(D, 0));
+    const naive = mutant('bias-without-noise-correction');
+    const Dm = naive ? raw : D;
+    const bias = Math.sqrt(Math.max(Dm, 0));
     return {
       bias,
-      biasSE: Math.sqrt(Math.max(D, 0) + seD) - bias,
-      biasSq: D,
+      biasSE: Math.sqrt(Math.max(Dm, 0) + seD) - bias,
+      biasSq: Dm,
       biasSqSE: seD,
       rawBias: Math.sqrt(raw),
       noise: Math.sqrt(variance / R),

@@ -30,6 +30,7 @@ export const MUTANTS = {
   'riemannian-projection-dropped': 'the Euclidean gradient used on the sphere without its tangent projection',
   'robust-dual-no-log-m': 'iSogCLR robust dual: τ·log Σ e^{h/τ} + τρ, the 1/m of the uniform prior dropped',
   'all-batches-b-exponent': 'closed form of the all-batches ETF value with B in the exponent, log(1 + (B−1)·exp(−B/((B−1)τ))), instead of N',
+  'bias-without-noise-correction': 'estimator bias reported as ‖x̄ − ∇F‖ (the sample mean\'s own noise included) instead of the group U-statistic',
   'simclr-eps0-clip-count': 'SimCLR\'s ε₀ taken as 1/(B−1) (CLIP\'s count of negatives) instead of 1/(2B−2)',
   'sigmoid-bias-sign': 'sigmoid loss: the bias added as −z·t·x − b (wrong sign for the negatives) instead of −z·(t·x + b)',
   'sigmoid-mean-over-pairs': 'sigmoid loss: the pair sum divided by N² (a mean over pairs) instead of N',

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
+import { estimatorBias } from '../../src/analysis/bias.ts';
 import { runKillMatrix } from '../../src/claims/mutants.ts';
 import { MUTANTS, type MutantId, withMutant } from '../../src/core/mutants.ts';
 import { Rng } from '../../src/core/random.ts';
@@ -68,6 +69,7 @@ const PROBES: Record<string, () => unknown> = {
   'riemannian-projection-dropped': () => tangentProject(U, V),
   'simclr-eps0-clip-count': () => pluginEps0('simclr', 8),
   'all-batches-b-exponent': () => allBatchesInfonce(8, 3, 0.5),
+  'bias-without-noise-correction': () => estimatorBias({ modality: 'bimodal', n: 12, d: 3, tau: 0.5, batchSizes: [4], draws: 40, seed: 0 }).rows.map((r) => r.sogclr ?? r),
   'robust-dual-no-log-m': () => robustDual([0.1, -0.3, 0.5], 0.2, 0.1),
 };
 
