@@ -10,7 +10,7 @@ import { DomainError } from '../../src/core/errors.ts';
 import { zeros, type Matrix64 } from '../../src/core/matrix.ts';
 import { Rng } from '../../src/core/random.ts';
 import {
-  approxOsgdKeep, approxOsgdStepsPerEpoch, maxLossBatch, osgdSampler, osgdWithoutReplacementSampler,
+  approxOsgdKeep, approxOsgdStepsPerEpoch, maxLossBatch, osgdSampler, osgdWithoutReplacementSampler, planApproxOsgd,
 } from '../../src/samplers/osgd.ts';
 import { unitRows } from '../helpers.ts';
 
@@ -134,5 +134,17 @@ describe('approximate OSGD counts', () => {
     expect(approxOsgdStepsPerEpoch(10, 2, 4, 3)).toBe(4); // 5 batches: 3 + ⌈3·1/4⌉ = 3 + 1
     expect(approxOsgdStepsPerEpoch(6, 2, 4, 2)).toBe(2); // 3 batches, no full group: ⌈2·3/4⌉
     expect(approxOsgdStepsPerEpoch(7, 7, 1, 1)).toBe(1);
+  });
+});
+
+describe('planApproxOsgd ties', () => {
+  it('equal scores within a group: the earlier positions are kept, in position order', () => {
+    const U = identical(16);
+    const plan = planApproxOsgd(U, U, { B: 2, k: 4, q: 2, tau: 0.5, rng: Rng.fromSeed(1), backend });
+    expect(new Set(plan.scores).size).toBe(1);
+    expect(plan.selected).toEqual([0, 1, 4, 5]);
+    const odd = planApproxOsgd(identical(14), identical(14), { B: 2, k: 3, q: 2, tau: 0.5, rng: Rng.fromSeed(2), backend });
+    // 7 batches: groups [0,1,2], [3,4,5], [6]: keep 2, 2 and ⌈2·1/3⌉ = 1
+    expect(odd.selected).toEqual([0, 1, 3, 4, 6]);
   });
 });
