@@ -131,7 +131,7 @@ const listSpec = (tau: number, batches: readonly (readonly number[])[]): Objecti
 export const claim: Claim = {
   id: 'cho.caveat.balanced-design-keeps-etf',
   source: { paper: 'CHO', where: 'Thm 4 as an "iff" (THEORY 3, caveats: balanced strict subsets)', tag: 'derived' },
-  statement: 'For $B \\ge 3$ and $d \\ge N-1$, a strict but balanced batch set (a 2-design: every pair in the same number of batches) keeps the simplex ETF as the minimiser of the mini-batch objective, with value $\\log\\big(1 + (B-1)\\,e^{-N/((N-1)\\tau)}\\big)$; for $B = 2$ no strict subset of the pairs is balanced, and a strict subset can end away from the ETF.',
+  statement: 'For $B \\ge 3$ and $d \\ge N-1$, a strict but balanced batch set (a 2-design: every pair in the same number of batches) keeps the simplex ETF as the minimiser of the mini-batch objective, with value $\\log\\big(1 + (B-1)\\,e^{-N/((N-1)\\tau)}\\big)$; for $B = 2$ no strict subset of the pairs is balanced, and a strict subset can end away from the ETF (checked on the Fano plane at $\\tau = 1$ (smoke), and also at $\\tau = 0.5$ with its complement and AG(2,3) (full), $d = N-1$).',
   assumptions: [
     'unit-norm rows', 'd = N−1', "THEORY 2.2's average over an explicit batch list", 'designs: Fano 2-(7,3,1), its complement 2-(7,4,2), AG(2,3) 2-(9,3,1)',
     'confidence rule: every seed must converge (g ≤ 1e-9) and meet the quadratic-model bounds', 'B = 2 contrast: the 7-cycle of pairs on N = 7',

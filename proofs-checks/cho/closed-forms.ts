@@ -167,7 +167,7 @@ const FULL: Grid = { ns: [2, 3, 4, 5, 6, 8, 9, 10, 12], taus: [4, 1, 0.5, 0.2, 0
 export const claim: Claim = {
   id: 'cho.closed-forms',
   source: { paper: 'CHO', where: 'THEORY 3 (closed forms; Thm 4 [fig][derived], Thm 5 [derived], cross-polytope value — optimality [unverified])', tag: 'derived' },
-  statement: "THEORY 3's four closed forms (ETF full batch, ETF over all $\\binom{N}{B}$ batches, a fixed partition into arbitrarily placed batch ETFs, the cross-polytope) equal the library's evaluation of the objectives at those configurations, and the float64 closed forms equal their 40-digit BigNumber versions, to float64 rounding.",
+  statement: "THEORY 3's four closed forms (ETF full batch, ETF over all $\\binom{N}{B}$ batches, a fixed partition into arbitrarily placed batch ETFs, the cross-polytope) equal the library's evaluation of the objectives at those configurations, and the float64 closed forms equal their 40-digit BigNumber versions, to float64 rounding (checked at $N \\in \\{4, 6\\}$, $\\tau \\in \\{1, 0.5, 0.1, 0.01\\}$ (smoke) and $N \\le 12$, $\\tau$ from 0.01 to 4 (full)).",
   assumptions: ['unit-norm rows', "THEORY 2.1's averaged two-sided InfoNCE and 2.2's average over batches", 'd ≥ N−1 for the ETF rows, d ≥ B−1 for the partition, d = N/2 for the cross-polytope'],
   kind: 'identity',
   mutants: ['all-batches-b-exponent', 'lse-f32-accumulation'],

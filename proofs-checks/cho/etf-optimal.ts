@@ -305,7 +305,7 @@ const SOLVER_STEPS = 20000;
 export const claim: Claim = {
   id: 'cho.etf.optimal-for-d-ge-n-1',
   source: { paper: 'CHO', where: 'THEORY 3, row 1 (Lu & Steinerberger 2022, restated by CHO)', tag: 'proved' },
-  statement: 'For $d \\ge N-1$ the simplex ETF minimises the two-sided InfoNCE over unit rows: no feasible point has a smaller loss than $\\log\\big(1 + (N-1)\\,e^{-N/((N-1)\\tau)}\\big)$, and projected gradient descent from random starts reaches the ETF Gram matrix.',
+  statement: 'For $d \\ge N-1$ the simplex ETF minimises the two-sided InfoNCE over unit rows: no feasible point has a smaller loss than $\\log\\big(1 + (N-1)\\,e^{-N/((N-1)\\tau)}\\big)$, and projected gradient descent from random starts reaches the ETF Gram matrix (checked by sampling at $N \\le 6$ (smoke) or $N \\le 12$ (full) with $\\tau \\in [0.1, 1]$, and by projected GD at $N \\in \\{4, 5\\}$ (smoke) or $N \\le 10$ (full)).',
   assumptions: ['unit-norm rows', 'd ≥ N−1', 'τ > 0', "THEORY 2.1's averaged two-sided InfoNCE"],
   kind: 'optimality',
   mutants: ['riemannian-projection-dropped', 'lse-f32-accumulation'],

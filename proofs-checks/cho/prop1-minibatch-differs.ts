@@ -57,7 +57,7 @@ function log10Ratio(x: number, allowance: number): number {
 export const claim: Claim = {
   id: 'cho.prop1.minibatch-and-full-differ',
   source: { paper: 'CHO', where: 'Prop. 1 (as restated in THEORY 2.2/3; [fig][derived])', tag: 'derived' },
-  statement: 'The mini-batch objective over a strict subset of the $\\binom{N}{B}$ batches and the full-batch objective order some pairs of configurations oppositely (so they differ by more than a constant); over all $\\binom{N}{B}$ batches ($d \\ge N-1$) their minimisers coincide (the ETF Gram) while their values, and their difference across configurations, do not.',
+  statement: 'The mini-batch objective over a strict subset of the $\\binom{N}{B}$ batches and the full-batch objective order some pairs of configurations oppositely (so they differ by more than a constant); over all $\\binom{N}{B}$ batches ($d \\ge N-1$) their minimisers coincide (the ETF Gram) while their values, and their difference across configurations, do not (checked at $(N, B, d, \\tau) = (4, 2, 3, 1)$ (smoke) and up to $N = 8$ (full)).',
   assumptions: ['unit-norm rows', 'd ≥ N−1', 'B < N', "THEORY 2.2's average over batches (CHO's sum has the same minimisers and orderings)"],
   kind: 'counterexample',
   mutants: ['riemannian-projection-dropped'],

@@ -53,7 +53,7 @@ const STEPS = 50000;
 export const claim: Claim = {
   id: 'cho.thm4.all-batches-share-minimiser',
   source: { paper: 'CHO', where: 'Thm 4 (THEORY 3, row 2; [fig][derived])', tag: 'derived' },
-  statement: 'For $d \\ge N-1$, projected gradient descent on the mini-batch objective over all $\\binom{N}{B}$ batches reaches, from every random start, the simplex-ETF Gram matrix and the value $\\log\\big(1 + (B-1)\\,e^{-N/((N-1)\\tau)}\\big)$.',
+  statement: 'For $d \\ge N-1$, projected gradient descent on the mini-batch objective over all $\\binom{N}{B}$ batches reaches, from every random start, the simplex-ETF Gram matrix and the value $\\log\\big(1 + (B-1)\\,e^{-N/((N-1)\\tau)}\\big)$ (checked at $(N, B, d, \\tau) \\in \\{(4, 2, 3, 1), (5, 3, 6, 0.5)\\}$ (smoke) and nine settings up to $N = 8$ (full)).',
   assumptions: ['unit-norm rows', 'd ≥ N−1', '2 ≤ B ≤ N', "THEORY 2.2's average over the C(N,B) batches", 'confidence rule: all seeds must converge and meet the bounds'],
   kind: 'convergence',
   mutants: ['riemannian-projection-dropped', 'all-batches-b-exponent'],

@@ -260,7 +260,7 @@ export const claim: Claim = {
   id: 'isogclr.dro-duality',
   source: { paper: 'iSogCLR', where: 'THEORY 5 (iSogCLR paragraph): DRO duality of the robust GCL term', tag: 'derived' },
   statement:
-    'For values $h_1, \\dots, h_m$ and $0 < \\rho < \\log(m / \\#\\arg\\max h)$: $\\max_{p:\\ \\mathrm{KL}(p \\| \\mathrm{uniform}) \\le \\rho} \\sum_j p_j h_j = \\min_{\\tau \\ge 0}\\ \\tau \\log\\big(\\tfrac{1}{m} \\sum_j e^{h_j/\\tau}\\big) + \\tau\\rho$.',
+    'For values $h_1, \\dots, h_m$ and $0 < \\rho < \\log(m / \\#\\arg\\max h)$: $\\max_{p:\\ \\mathrm{KL}(p \\| \\mathrm{uniform}) \\le \\rho} \\sum_j p_j h_j = \\min_{\\tau \\ge 0}\\ \\tau \\log\\big(\\tfrac{1}{m} \\sum_j e^{h_j/\\tau}\\big) + \\tau\\rho$ (checked for $m$ from 2 to 64 (smoke) or 1024 (full) values).',
   assumptions: [
     'h: cosine differences a·z − a·p of random unit vectors, or uniform in [−2, 2]; m from 2 to 64 (smoke) or 1024 (full)',
     'ρ uniform in [0.02, 0.8·log(m/k)], k = #values within 0.01 of max h (keeps τ* > 0)',

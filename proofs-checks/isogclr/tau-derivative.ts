@@ -96,7 +96,7 @@ const SIZES = { smoke: { instances: 3000, mMax: 64 }, full: { instances: 20000, 
 export const claim: Claim = {
   id: 'isogclr.tau-derivative-is-rho-minus-kl',
   source: { paper: 'iSogCLR', where: 'THEORY 5 (iSogCLR paragraph): τ gradient of the robust term', tag: 'derived' },
-  statement: '$\\frac{\\partial}{\\partial\\tau}\\big[\\tau \\log\\big(\\tfrac{1}{m} \\sum_j e^{h_j/\\tau}\\big) + \\tau\\rho\\big] = \\rho - \\mathrm{KL}(\\mathrm{softmax}(h/\\tau) \\,\\|\\, \\mathrm{uniform})$ for every $\\tau > 0$, $\\rho$ and $h$.',
+  statement: '$\\frac{\\partial}{\\partial\\tau}\\big[\\tau \\log\\big(\\tfrac{1}{m} \\sum_j e^{h_j/\\tau}\\big) + \\tau\\rho\\big] = \\rho - \\mathrm{KL}(\\mathrm{softmax}(h/\\tau) \\,\\|\\, \\mathrm{uniform})$ for every $\\tau > 0$, $\\rho$ and $h$ (checked for $\\tau \\in [0.02, 5]$, $\\rho \\in [0, 1]$, $m \\le 64$ (smoke) or 1024 (full)).',
   assumptions: [
     'h: cosine differences of random unit vectors or uniform in [−2, 2]; m from 2 to 64 (smoke) or 1024 (full)',
     'τ log-uniform in [0.02, 5] (h/τ up to 200: the max shift matters), ρ uniform in [0, 1]',

@@ -118,7 +118,7 @@ export const claim: Claim = {
   id: 'numerics.blocked-equals-materialised',
   source: { paper: 'numerics', where: 'THEORY 1 (max-shifted, online log-sum-exp across tiles)', tag: 'derived' },
   statement:
-    'The blocked CPU backend\'s pair softmax (row/column log-sum-exps, positives, and both gradients) equals the materialised reference backend in float64 within the contract tolerance $16\\,\\varepsilon_{64}\\,(1 + \\max|S|)$, for every block size and shape, including N = 1, N = 2 and N not divisible by the block size.',
+    'The blocked CPU backend\'s pair softmax (row/column log-sum-exps, positives, and both gradients) equals the materialised reference backend in float64 within the contract tolerance $16\\,\\varepsilon_{64}\\,(1 + \\max|S|)$, for every block size and shape, including N = 1, N = 2 and N not divisible by the block size (checked at $\\tau \\in \\{1, 0.1, 0.01\\}$, d from 1 to 13, every exclusion and layout).',
   assumptions: [
     'the contract tests\' float64 rule and normwise error (src/backend/tolerance.ts)',
     'exclusions none / positive / self-and-positive; layouts pairs, shifted, stacked; τ ∈ {1, 0.1, 0.01}; unit or Gaussian rows; d from 1 to 13',

@@ -68,7 +68,7 @@ export const claim: Claim = {
   id: 'numerics.f32-within-rule',
   source: { paper: 'numerics', where: 'DESIGN (flash-attention\'s float32 rule), THEORY 1', tag: 'derived' },
   statement:
-    'Every float32 pair-softmax output of the blocked CPU backend satisfies $\\mathrm{err}(\\mathrm{cpu}_{32}, \\mathrm{ref}_{64}) \\le 2\\,\\mathrm{err}(\\mathrm{ref}_{32}, \\mathrm{ref}_{64}) + 4\\,\\varepsilon_{32}\\,(1 + \\max|S|)$.',
+    'Every float32 pair-softmax output of the blocked CPU backend satisfies $\\mathrm{err}(\\mathrm{cpu}_{32}, \\mathrm{ref}_{64}) \\le 2\\,\\mathrm{err}(\\mathrm{ref}_{32}, \\mathrm{ref}_{64}) + 4\\,\\varepsilon_{32}\\,(1 + \\max|S|)$ (checked for every exclusion and layout of the pair softmax at $\\tau \\in \\{1, 0.1, 0.01\\}$, block sizes 8 to 128, unit and Gaussian rows).',
   assumptions: [
     'the contract suite\'s normwise error, factor 2 and floor (src/backend/tolerance.ts)',
     'ref_f32: the materialised reference backend with every operation rounded to float32; identical float32 inputs for all three',

@@ -324,7 +324,7 @@ export const claim: Claim = {
   id: 'numerics.gradients-match-finite-differences',
   source: { paper: 'numerics', where: 'THEORY 2 (every objective and its gradient)', tag: 'derived' },
   statement:
-    'For every objective (infonce, infonce-uv, minibatch over all batches and over a list, gcl-bimodal and gcl-unimodal with ε₀ = 0 and ε₀ > 0, and the sigmoid loss $L = \\frac{1}{N}\\sum_{i,j} \\log\\left(1 + e^{-z_{ij}(t\\, u_i \\cdot v_j + b)}\\right)$ at $t = 1/\\tau$ and $b \\in [-12, 2]$), the analytic gradient agrees with central differences along random directions within the derived finite-difference error bound.',
+    'For every objective (infonce, infonce-uv, minibatch over all batches and over a list, gcl-bimodal and gcl-unimodal with ε₀ = 0 and ε₀ > 0, and the sigmoid loss $L = \\frac{1}{N}\\sum_{i,j} \\log\\left(1 + e^{-z_{ij}(t\\, u_i \\cdot v_j + b)}\\right)$ at $t = 1/\\tau$ and $b \\in [-12, 2]$), the analytic gradient agrees with central differences along random directions within the derived finite-difference error bound (checked at $N \\le 9$, $d \\le 6$ (smoke) or $N \\le 32$, $d \\le 16$ (full), $\\tau \\in [0.05, 2]$).',
   assumptions: [
     'blocked CPU backend, float64 (block size 128 and 8, alternating)',
     'N from 2 to 9 (smoke) or 32 (full), d from 1 to 6 or 16; τ log-uniform in [0.05, 2]; rows unit or Gaussian (sd 0.7); directions Gaussian',

@@ -90,7 +90,7 @@ export const claim: Claim = {
   id: 'sog.gamma-one-is-plugin',
   source: { paper: 'SOG', where: 'THEORY 5 (SogCLR update, γ = 1)', tag: 'derived' },
   statement: 'SogCLR with $\\gamma = 1$ is the plug-in mini-batch estimator: at every step (first visit or not) its estimate equals, bit for bit, '
-    + 'DCL ($\\varepsilon_0 = 0$), SimCLR (unimodal, $\\varepsilon_0 = 1/(2B-2)$) and CLIP (bimodal, $\\varepsilon_0 = 1/(B-1)$), and the gradient of the batch GCL value of gcl.ts to 1e-15.',
+    + 'DCL ($\\varepsilon_0 = 0$), SimCLR (unimodal, $\\varepsilon_0 = 1/(2B-2)$) and CLIP (bimodal, $\\varepsilon_0 = 1/(B-1)$), and the gradient of the batch GCL value of gcl.ts to 1e-15 (checked on multi-step runs at $N \\le 12$ (smoke) or 32 (full), $\\tau \\in [0.02, 2]$).',
   assumptions: [
     'float64 CPU backend',
     'random unit-row embeddings, N ≤ 12 (smoke) or 32 (full), d ≤ 8, τ log-uniform in [0.02, 2], B ∈ [2, N]',

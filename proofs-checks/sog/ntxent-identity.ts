@@ -52,7 +52,7 @@ function ntXentTextbook(z: number[][], tau: number): { loss: number; maxTerm: nu
 export const claim: Claim = {
   id: 'sog.ntxent-equals-gcl-plugin',
   source: { paper: 'SOG', where: 'THEORY 2.3 (exact identities)', tag: 'derived' },
-  statement: 'For every batch $b$ of $B$ examples, $\\tau \\cdot \\text{NT-Xent}(b) = \\mathrm{GCL}_{\\mathrm{uni}}\\big(b;\\ \\varepsilon_0 = \\tfrac{1}{2B-2}\\big) + \\tau \\log(2B-2)$: SimCLR is the plug-in mini-batch GCL with a $B$-dependent $\\varepsilon_0$.',
+  statement: 'For every batch $b$ of $B$ examples, $\\tau \\cdot \\text{NT-Xent}(b) = \\mathrm{GCL}_{\\mathrm{uni}}\\big(b;\\ \\varepsilon_0 = \\tfrac{1}{2B-2}\\big) + \\tau \\log(2B-2)$: SimCLR is the plug-in mini-batch GCL with a $B$-dependent $\\varepsilon_0$ (checked at $\\tau \\in [0.02, 2]$, $B \\le 48$, $d \\le 48$).',
   assumptions: [
     'float64; NT-Xent with cosine similarity on raw Gaussian vectors (the library side sees the normalised rows)',
     'τ log-uniform in [0.02, 2] (the literal exps of the textbook form stay below e^{100}, far from float64 overflow)',

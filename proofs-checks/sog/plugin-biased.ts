@@ -56,7 +56,7 @@ const SERIES: readonly Series[] = [
 export const claim: Claim = {
   id: 'sog.plugin.biased-decreasing-in-b',
   source: { paper: 'SOG', where: 'THEORY 5 (claims: SimCLR/plug-in bias)', tag: 'derived' },
-  statement: 'The plug-in mini-batch gradient estimate (DCL; SimCLR with its $\\varepsilon_0 = 1/(2B-2)$) is biased for $\\nabla F$, $\\|\\mathbb{E}[m] - \\nabla F\\| > 0$, and the bias decreases in $B$ (fitted power-law slope < 0).',
+  statement: 'The plug-in mini-batch gradient estimate (DCL; SimCLR with its $\\varepsilon_0 = 1/(2B-2)$) is biased for $\\nabla F$, $\\|\\mathbb{E}[m] - \\nabla F\\| > 0$, and the bias decreases in $B$ (fitted power-law slope < 0) (checked at $\\tau = 0.1$: smoke $N = 128$, $d = 16$, $B \\le 32$; full $N = 256$, $d = 32$, $B \\le 64$).',
   assumptions: [
     'float64; fixed random unit-row embeddings (seeded), τ = 0.1; batches uniform B-subsets',
     'bias noise-corrected by the group U-statistic of src/analysis/bias.ts (K = 20 groups, jackknife SE)',

@@ -60,7 +60,7 @@ export const claim: Claim = {
   source: { paper: 'SOG', where: 'Thm (SimCLR 1/B floor; SogCLR B-independent) [unverified]; synthetic consequence, THEORY 5 [derived]', tag: 'unverified' },
   statement: 'At small batch sizes, with a constant step and a short budget, SogCLR reaches a lower exact objective gap $F - F^*$ than SimCLR with the same B and epoch budget, and SimCLR\'s gap grows as B shrinks '
     + '(the synthetic consequence of SOG\'s theorems, which are themselves reconstructed and unverified; checked on sogclr-small-batch: momentum SGD lr 0.5 constant, smoke N = 256, 4 epochs, B ∈ {8, 32}; full N = 1024, 30 epochs, B ∈ {8, …, 128}). '
-    + 'In this regime the gain comes from SimCLR\'s $\varepsilon_0 = 1/(2B-2)$, not from the moving average: see sog.annealed.sogclr-beats-dcl for the latter.',
+    + 'In this regime the gain comes from SimCLR\'s $\\varepsilon_0 = 1/(2B-2)$, not from the moving average: see sog.annealed.sogclr-beats-dcl for the latter.',
   assumptions: [
     `the '${PRESET}' study of src/experiments/presetsGcl.ts: linear encoder (d = 16) on 8 synthetic classes in R^32, fixed training views, unimodal GCL τ = 0.1, ε₀ = 0, momentum SGD lr 0.5`,
     'full: N = 1024, 30 epochs, 5 seeds, B ∈ {8, 16, 32, 64, 128}, F* from 500 full-batch GD steps; smoke: N = 256, 4 epochs, 5 seeds, B ∈ {8, 32}, F* from 40 steps',

@@ -70,7 +70,7 @@ export const claim: Claim = {
   id: 'sog.sogclr.unbiased-with-exact-u',
   source: { paper: 'SOG', where: 'THEORY 5 (claims: SogCLR unbiased at u = g)', tag: 'derived' },
   statement: 'With $u = g$ exactly, the SogCLR estimate scattered into the full gradient and averaged over all $\\binom{N}{B}$ batches equals $\\nabla F$ (an identity, for every $B$, both modalities, any $\\varepsilon_0$); '
-    + 'by sampling at larger N its noise-corrected bias is zero within noise.',
+    + 'by sampling at larger N its noise-corrected bias is zero within noise (checked by enumeration at $N \\le 8$ (smoke) or 16 (full), $\\tau \\in [0.05, 1]$, and by sampling at $\\tau = 0.1$).',
   assumptions: [
     'float64; random unit-row embeddings; τ log-uniform in [0.05, 1]; ε₀ ∈ {0, 1/(2B−2), 0.5}',
     'enumeration: N ≤ 8 (smoke) or 16 (full); sampling: estimatorBias (uniform B-subsets, K = 20 groups, jackknife SE), τ = 0.1',

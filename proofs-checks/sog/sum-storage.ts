@@ -52,7 +52,7 @@ export const claim: Claim = {
   id: 'sog.sum-storage-pitfall',
   source: { paper: 'SOG', where: 'THEORY 5, implementation pitfalls (sum storage read in code [code]; fixed point [derived])', tag: 'derived' },
   statement: 'Storing $u_1 + u_2$ instead of their mean in SogCLR\'s shared u makes the stored value settle at $\\frac{2\\gamma}{2\\gamma-1}\\,\\bar g$ for $\\gamma > 1/2$, so the u entering the weights is '
-    + 'inflated by $\\frac{2\\gamma(1-\\gamma)}{2\\gamma-1} + \\gamma = \\frac{\\gamma}{2\\gamma-1}$ (view-averaged), and makes it diverge for $\\gamma \\le 1/2$ (linearly at 1/2, geometrically below).',
+    + 'inflated by $\\frac{2\\gamma(1-\\gamma)}{2\\gamma-1} + \\gamma = \\frac{\\gamma}{2\\gamma-1}$ (view-averaged), and makes it diverge for $\\gamma \\le 1/2$ (linearly at 1/2, geometrically below) (checked at $N = 5$ with the whole data set as the batch and at $N = 8$, $B = 4$, $\\tau = 0.5$, $\\gamma \\in \\{0.9, 0.7\\}$ for the fixed point and $\\gamma \\in \\{0.5, 0.4, 0.3\\}$ for the divergence).',
   assumptions: [
     'float64; SogCLR with sharedU and pitfalls.sumStorage (mean storage as the control), ε₀ = 0, both modalities',
     'fixed batch = the whole data set (N = 5, d = 3, τ = 0.5), so ĝ = g exactly; random batches of B = 4 of N = 8 holding example 0',

@@ -32,6 +32,8 @@ describe('claim statements are written for the report page', () => {
   const BARE = /_\{|\^\{|[Σ∑‖∂√]|\\[a-zA-Z]/;
   for (const c of CLAIMS) {
     it(c.id, () => {
+      // No control characters (a '\v' from '\varepsilon' written with one backslash in a string literal).
+      expect(c.statement, c.id).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f]/);
       const parts = splitMath(c.statement);
       for (const p of parts) {
         if (p.math !== undefined) expect(texToMathml(p.math.tex, p.math.display), `${c.id}: $${p.math.tex}$`).not.toContain('tex-error');
