@@ -66,6 +66,10 @@ try {
     throw new Error(`check --mutants in an installed package: exit ${mutantsExit}, stderr ${JSON.stringify(mutantsErr)}`);
   }
   console.log('ok: the mutant switch is not importable from the package; check --mutants there exits 2 naming the development checkout');
+  // The CLI runs without the optional native plotting binary when it writes no figures.
+  const list = run('node', [join(app, 'node_modules', 'contrastlab', 'bin', 'contrastlab.mjs'), 'check', '--list'], app);
+  if (list.trim().split('\n').length < 30) throw new Error(`check --list printed ${list.trim().split('\n').length} lines`);
+  console.log('ok: contrastlab check --list runs in the installed package');
 
   writeFileSync(join(app, 'use.ts'), `
     import { infonceLossAndGrad, type LossAndGrad, type Matrix, type StudySpec, type VegaLiteSpec } from 'contrastlab';

@@ -51,7 +51,8 @@ import type { Claim, ClaimContext, ClaimFigure, Verdict } from '../../src/claims
 import { runExperiment } from '../../src/experiments/run.ts';
 import type { ExperimentSpec } from '../../src/experiments/spec.ts';
 import { stepsToThreshold } from '../../src/experiments/summary.ts';
-import { panelGrid, scatterChart, type VegaLiteSpec } from '../../src/plot/index.ts';
+import { panelGrid, scatterChart } from '../../src/plot/charts.ts';
+import type { VegaLiteSpec } from '../../src/plot/spec.ts';
 import type { SamplerSpec } from '../../src/samplers/types.ts';
 
 /**

@@ -29,7 +29,7 @@ import { infonceLossAndGrad, minibatchLossAndGrad, type ObjectiveSpec } from '..
 import { allBatchesInfonce, etfInfonce } from '../../src/optima/closedForms.ts';
 import { simplexEtf } from '../../src/optima/etf.ts';
 import { solveExact } from '../../src/solver/exact.ts';
-import { scatterChart } from '../../src/plot/index.ts';
+import { scatterChart } from '../../src/plot/charts.ts';
 import {
   CLOSED_FORM_REL_TOL, convergenceBounds, etfSpectralNorm, gramRoundoff, infonceRoundoff, maxRowDeviation, riemannianHessianSpectrum,
 } from './etf-optimal.ts';

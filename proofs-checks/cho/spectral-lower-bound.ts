@@ -51,7 +51,7 @@ import { normalizeRows } from '../../src/core/sphere.ts';
 import { infonceLossAndGrad } from '../../src/objectives/index.ts';
 import { partitionInfonce } from '../../src/optima/closedForms.ts';
 import { simplexEtf } from '../../src/optima/etf.ts';
-import { scatterChart } from '../../src/plot/index.ts';
+import { scatterChart } from '../../src/plot/charts.ts';
 import { spectralAffinity } from '../../src/samplers/spectral.ts';
 import type { Backend } from '../../src/backend/types.ts';
 import { infonceRoundoff, maxRowDeviation, UNIT_ROUNDOFF } from './etf-optimal.ts';

@@ -41,7 +41,7 @@ import { infonceLossAndGrad, minibatchLossAndGrad } from '../../src/objectives/i
 import { etfInfonce, partitionInfonce } from '../../src/optima/closedForms.ts';
 import { simplexEtf } from '../../src/optima/etf.ts';
 import { gramDistance } from '../../src/optima/gramDistance.ts';
-import { heatmap } from '../../src/plot/index.ts';
+import { heatmap } from '../../src/plot/charts.ts';
 import { cutIntoBatches } from '../../src/samplers/common.ts';
 import {
   CLOSED_FORM_REL_TOL, convergenceBounds, etfSpectralNorm, gramRoundoff, infonceRoundoff, maxRowDeviation, riemannianHessianSpectrum,

@@ -43,7 +43,7 @@ import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import { decadesBelow } from '../../src/claims/types.ts';
 import { robustDual } from '../../src/estimators/index.ts';
 import type { Rng } from '../../src/core/random.ts';
-import { scatterChart } from '../../src/plot/index.ts';
+import { scatterChart } from '../../src/plot/charts.ts';
 import { ratioDomain } from '../numerics/gradients.ts';
 
 const EPS64 = 2 ** -52;

@@ -29,7 +29,7 @@ import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import { decadesBelow } from '../../src/claims/types.ts';
 import { robustDual, robustDualTauGrad } from '../../src/estimators/index.ts';
 import type { Rng } from '../../src/core/random.ts';
-import { scatterChart } from '../../src/plot/index.ts';
+import { scatterChart } from '../../src/plot/charts.ts';
 import { ratioDomain } from '../numerics/gradients.ts';
 import { dualRoundingBound, gibbs, klRoundingBound, maxOf, minOf, randomH } from './dro-duality.ts';
 

@@ -29,7 +29,7 @@ import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import { decadesBelow } from '../../src/claims/types.ts';
 import { type DType, type Matrix, zeros } from '../../src/core/matrix.ts';
 import type { Rng } from '../../src/core/random.ts';
-import { scatterChart } from '../../src/plot/index.ts';
+import { scatterChart } from '../../src/plot/charts.ts';
 import { ratioDomain } from './gradients.ts';
 
 export const EXCLUDES: readonly PairExclusion[] = ['none', 'positive', 'self-and-positive'];

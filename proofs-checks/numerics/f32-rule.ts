@@ -22,7 +22,7 @@ import { f32RuleBound, maxAbsLogit, normwiseError, pairFloorF32 } from '../../sr
 import type { Kernels } from '../../src/backend/types.ts';
 import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import type { Rng } from '../../src/core/random.ts';
-import { scatterChart } from '../../src/plot/index.ts';
+import { scatterChart } from '../../src/plot/charts.ts';
 import { OUTPUTS, pairInstance, pairOutputs, type PairInstanceParams, randomParams } from './blocked-equals-materialised.ts';
 
 const ref64 = createReferenceBackend({ dtype: 'f64' });

@@ -93,7 +93,7 @@ import { type Matrix64, zeros } from '../../src/core/matrix.ts';
 import type { Rng } from '../../src/core/random.ts';
 import { normalizeRows } from '../../src/core/sphere.ts';
 import { evaluateObjective, OBJECTIVE_NAMES, type ObjectiveSpec } from '../../src/objectives/index.ts';
-import { scatterChart } from '../../src/plot/index.ts';
+import { scatterChart } from '../../src/plot/charts.ts';
 
 const EPS64 = 2 ** -52;
 const U64 = EPS64 / 2;

@@ -35,7 +35,7 @@ import { type GclExperimentSpec, runGclExperiment } from '../../src/experiments/
 import { findPreset } from '../../src/experiments/presets.ts';
 import { ANNEALED_SIZES } from '../../src/experiments/presetsGcl.ts';
 import { stats } from '../../src/experiments/summary.ts';
-import { lineChartWithBands } from '../../src/plot/index.ts';
+import { lineChartWithBands } from '../../src/plot/charts.ts';
 
 const PRESET = 'sogclr-annealed';
 /** Differences of final F below this are ties (see the header: 1e-14 rounding ≪ 1e-6 ≪ the 1e-3 effect). */

@@ -42,7 +42,7 @@ import {
   anchorLogG, makeEstimator, type Modality, movingAverageFromLogU, movingAverageLogU, type SogclrState, surrogateGradient,
 } from '../../src/estimators/index.ts';
 import type { Estimator } from '../../src/estimators/types.ts';
-import { lineChartWithBands } from '../../src/plot/index.ts';
+import { lineChartWithBands } from '../../src/plot/charts.ts';
 
 const Z = 4;
 const N = 8;

@@ -29,7 +29,7 @@
 import { estimatorBias, fitPowerLaw } from '../../src/analysis/bias.ts';
 import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import type { Modality } from '../../src/estimators/index.ts';
-import { lineChartWithBands } from '../../src/plot/index.ts';
+import { lineChartWithBands } from '../../src/plot/charts.ts';
 
 /** D̂ must exceed this many standard errors at every B. */
 const Z_BIAS = 3;

@@ -37,7 +37,7 @@ import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import { type GclExperimentSpec, runGclExperiment } from '../../src/experiments/gcl.ts';
 import { findPreset } from '../../src/experiments/presets.ts';
 import { stats } from '../../src/experiments/summary.ts';
-import { lineChartWithBands } from '../../src/plot/index.ts';
+import { lineChartWithBands } from '../../src/plot/charts.ts';
 
 const PRESET = 'sogclr-small-batch';
 const REFERENCE = 'full-batch GD (reference)';

@@ -26,7 +26,7 @@ import type { Rng } from '../../src/core/random.ts';
 import { normalizeRows } from '../../src/core/sphere.ts';
 import { anchorLogG, type Modality, surrogateGradient } from '../../src/estimators/index.ts';
 import { gclBimodalLossAndGrad, gclUnimodalLossAndGrad } from '../../src/objectives/gcl.ts';
-import { lineChartWithBands } from '../../src/plot/index.ts';
+import { lineChartWithBands } from '../../src/plot/charts.ts';
 
 const U_ROUND = 2 ** -53;
 /**

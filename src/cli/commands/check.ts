@@ -6,7 +6,6 @@ import { reportJson, reportMarkdown, verdictTable, verdictWord } from '../../cla
 import { isFailure, runClaims } from '../../claims/run.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { StagedDir } from '../../io/atomic.ts';
-import { renderVegaLite } from '../../plot/index.ts';
 import { choiceFlag, parseFlags, parseNumber, seedFlag, stringFlag } from '../args.ts';
 import { makeBackend } from '../backendChoice.ts';
 import type { CommandIO } from '../io.ts';
@@ -105,6 +104,8 @@ export async function checkCommand(argv: string[], io: CommandIO): Promise<numbe
     const meta = { size, seed, backend, ...(f32Backend ? { f32Backend } : {}), seconds: (performance.now() - t0) / 1000 };
     const failed = results.filter(isFailure).length;
     if (staged) {
+      // The plotting stack (vega, resvg's native binary) loads only when figures are written.
+      const { renderVegaLite } = await import('../../plot/index.ts');
       for (const r of results) {
         for (const f of r.verdict.figures ?? []) {
           const fig = await renderVegaLite(f.spec as never, figureSize ? { size: figureSize } : {});
