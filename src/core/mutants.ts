@@ -9,8 +9,8 @@
  * refuses deep imports), and no CLI option or environment variable turns a mutant on in a normal run
  * (`contrastlab check --mutants` exists only when the sources are present, see src/cli/commands/check.ts).
  *
- * At each mutated site the library asks `mutant('id')`. The call costs one comparison when no
- * mutant is active, and records which sites were reached, so a claim that never reaches a mutant's
+ * At each mutated site the library asks `mutant('id')`. Outside withMutant the call is one
+ * comparison; inside, it also records which sites were reached, so a claim that never reaches a mutant's
  * site is reported "not reached" (it cannot kill it) instead of being run again.
  */
 
@@ -42,11 +42,13 @@ export const MUTANTS = {
 export type MutantId = keyof typeof MUTANTS;
 
 let active: string | null = null;
+/** Sites reached, recorded only inside withMutant (so a normal run pays one comparison per site). */
+let recording = false;
 const reached = new Set<string>();
 
-/** Whether mutant `id` is active; records that its site was reached. */
+/** Whether mutant `id` is active; inside withMutant, records that its site was reached. */
 export function mutant(id: MutantId): boolean {
-  reached.add(id);
+  if (recording) reached.add(id);
   return active === id;
 }
 
@@ -54,13 +56,16 @@ export function mutant(id: MutantId): boolean {
 export function withMutant<T>(id: MutantId | null, fn: () => T): { result: T; reached: ReadonlySet<string> } {
   if (id !== null && !(id in MUTANTS)) throw new Error(`unknown mutant '${id}'`);
   const before = active;
+  const wasRecording = recording;
   active = id;
+  recording = true;
   reached.clear();
   try {
     const result = fn();
     return { result, reached: new Set(reached) };
   } finally {
     active = before;
+    recording = wasRecording;
   }
 }
 
@@ -68,12 +73,15 @@ export function withMutant<T>(id: MutantId | null, fn: () => T): { result: T; re
 export async function withMutantAsync<T>(id: MutantId | null, fn: () => Promise<T>): Promise<{ result: T; reached: ReadonlySet<string> }> {
   if (id !== null && !(id in MUTANTS)) throw new Error(`unknown mutant '${id}'`);
   const before = active;
+  const wasRecording = recording;
   active = id;
+  recording = true;
   reached.clear();
   try {
     const result = await fn();
     return { result, reached: new Set(reached) };
   } finally {
     active = before;
+    recording = wasRecording;
   }
 }

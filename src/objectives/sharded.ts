@@ -24,11 +24,16 @@
  * `missingU/missingV` return D (computed from the same softmaxes), so callers can check
  * gradNoGather + D = grad.
  */
-import { type Matrix, type Matrix64, toContiguous, zeros } from '../core/matrix.ts';
+import { createReferenceBackend } from '../backend/reference.ts';
+import { assertMatricesFit } from '../core/budget.ts';
+import { type Matrix64, zeros } from '../core/matrix.ts';
 import { mutant } from '../core/mutants.ts';
-import { assertFiniteMatrix, assertNonEmpty, assertPositiveInt, assertSameShape, assertTau } from '../core/validate.ts';
+import { assertPositiveInt } from '../core/validate.ts';
 import { ConfigError } from '../core/errors.ts';
-import { accurateSum, asMatrix, type MatrixLike } from './common.ts';
+import { accurateSum, type MatrixLike, prepare } from './common.ts';
+
+/** Only prepare's float64 conversion is used: no kernel of this backend runs. */
+const F64 = createReferenceBackend({ dtype: 'f64' });
 
 export interface ShardedOptions {
   /** Temperature τ > 0 (default 1). */
@@ -73,23 +78,18 @@ function logSumExp(x: Float64Array): number {
 
 export function shardedInfonceGrad(Uin: MatrixLike, Vin: MatrixLike, opts: ShardedOptions): ShardedResult {
   const op = 'shardedInfonceGrad';
-  const Um = asMatrix(Uin);
-  const Vm = asMatrix(Vin);
-  const tau = opts.tau ?? 1;
-  assertTau(op, tau);
-  assertNonEmpty(op, 'U', Um);
-  assertSameShape(op, 'U', Um, 'V', Vm);
-  assertFiniteMatrix(op, 'U', Um);
-  assertFiniteMatrix(op, 'V', Vm);
-  const n = Um.rows;
-  const d = Um.cols;
+  // The objectives' boundary checks (τ, shapes, finite entries), rows as contiguous float64.
+  const p = prepare(op, Uin, Vin, { tau: opts.tau ?? 1, backend: F64 });
+  const { n, d, tau } = p;
   const K = opts.shards;
   assertPositiveInt(op, 'shards', K);
   if (K > n) throw new ConfigError(op, `shards must be at most N = ${n}, got ${K}`);
+  // S is materialised (n x n float64): refuse what does not fit the memory budget before allocating.
+  assertMatricesFit(op, `the materialised S = UVᵀ/τ of the sharded emulation (N = ${n})`, n, n, 8);
   let withGrad = opts.gatherWithGrad ?? true;
   if (withGrad && mutant('gather-without-grad')) withGrad = false;
-  const U = (toContiguous(Um as Matrix, 'f64') as Matrix64).data;
-  const V = (toContiguous(Vm as Matrix, 'f64') as Matrix64).data;
+  const U = p.U.data;
+  const V = p.V.data;
 
   // S = U Vᵀ/τ and its row / column softmaxes (every worker computes its rows / columns of these).
   const S = new Float64Array(n * n);

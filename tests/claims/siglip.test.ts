@@ -104,6 +104,21 @@ describe('shardedInfonceGrad', () => {
     expect(() => shardedInfonceGrad(U, U, { shards: 0 })).toThrow();
     expect(() => shardedInfonceGrad(U, U, { shards: 2, tau: 0 })).toThrow();
   });
+
+  it('checks the memory budget before materialising S, and refuses non-finite rows', () => {
+    const U = rng.fillNormalMatrix(64, 2);
+    const before = process.env.CONTRASTLAB_MEMORY_BUDGET;
+    process.env.CONTRASTLAB_MEMORY_BUDGET = '16KiB'; // S alone is 64 x 64 x 8 = 32 KiB
+    try {
+      expect(() => shardedInfonceGrad(U, U, { shards: 2 })).toThrow(/memory budget|budget/i);
+    } finally {
+      if (before === undefined) delete process.env.CONTRASTLAB_MEMORY_BUDGET;
+      else process.env.CONTRASTLAB_MEMORY_BUDGET = before;
+    }
+    const W = rng.fillNormalMatrix(4, 2);
+    W.data[3] = Number.NaN;
+    expect(() => shardedInfonceGrad(W, W, { shards: 2 })).toThrow(/NaN|finite/);
+  });
 });
 
 describe('similarityStats', () => {
