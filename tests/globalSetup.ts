@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 async function startXvfb(): Promise<(() => void) | undefined> {
   if (process.env.DISPLAY || spawnSync('sh', ['-c', 'command -v Xvfb'], { stdio: 'ignore' }).status !== 0) return undefined;
   // -displayfd: Xvfb picks a free display number and writes it to fd 1 once it accepts connections.
-  const x = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', '1024x768x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // Xvfb runs under a small sh guard that stops it when the teardown signals the guard, when Xvfb
+  // exits, or within a second of this process disappearing (a test run killed with SIGKILL, or by a
+  // mutation tester, runs no teardown; the server must not outlive it).
+  const guard = 'Xvfb -displayfd 1 -screen 0 1024x768x24 -nolisten tcp & x=$!; trap \'kill $x 2>/dev/null; exit 0\' TERM INT; '
+    + 'while kill -0 "$1" 2>/dev/null && kill -0 $x 2>/dev/null; do sleep 1 & wait $!; done; kill $x 2>/dev/null';
+  const x = spawn('sh', ['-c', guard, 'xvfb-guard', String(process.pid)], { stdio: ['ignore', 'pipe', 'ignore'] });
   const display = await new Promise<string | null>((resolve) => {
     let buf = '';
     const timer = setTimeout(() => resolve(null), 10_000);
