@@ -1,11 +1,11 @@
 /** `contrastlab eval`: value and gradient norm of an objective at user-supplied embeddings (.npy). */
 import { join } from 'node:path';
 import type { Backend } from '../../backend/types.ts';
-import { ConfigError, ShapeError } from '../../core/errors.ts';
-import { assertFiniteMatrix, assertNonEmpty } from '../../core/validate.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { frobeniusNorm, type Matrix } from '../../core/matrix.ts';
 import { StagedDir } from '../../io/atomic.ts';
-import { matrixToNpy, npyToMatrix, readNpyFileSync, serializeNpy } from '../../io/npy.ts';
+import { matrixToNpy, serializeNpy } from '../../io/npy.ts';
+import { readMatrixFlag } from '../matrixFiles.ts';
 import { evaluateObjective, type LossAndGrad, OBJECTIVE_NAMES, sigmoidLossAndGrad } from '../../objectives/index.ts';
 import { choiceFlag, parseFlags, requireFlag, stringFlag } from '../args.ts';
 import { batchesSummary, OBJECTIVE_FLAG_HELP, OBJECTIVE_FLAG_OPTIONS, objectiveFromFlags } from '../objectiveFlags.ts';
@@ -28,24 +28,6 @@ ${OBJECTIVE_FLAG_HELP}
   --grad-out DIR       write gradU.npy and gradV.npy (float64) into DIR (a new folder)
   --force              replace DIR if it exists`;
 
-/**
- * A bounded read of a regular .npy file (see io/read.ts), checked as embeddings here so that every
- * error names the flag and the path: a 2-D array, at least one row, finite entries.
- */
-function readMatrix(path: string, flag: string): Matrix {
-  const op = `contrastlab eval: --${flag} file '${path}'`;
-  const arr = readNpyFileSync(path, { what: `--${flag} file` });
-  let m: Matrix;
-  try {
-    m = npyToMatrix(arr);
-  } catch (e) {
-    throw new ShapeError(op, (e as Error).message.replace(/^npyToMatrix: /, '').replace(/, or pass \{ allow1d: true \}.*$/, ' (N rows x d columns)'));
-  }
-  assertNonEmpty(op, flag.toUpperCase(), m);
-  assertFiniteMatrix(op, flag.toUpperCase(), m);
-  return m;
-}
-
 export function evalCommand(argv: string[], io: CommandIO): number {
   const cmd = 'eval';
   const { flags } = parseFlags(cmd, argv, {
@@ -65,9 +47,9 @@ export function evalCommand(argv: string[], io: CommandIO): number {
   const staged = gradOut !== undefined ? new StagedDir(gradOut, { overwrite: flags.force === true, op: 'contrastlab eval' }) : null;
   let backend: Backend | null = null;
   try {
-    const U = readMatrix(uPath, 'u');
+    const U = readMatrixFlag(cmd, uPath, 'u');
     const vPath = stringFlag(flags, 'v');
-    const V = vPath !== undefined ? readMatrix(vPath, 'v') : U;
+    const V = vPath !== undefined ? readMatrixFlag(cmd, vPath, 'v') : U;
     backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype, (l) => io.err(l));
     let r: LossAndGrad;
     let extra: Record<string, unknown> = {};
