@@ -1,6 +1,7 @@
 /**
  * numpy `.npy` read and write (NEP 1, `numpy.lib.format`), for little-endian float64 / float32
- * arrays in C order.
+ * arrays in C order; integer arrays (labels, quantised features) are read too, through a separate
+ * path ({@link parseNpyAny}, {@link readNpyAnyFileSync}) so that {@link NpyArray} stays float-only.
  *
  * Layout: the magic `\x93NUMPY`, a major and a minor version byte, the header length
  * (uint16 little-endian for version 1.0, uint32 for 2.0 and 3.0), the header (latin1 for 1.0 and
@@ -10,16 +11,23 @@
  *
  * The header is parsed by a small recursive-descent parser of the Python literal subset numpy
  * writes (dicts, tuples, lists, quoted strings, ints, floats, True / False / None); nothing is
- * evaluated. Anything the reader does not support (big-endian, integers, float16, object or
- * structured dtypes, Fortran order) is an {@link NpyFormatError} naming the offending value.
+ * evaluated. Anything the reader does not support (big-endian, float16, bool, object or
+ * structured dtypes, Fortran order; integers in the float-only readers) is an
+ * {@link NpyFormatError} naming the offending value.
+ *
+ * Integer dtypes read by the `Any` readers: '<i8', '<i4', '<i2', '|i1', '|u1', '<u2', '<u4',
+ * '<u8' (a 1-byte dtype may also be spelled with '<'). int64 / uint64 data is a BigInt64Array /
+ * BigUint64Array; {@link intNpyToFloat64} converts any integer array to float64, refusing values
+ * beyond 2^53 in magnitude (not exactly representable).
  *
  * @example
  * const bytes = serializeNpy(new Float64Array([1, 2, 3, 4, 5, 6]), [2, 3]);
  * const arr = parseNpy(bytes); // { dtype: 'f64', shape: [2, 3], data: Float64Array [1..6] }
  * const m = npyToMatrix(arr); // 2x3 Matrix sharing arr.data
+ * const any = parseNpyAny(labelBytes); // { kind: 'int', array: { dtype: 'i8', shape: [n], data: BigInt64Array } }
  */
 import { assertFitsBudget } from '../core/budget.ts';
-import { NpyFormatError, ShapeError } from '../core/errors.ts';
+import { DomainError, NpyFormatError, ShapeError } from '../core/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { closeFile, openRegular, type ReadOptions, readExactly } from './read.ts';
 import {
@@ -38,6 +46,35 @@ export interface NpyArray {
   readonly shape: number[];
   readonly data: FloatArray;
 }
+
+/** Integer dtypes the `Any` readers accept: signed / unsigned, 1 to 8 bytes, little-endian. */
+export type IntDType = 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'u8';
+
+/** The typed array holding each {@link IntDType} (int64 / uint64 as bigint arrays). */
+export interface IntArrayOf {
+  i1: Int8Array;
+  i2: Int16Array;
+  i4: Int32Array;
+  i8: BigInt64Array;
+  u1: Uint8Array;
+  u2: Uint16Array;
+  u4: Uint32Array;
+  u8: BigUint64Array;
+}
+export type IntArray = IntArrayOf[IntDType];
+
+/** An integer `.npy` array, C order. */
+export interface NpyIntArray {
+  readonly dtype: IntDType;
+  readonly shape: number[];
+  readonly data: IntArray;
+}
+
+/** What the `Any` readers return: a float array (as the float-only readers do) or an integer one. */
+export type NpyAnyArray = { readonly kind: 'float'; readonly array: NpyArray } | { readonly kind: 'int'; readonly array: NpyIntArray };
+
+/** Any dtype the readers know. */
+export type AnyDType = DType | IntDType;
 
 export interface ParseNpyOptions {
   /** A name for the bytes (usually the file path), prefixed to error messages. */
@@ -75,8 +112,24 @@ const MAX_LITERAL_DEPTH = 32;
 const READ_OP = 'readNpy';
 const WRITE_OP = 'writeNpy';
 
-const ITEMSIZE: Record<DType, number> = { f64: 8, f32: 4 };
-const DESCR: Record<DType, string> = { f64: '<f8', f32: '<f4' };
+const ITEMSIZE: Record<AnyDType, number> = { f64: 8, f32: 4, i1: 1, i2: 2, i4: 4, i8: 8, u1: 1, u2: 2, u4: 4, u8: 8 };
+/** The descr numpy writes for each dtype (used in messages). */
+const DESCR: Record<AnyDType, string> = {
+  f64: '<f8', f32: '<f4', i1: '|i1', i2: '<i2', i4: '<i4', i8: '<i8', u1: '|u1', u2: '<u2', u4: '<u4', u8: '<u8',
+};
+/** numpy's names of the dtypes, for messages ("int64 '<i8'"). */
+export const DTYPE_NAMES: Record<AnyDType, string> = {
+  f64: 'float64', f32: 'float32', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64', u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64',
+};
+/** Accepted integer descr strings. */
+const INT_DESCRS: Record<string, IntDType> = {
+  '|i1': 'i1', '<i1': 'i1', '<i2': 'i2', '<i4': 'i4', '<i8': 'i8',
+  '|u1': 'u1', '<u1': 'u1', '<u2': 'u2', '<u4': 'u4', '<u8': 'u8',
+};
+
+export function isIntDType(t: AnyDType): t is IntDType {
+  return t !== 'f64' && t !== 'f32';
+}
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -353,6 +406,10 @@ function describeUnsupportedDescr(descr: string): string {
   const kindName = DTYPE_KIND_NAMES[kind!];
   if (!kindName) return `unsupported dtype descr '${descr}'`;
   const what = `${kindName}${size ? `, ${size} byte${size === '1' ? '' : 's'}` : ''}${rest ? `, ${rest}` : ''}`;
+  if ((kind === 'i' || kind === 'u') && ['1', '2', '4', '8'].includes(size!) && !rest && order !== '<' && order !== '|') {
+    if (order === '>') return `big-endian dtype '${descr}' (${what}) is not supported`;
+    return `dtype '${descr}' with byte order '${order}' is not supported`;
+  }
   if (kind === 'f' && (size === '8' || size === '4')) {
     if (order === '>') return `big-endian dtype '${descr}' (${what}) is not supported`;
     return `dtype '${descr}' with byte order '${order}' is not supported`;
@@ -362,14 +419,27 @@ function describeUnsupportedDescr(descr: string): string {
   return `dtype '${descr}' (${what}) is not supported`;
 }
 
-function descrToDtype(descr: PyLiteral, fail: (msg: string) => never): DType {
-  const supported = "only little-endian float64 '<f8' and float32 '<f4' are supported";
+const SUPPORTED_FLOAT = "only little-endian float64 '<f8' and float32 '<f4' are supported";
+const SUPPORTED_ANY =
+  "supported: little-endian float64 '<f8', float32 '<f4' and integers int64 '<i8', int32 '<i4', int16 '<i2', int8 '|i1', uint8 '|u1', uint16 '<u2', uint32 '<u4', uint64 '<u8'";
+
+/** The dtype of a descr; integers only when `allowInt` (the float-only readers refuse them). */
+function descrToDtype(descr: PyLiteral, fail: (msg: string) => never, allowInt: boolean): AnyDType {
+  const supported = allowInt ? SUPPORTED_ANY : SUPPORTED_FLOAT;
   if (descr.kind === 'list') {
     return fail(`structured dtype (descr is a list of ${descr.items.length} fields: ${truncate(pyRepr(descr))}) is not supported; ${supported}`);
   }
   if (descr.kind !== 'str') return fail(`'descr' must be a string, got ${pyTypeName(descr)} ${truncate(pyRepr(descr))}`);
   if (descr.value === '<f8') return 'f64';
   if (descr.value === '<f4') return 'f32';
+  const int = Object.hasOwn(INT_DESCRS, descr.value) ? INT_DESCRS[descr.value]! : undefined;
+  if (int !== undefined) {
+    if (allowInt) return int;
+    return fail(`integer dtype '${descr.value}' (${DTYPE_NAMES[int]}) is not read as floats; ${supported} (integer arrays are read by parseNpyAny / readNpyAnyFileSync)`);
+  }
+  if (/^[<>|=]b1$/.test(descr.value)) {
+    return fail(`boolean dtype '${descr.value}' is not supported; save it as integers (a.astype(np.int64)); ${supported}`);
+  }
   return fail(`${describeUnsupportedDescr(descr.value)}; ${supported}`);
 }
 
@@ -378,11 +448,11 @@ function truncate(s: string, max = 80): string {
 }
 
 interface ParsedHeader {
-  dtype: DType;
+  dtype: AnyDType;
   shape: number[];
 }
 
-function interpretHeader(d: PyLiteral, fail: (msg: string) => never): ParsedHeader {
+function interpretHeader(d: PyLiteral, fail: (msg: string) => never, allowInt: boolean): ParsedHeader {
   if (d.kind !== 'dict') return fail(`header is not a dict literal: got ${pyTypeName(d)} ${truncate(pyRepr(d))}`);
   const known = ['descr', 'fortran_order', 'shape'] as const;
   const found = new Map<string, PyLiteral>();
@@ -396,7 +466,7 @@ function interpretHeader(d: PyLiteral, fail: (msg: string) => never): ParsedHead
   }
   for (const k of known) if (!found.has(k)) return fail(`header is missing key '${k}' (header: ${truncate(pyRepr(d), 200)})`);
 
-  const dtype = descrToDtype(found.get('descr')!, fail);
+  const dtype = descrToDtype(found.get('descr')!, fail, allowInt);
 
   const fortran = found.get('fortran_order')!;
   if (fortran.kind !== 'bool') return fail(`'fortran_order' must be True or False, got ${truncate(pyRepr(fortran))}`);
@@ -418,6 +488,69 @@ function interpretHeader(d: PyLiteral, fail: (msg: string) => never): ParsedHead
   return { dtype, shape };
 }
 
+/** A fresh, zeroed typed array of `count` elements of `dtype`. */
+function allocate(dtype: 'f64' | 'f32', count: number): FloatArray;
+function allocate(dtype: IntDType, count: number): IntArray;
+function allocate(dtype: AnyDType, count: number): FloatArray | IntArray;
+function allocate(dtype: AnyDType, count: number): FloatArray | IntArray {
+  switch (dtype) {
+    case 'f64': return new Float64Array(count);
+    case 'f32': return new Float32Array(count);
+    case 'i1': return new Int8Array(count);
+    case 'i2': return new Int16Array(count);
+    case 'i4': return new Int32Array(count);
+    case 'i8': return new BigInt64Array(count);
+    case 'u1': return new Uint8Array(count);
+    case 'u2': return new Uint16Array(count);
+    case 'u4': return new Uint32Array(count);
+    case 'u8': return new BigUint64Array(count);
+  }
+}
+
+/** Reads element i of `dtype` little-endian from `dv` (the big-endian-host path). */
+function getLittleEndian(dv: DataView, dtype: AnyDType, i: number): number | bigint {
+  switch (dtype) {
+    case 'f64': return dv.getFloat64(8 * i, true);
+    case 'f32': return dv.getFloat32(4 * i, true);
+    case 'i1': return dv.getInt8(i);
+    case 'i2': return dv.getInt16(2 * i, true);
+    case 'i4': return dv.getInt32(4 * i, true);
+    case 'i8': return dv.getBigInt64(8 * i, true);
+    case 'u1': return dv.getUint8(i);
+    case 'u2': return dv.getUint16(2 * i, true);
+    case 'u4': return dv.getUint32(4 * i, true);
+    case 'u8': return dv.getBigUint64(8 * i, true);
+  }
+}
+
+/**
+ * Converts `out` in place from little-endian bytes to host order (a no-op on little-endian hosts
+ * unless `hostLittleEndian` is false, which only the tests pass on such a host: then the bytes are
+ * re-read through a DataView, which on a little-endian host leaves the values unchanged).
+ */
+function fixByteOrder(out: FloatArray | IntArray, dtype: AnyDType, hostLittleEndian: boolean): void {
+  if (hostLittleEndian || ITEMSIZE[dtype] === 1) return;
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const w = out as unknown as { [i: number]: number | bigint };
+  for (let i = 0; i < out.length; i++) w[i] = getLittleEndian(dv, dtype, i);
+}
+
+/** `count` little-endian elements of `dtype` from `bytes[offset]`, into a fresh aligned array. */
+function decodeAny(bytes: Uint8Array, offset: number, count: number, dtype: AnyDType, hostLittleEndian: boolean): FloatArray | IntArray {
+  const size = ITEMSIZE[dtype];
+  const out = allocate(dtype, count);
+  if (hostLittleEndian) {
+    // Copy into the fresh ArrayBuffer (byte 0 is aligned for any item size). Not bytes.slice():
+    // on a Node Buffer that returns a view of the same, possibly pooled and misaligned, memory.
+    new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + count * size));
+    return out;
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, count * size);
+  const w = out as unknown as { [i: number]: number | bigint };
+  for (let i = 0; i < count; i++) w[i] = getLittleEndian(dv, dtype, i);
+  return out;
+}
+
 /**
  * Decodes `count` little-endian floats starting at `bytes[offset]` into a fresh, aligned array.
  * Copies first, so the offset need not be a multiple of the item size. `hostLittleEndian` is a
@@ -430,28 +563,23 @@ export function decodeLittleEndian(
   dtype: DType,
   hostLittleEndian = HOST_LITTLE_ENDIAN,
 ): FloatArray {
-  const size = ITEMSIZE[dtype];
-  if (hostLittleEndian) {
-    // Copy into a fresh ArrayBuffer (byte 0 is aligned for any item size). Not bytes.slice():
-    // on a Node Buffer that returns a view of the same, possibly pooled and misaligned, memory.
-    const copy = new Uint8Array(count * size);
-    copy.set(bytes.subarray(offset, offset + count * size));
-    return dtype === 'f64' ? new Float64Array(copy.buffer) : new Float32Array(copy.buffer);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * size);
-  if (dtype === 'f64') {
-    const out = new Float64Array(count);
-    for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
-    return out;
-  }
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
-  return out;
+  return decodeAny(bytes, offset, count, dtype, hostLittleEndian) as FloatArray;
+}
+
+/** {@link decodeLittleEndian} for integer dtypes. */
+export function decodeLittleEndianInt<T extends IntDType>(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  dtype: T,
+  hostLittleEndian = HOST_LITTLE_ENDIAN,
+): IntArrayOf[T] {
+  return decodeAny(bytes, offset, count, dtype, hostLittleEndian) as IntArrayOf[T];
 }
 
 /** What a `.npy` header declares: dtype, shape, where the data starts and how many bytes it needs. */
-export interface NpyHeader {
-  readonly dtype: DType;
+export interface NpyHeader<T extends AnyDType = DType> {
+  readonly dtype: T;
   readonly shape: number[];
   readonly dataOffset: number;
   /** count of elements (product of the shape), as a bigint: a hostile header may declare 2^60. */
@@ -461,9 +589,19 @@ export interface NpyHeader {
 
 /**
  * Parses the magic, version and header dict of a `.npy` file from its first bytes (`bytes` may be
- * a prefix of the file: at least the header must be there).
+ * a prefix of the file: at least the header must be there). Float dtypes only; see
+ * {@link parseNpyAnyHeader} for integer ones.
  */
 export function parseNpyHeader(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyHeader {
+  return parseHeader(bytes, options, false) as NpyHeader;
+}
+
+/** {@link parseNpyHeader} accepting the integer dtypes too. */
+export function parseNpyAnyHeader(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyHeader<AnyDType> {
+  return parseHeader(bytes, options, true);
+}
+
+function parseHeader(bytes: Uint8Array, options: ParseNpyOptions, allowInt: boolean): NpyHeader<AnyDType> {
   const prefix = options.source ? `${options.source}: ` : '';
   const fail = (msg: string): never => {
     throw new NpyFormatError(READ_OP, prefix + msg);
@@ -508,7 +646,7 @@ export function parseNpyHeader(bytes: Uint8Array, options: ParseNpyOptions = {})
     if (!(e instanceof SyntaxError)) throw e;
     return fail(`header is not a valid Python dict literal: ${e.message}; header: ${JSON.stringify(truncate(headerText, 200))}`);
   }
-  const { dtype, shape } = interpretHeader(literal, fail);
+  const { dtype, shape } = interpretHeader(literal, fail, allowInt);
   let count = 1n;
   for (const n of shape) count *= BigInt(n);
   return { dtype, shape, dataOffset: headerStart + headerLen, count, dataBytes: count * BigInt(ITEMSIZE[dtype]) };
@@ -519,7 +657,7 @@ function shapeText(shape: readonly number[]): string {
 }
 
 /** The error for data that is shorter or longer than the header declares. */
-function dataSizeError(h: NpyHeader, have: bigint, prefix: string): NpyFormatError | null {
+function dataSizeError(h: NpyHeader<AnyDType>, have: bigint, prefix: string): NpyFormatError | null {
   if (have < h.dataBytes) return new NpyFormatError(READ_OP, `${prefix}truncated data: shape ${shapeText(h.shape)} of ${DESCR[h.dtype]} needs ${h.dataBytes} bytes but ${have} follow the header`);
   if (have > h.dataBytes) return new NpyFormatError(READ_OP, `${prefix}${have - h.dataBytes} trailing bytes: shape ${shapeText(h.shape)} of ${DESCR[h.dtype]} needs ${h.dataBytes} bytes but ${have} follow the header`);
   return null;
@@ -530,11 +668,24 @@ function dataSizeError(h: NpyHeader, have: bigint, prefix: string): NpyFormatErr
  * The returned data is a fresh copy, not a view of `bytes`.
  */
 export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyArray {
-  const h = parseNpyHeader(bytes, options);
+  return parseBytes(bytes, options, false) as NpyArray;
+}
+
+/** {@link parseNpy} for float or integer arrays ('<i8', '<i4', '|u1', ...: see the module comment). */
+export function parseNpyAny(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyAnyArray {
+  return tagged(parseBytes(bytes, options, true));
+}
+
+function parseBytes(bytes: Uint8Array, options: ParseNpyOptions, allowInt: boolean): NpyArray | NpyIntArray {
+  const h = parseHeader(bytes, options, allowInt);
   const err = dataSizeError(h, BigInt(bytes.length - h.dataOffset), options.source ? `${options.source}: ` : '');
   if (err) throw err;
-  const data = decodeLittleEndian(bytes, h.dataOffset, Number(h.count), h.dtype);
-  return { dtype: h.dtype, shape: h.shape, data };
+  const data = decodeAny(bytes, h.dataOffset, Number(h.count), h.dtype, HOST_LITTLE_ENDIAN);
+  return { dtype: h.dtype, shape: h.shape, data } as NpyArray | NpyIntArray;
+}
+
+function tagged(a: NpyArray | NpyIntArray): NpyAnyArray {
+  return isIntDType(a.dtype) ? { kind: 'int', array: a as NpyIntArray } : { kind: 'float', array: a as NpyArray };
 }
 
 /**
@@ -548,29 +699,71 @@ export async function readNpyFile(path: string, options: Omit<ParseNpyOptions, '
 }
 
 export function readNpyFileSync(path: string, options: Omit<ParseNpyOptions, 'source'> & ReadOptions = {}): NpyArray {
+  return readFile(path, options, false) as NpyArray;
+}
+
+/** {@link readNpyFileSync} for float or integer arrays, with the same checks. */
+export function readNpyAnyFileSync(path: string, options: Omit<ParseNpyOptions, 'source'> & ReadOptions = {}): NpyAnyArray {
+  return tagged(readFile(path, options, true));
+}
+
+function readFile(path: string, options: Omit<ParseNpyOptions, 'source'> & ReadOptions, allowInt: boolean): NpyArray | NpyIntArray {
   const what = options.what ?? '.npy file';
   const f = openRegular(READ_OP, path, { ...options, what });
   try {
     const headLen = Math.min(f.size, MAGIC_LEN + 4 + (options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES));
     const head = new Uint8Array(headLen);
     readExactly(READ_OP, what, f, head, 0);
-    const h = parseNpyHeader(head, { ...options, source: path });
+    const h = parseHeader(head, { ...options, source: path }, allowInt);
     const err = dataSizeError(h, BigInt(f.size - h.dataOffset), `${path}: `);
     if (err) throw err;
     assertFitsBudget(READ_OP, `${path}: the array of shape ${shapeText(h.shape)} (${DESCR[h.dtype]})`, Number(h.dataBytes));
-    const count = Number(h.count);
-    const data: FloatArray = h.dtype === 'f64' ? new Float64Array(count) : new Float32Array(count);
+    const data = allocate(h.dtype, Number(h.count));
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     readExactly(READ_OP, what, f, raw, h.dataOffset);
-    if (!HOST_LITTLE_ENDIAN) {
-      const dv = new DataView(data.buffer);
-      if (h.dtype === 'f64') for (let i = 0; i < count; i++) data[i] = dv.getFloat64(8 * i, true);
-      else for (let i = 0; i < count; i++) data[i] = dv.getFloat32(4 * i, true);
-    }
-    return { dtype: h.dtype, shape: h.shape, data };
+    fixByteOrder(data, h.dtype, HOST_LITTLE_ENDIAN);
+    return { dtype: h.dtype, shape: h.shape, data } as NpyArray | NpyIntArray;
   } finally {
     closeFile(f);
   }
+}
+
+/** Row-major multi-index of flat element `k` in `shape`, as "[i, j]" ("[k]" for 1-D, "[]" for 0-D). */
+export function npyIndexStr(shape: readonly number[], k: number): string {
+  const idx: number[] = [];
+  for (let a = shape.length - 1; a >= 0; a--) {
+    const n = shape[a]!;
+    idx.unshift(n === 0 ? 0 : k % n);
+    k = n === 0 ? 0 : Math.floor(k / n);
+  }
+  return `[${idx.join(', ')}]`;
+}
+
+/** 2^53: integers of at most this magnitude are exactly representable as float64. */
+const EXACT_LIMIT = 2n ** 53n;
+
+/**
+ * The values of an integer array as float64 (same shape, C order). int64 / uint64 values beyond
+ * 2^53 in magnitude are not exactly representable and are a DomainError naming the value and its
+ * index (`op` and `name` prefix the message). Narrower dtypes always convert exactly.
+ */
+export function intNpyToFloat64(arr: NpyIntArray, op: string, name = 'array'): Float64Array {
+  const n = arr.data.length;
+  assertFitsBudget(op, `${name} as float64 (shape ${shapeText(arr.shape)})`, n * 8);
+  const out = new Float64Array(n);
+  if (arr.dtype === 'i8' || arr.dtype === 'u8') {
+    const data = arr.data as BigInt64Array | BigUint64Array;
+    for (let k = 0; k < n; k++) {
+      const v = data[k]!;
+      if (v > EXACT_LIMIT || v < -EXACT_LIMIT) {
+        throw new DomainError(op, `${name} holds ${DTYPE_NAMES[arr.dtype]} value ${v} at index ${npyIndexStr(arr.shape, k)}, beyond 2^53 in magnitude: it has no exact float64 value`);
+      }
+      out[k] = Number(v);
+    }
+    return out;
+  }
+  out.set(arr.data as Exclude<IntArray, BigInt64Array | BigUint64Array>);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -194,9 +194,9 @@ describe('numpy fixtures (built byte by byte)', () => {
     }
   }
 
-  it('rejects numpy files it does not support: Fortran order, int32, big-endian', () => {
+  it('rejects numpy files it does not support: Fortran order, int32 (as floats), big-endian', () => {
     expectNpyError(numpyFile('<f8', [2, 3], f64le([1, 4, 2, 5, 3, 6]), 1, true), 'fortran_order: True', 'only C order');
-    expectNpyError(numpyFile('<i4', [2, 2], new Uint8Array(16)), "dtype '<i4' (signed integer, 4 bytes) is not supported", "'<f8'", "'<f4'");
+    expectNpyError(numpyFile('<i4', [2, 2], new Uint8Array(16)), "integer dtype '<i4' (int32) is not read as floats", "'<f8'", "'<f4'", 'parseNpyAny');
     expectNpyError(numpyFile('>f8', [2], new Uint8Array(16)), "big-endian dtype '>f8'", 'only little-endian');
   });
 });
@@ -457,11 +457,13 @@ describe('malformed files', () => {
     const dt = (descr: string) => withHeader(`{'descr': ${descr}, 'fortran_order': False, 'shape': (2, 3), }`);
     expectNpyError(dt("'>f8'"), "big-endian dtype '>f8' (floating point, 8 bytes) is not supported; only little-endian float64 '<f8' and float32 '<f4' are supported");
     expectNpyError(dt("'>f4'"), "big-endian dtype '>f4'");
-    expectNpyError(dt("'<i4'"), "dtype '<i4' (signed integer, 4 bytes) is not supported");
-    expectNpyError(dt("'<u8'"), "dtype '<u8' (unsigned integer, 8 bytes) is not supported");
+    expectNpyError(dt("'<i4'"), "integer dtype '<i4' (int32) is not read as floats; only little-endian float64 '<f8' and float32 '<f4' are supported (integer arrays are read by parseNpyAny / readNpyAnyFileSync)");
+    expectNpyError(dt("'<u8'"), "integer dtype '<u8' (uint64) is not read as floats");
+    expectNpyError(dt("'>i8'"), "big-endian dtype '>i8' (signed integer, 8 bytes) is not supported");
+    expectNpyError(dt("'<i16'"), "dtype '<i16' (signed integer, 16 bytes) is not supported");
     expectNpyError(dt("'<f2'"), "dtype '<f2' (float16, half precision) is not supported");
     expectNpyError(dt("'<f16'"), "dtype '<f16' (floating point, 16 bytes) is not supported");
-    expectNpyError(dt("'|b1'"), "dtype '|b1' (boolean, 1 byte) is not supported");
+    expectNpyError(dt("'|b1'"), "boolean dtype '|b1' is not supported; save it as integers (a.astype(np.int64))");
     expectNpyError(dt("'|O'"), "object dtype '|O' is not supported");
     expectNpyError(dt("'<c16'"), "dtype '<c16' (complex, 16 bytes) is not supported");
     expectNpyError(dt("'<U5'"), "dtype '<U5' (unicode string, 5 bytes) is not supported");
@@ -648,7 +650,7 @@ describe('readNpyFile / writeNpyFile', () => {
     await writeFile(p, rawNpy({ header: "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", data: new Uint8Array(8) }));
     const err = await readNpyFile(p).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NpyFormatError);
-    expect((err as Error).message).toBe(`readNpy: ${p}: dtype '<i8' (signed integer, 8 bytes) is not supported; only little-endian float64 '<f8' and float32 '<f4' are supported`);
+    expect((err as Error).message).toBe(`readNpy: ${p}: integer dtype '<i8' (int64) is not read as floats; only little-endian float64 '<f8' and float32 '<f4' are supported (integer arrays are read by parseNpyAny / readNpyAnyFileSync)`);
   });
 });
 
