@@ -18,10 +18,24 @@
  * The distance itself is re-evaluated directly as ‖X − G*_M‖_F with a scaled sum of squares
  * (the expansion above cancels badly near 0).
  *
+ * Attainability and the floor. X = U Vᵀ has rank at most d (the width of U and V), so the
+ * distance cannot reach 0 when G* has rank over d. The ETF Gram is (N/(N−1)) times the projector
+ * I − 11ᵀ/N: eigenvalue N/(N−1) with multiplicity N−1, and 0 once; it is attainable iff
+ * d ≥ N − 1. Each cross-polytope Gram I − A_M has eigenvalue 2 with multiplicity N/2 (one per
+ * pair, eigenvector e_i − e_j) and 0 with multiplicity N/2; it is attainable iff d ≥ N/2 (N = 2d
+ * is the configuration ±e_k; more room is allowed). By Eckart–Young, the smallest ‖X − G*‖_F over
+ * X of rank ≤ d is the root sum of squares of the eigenvalues left out:
+ *   etf:             floor = (N/(N−1))·√max(0, N−1−d)     (N ≥ 2; 0 for N = 1)
+ *   cross-polytope:  floor = 2·√max(0, N/2−d)              (the same for every pairing M)
+ * and floor = 0 exactly when attainable. Below the attainable dimension the distance measures
+ * closeness to an optimum that cannot exist; report `distance − floor` (≥ 0 up to rounding) as
+ * the excess over the best any rank-d configuration can do.
+ *
  * Cost: O(N²·d) for both kinds; the ETF distance streams one row of X at a time, the
  * cross-polytope one stores X and the weights (O(N²)) and adds the O(N³) matching.
  *
- * Example: gramDistance(simplexEtf(5, 4), simplexEtf(5, 4), 'etf').distance ≈ 1e-16.
+ * Example: gramDistance(simplexEtf(5, 4), simplexEtf(5, 4), 'etf').distance ≈ 1e-16 (attainable,
+ * floor 0); at N = 2000, d = 128 every U, V has an ETF distance ≥ floor = (2000/1999)·√1871 ≈ 43.3.
  */
 import { DomainError } from '../core/errors.ts';
 import { type Matrix, toContiguous } from '../core/matrix.ts';
@@ -35,6 +49,24 @@ export interface GramDistanceResult {
   readonly distance: number;
   /** Cross-polytope only: pairing[i] = the point playing the antipode of i in the best G* = I − A_M. */
   readonly pairing?: Int32Array;
+  /** Whether some N x d configuration has U Vᵀ = G* (etf: d ≥ N − 1; cross-polytope: d ≥ N/2). */
+  readonly attainable: boolean;
+  /**
+   * The smallest ‖X − G*‖_F over X of rank ≤ d (Eckart–Young), a lower bound of `distance` up to
+   * rounding; 0 when attainable. `distance − floor` is the excess.
+   */
+  readonly floor: number;
+}
+
+/** Whether the optimal Gram of `kind` is attainable with N points in R^d, and the rank-d floor (see the module comment). */
+export function gramFloor(kind: OptimumKind, N: number, d: number): { attainable: boolean; floor: number } {
+  if (kind === 'etf') {
+    if (N <= 1) return { attainable: true, floor: 0 };
+    const missing = Math.max(0, N - 1 - d);
+    return { attainable: missing === 0, floor: (N / (N - 1)) * Math.sqrt(missing) };
+  }
+  const missing = Math.max(0, N / 2 - d);
+  return { attainable: missing === 0, floor: 2 * Math.sqrt(missing) };
 }
 
 /** Scaled sum of squares (LAPACK dlassq style): no overflow or underflow for any finite inputs. */
@@ -70,7 +102,8 @@ function gramRow(u: Matrix, v: Matrix, i: number, out: Float64Array): void {
 
 /**
  * ‖U Vᵀ − G*‖_F for the optimum `kind` (minimised over pairings for the cross-polytope; the
- * optimal pairing is returned). U and V are N x d with the same shape; rows need not be unit.
+ * optimal pairing is returned), with whether G* is attainable in R^d and the rank-d floor of the
+ * distance. U and V are N x d with the same shape; rows need not be unit.
  */
 export function gramDistance(U: Matrix, V: Matrix, kind: OptimumKind): GramDistanceResult {
   const op = 'gramDistance';
@@ -91,7 +124,7 @@ export function gramDistance(U: Matrix, V: Matrix, kind: OptimumKind): GramDista
       gramRow(u, v, i, row);
       for (let j = 0; j < N; j++) acc.add(row[j]! - (i === j ? diag : off));
     }
-    return { distance: acc.norm() };
+    return { distance: acc.norm(), ...gramFloor('etf', N, U.cols) };
   }
 
   if (kind === 'cross-polytope') {
@@ -116,7 +149,7 @@ export function gramDistance(U: Matrix, V: Matrix, kind: OptimumKind): GramDista
       const m = mate[i]!;
       for (let j = 0; j < N; j++) acc.add(X[i * N + j]! - (i === j ? 1 : j === m ? -1 : 0));
     }
-    return { distance: acc.norm(), pairing: mate };
+    return { distance: acc.norm(), pairing: mate, ...gramFloor('cross-polytope', N, U.cols) };
   }
 
   throw new DomainError(op, `kind must be 'etf' or 'cross-polytope', got ${String(kind)}`);

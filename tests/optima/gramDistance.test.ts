@@ -6,14 +6,15 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { DomainError, NonFiniteError, ShapeError } from '../../src/core/errors.ts';
-import { fromRows, gatherRows, type Matrix64, transpose } from '../../src/core/matrix.ts';
+import { fromRows, gatherRows, type Matrix64, transpose, zeros } from '../../src/core/matrix.ts';
 import { Rng } from '../../src/core/random.ts';
 import { infonceLossAndGrad } from '../../src/objectives/infonce.ts';
 import { crossPolytopeInfonce } from '../../src/optima/closedForms.ts';
 import { crossPolytope, crossPolytopeGram } from '../../src/optima/crossPolytope.ts';
 import { etfGram, simplexEtf } from '../../src/optima/etf.ts';
-import { gramDistance } from '../../src/optima/gramDistance.ts';
-import { unitRows } from '../helpers.ts';
+import { gramDistance, gramFloor } from '../../src/optima/gramDistance.ts';
+import { symmetricEigen } from '../../src/samplers/spectral/eigen.ts';
+import { gaussian, unitRows } from '../helpers.ts';
 
 const EPS = Number.EPSILON;
 
@@ -204,5 +205,116 @@ describe('gramDistance: checks', () => {
     expect(() => gramDistance(fromRows([[Number.NaN]]), fromRows([[1]]), 'etf')).toThrow(NonFiniteError);
     expect(() => gramDistance(simplexEtf(3, 2), simplexEtf(3, 2), 'cross-polytope')).toThrow(/even number of points, got N = 3/);
     expect(() => gramDistance(U, U, 'simplex' as never)).toThrow(DomainError);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Attainability and the rank-d floor
+// ---------------------------------------------------------------------------------------------
+
+/** The first `d` columns of M (zero columns beyond M's width), plus eps·noise. */
+function truncated(M: Matrix64, d: number, eps = 0, rng?: Rng): Matrix64 {
+  const out = zeros(M.rows, d);
+  const noise = rng && eps > 0 ? gaussian(rng, M.rows, d, eps) : null;
+  for (let i = 0; i < M.rows; i++) {
+    for (let k = 0; k < d; k++) out.data[i * d + k] = (k < M.cols ? M.data[i * M.cols + k]! : 0) + (noise ? noise.data[i * d + k]! : 0);
+  }
+  return out;
+}
+
+/** Eckart–Young by brute force: the root sum of squares of the eigenvalues of G after the d largest. */
+function eigenFloor(G: Matrix64, d: number): number {
+  const { values } = symmetricEigen(G.data, G.rows);
+  let s = 0;
+  for (let k = d; k < G.rows; k++) s += values[k]! ** 2;
+  return Math.sqrt(s);
+}
+
+describe('gramDistance: attainability and the rank-d floor', () => {
+  it('reports attainable exactly when d >= N - 1 (etf) or d >= N/2 (cross-polytope), with floor 0 there', () => {
+    const rng = Rng.fromSeed(5);
+    for (const N of [1, 2, 3, 4, 6, 9]) {
+      for (let d = 1; d <= N + 1; d++) {
+        const U = unitRows(rng, N, d);
+        const r = gramDistance(U, U, 'etf');
+        expect(r.attainable, `etf N=${N} d=${d}`).toBe(d >= N - 1);
+        if (r.attainable) expect(r.floor).toBe(0);
+        else expect(r.floor).toBeGreaterThan(0);
+        if (N % 2 === 0) {
+          const c = gramDistance(U, U, 'cross-polytope');
+          expect(c.attainable, `cross-polytope N=${N} d=${d}`).toBe(d >= N / 2);
+          expect(c.floor).toBe(2 * Math.sqrt(Math.max(0, N / 2 - d)));
+        }
+      }
+    }
+    const big = gramFloor('etf', 2000, 128);
+    expect(big.attainable).toBe(false);
+    expect(big.floor).toBeCloseTo((2000 / 1999) * Math.sqrt(1871), 12);
+    expect(gramFloor('etf', 2000, 1999)).toEqual({ attainable: true, floor: 0 });
+    expect(gramFloor('etf', 2000, 1998)).toEqual({ attainable: false, floor: 2000 / 1999 });
+  });
+
+  it('the floor formula equals Eckart–Young computed from the eigenvalues of G*', () => {
+    for (let N = 2; N <= 12; N++) {
+      const G = etfGram(N);
+      for (let d = 1; d <= N + 1; d++) {
+        expect(Math.abs(gramFloor('etf', N, d).floor - eigenFloor(G, d)), `etf N=${N} d=${d}`).toBeLessThanOrEqual(1e-12);
+      }
+      if (N % 2 === 0) {
+        const P = crossPolytopeGram(N);
+        for (let d = 1; d <= N; d++) {
+          expect(Math.abs(gramFloor('cross-polytope', N, d).floor - eigenFloor(P, d)), `cp N=${N} d=${d}`).toBeLessThanOrEqual(1e-12);
+        }
+      }
+    }
+  });
+
+  it('is attained: (N/(N−1)) times a rank-d sub-projector of I − 11ᵀ/N, and a truncated cross-polytope', () => {
+    for (let N = 3; N <= 16; N++) {
+      const E = simplexEtf(N, N - 1); // columns: √(N/(N−1)) times orthonormal Helmert vectors
+      for (let d = 1; d < N - 1; d++) {
+        const U = truncated(E, d, 0);
+        const r = gramDistance(U, U, 'etf');
+        expect(r.attainable).toBe(false);
+        // U Uᵀ = (N/(N−1)) Σ_{k≤d} q_k q_kᵀ, so U Uᵀ − G* is (N/(N−1)) times a projector of rank N−1−d.
+        expect(Math.abs(r.distance - (N / (N - 1)) * Math.sqrt(N - 1 - d)), `N=${N} d=${d}`).toBeLessThanOrEqual(64 * N * EPS);
+        expect(Math.abs(r.distance - r.floor), `N=${N} d=${d}`).toBeLessThanOrEqual(64 * N * EPS);
+      }
+      if (N % 2 === 0) {
+        const C = crossPolytope(N, N / 2);
+        for (let d = 1; d < N / 2; d++) {
+          const r = gramDistance(truncated(C, d), truncated(C, d), 'cross-polytope');
+          expect(r.attainable).toBe(false);
+          expect(Math.abs(r.distance - r.floor), `cp N=${N} d=${d}`).toBeLessThanOrEqual(64 * N * EPS);
+        }
+      }
+    }
+  });
+
+  const below = fc.record({
+    N: fc.integer({ min: 3, max: 14 }),
+    dFrac: fc.double({ min: 0, max: 1, noNaN: true }),
+    eps: fc.constantFrom(0, 1e-9, 1e-6, 1e-3, 0.1, 1, 10),
+    unit: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 2 ** 31 }),
+  });
+
+  test.prop([below], { seed: 4242, numRuns: 300 })('distance >= floor − rounding for any U, V of width d < N − 1 (etf) or d < N/2 (cross-polytope)', ({ N, dFrac, eps, unit, seed }) => {
+    const rng = Rng.fromSeed(seed);
+    const d = 1 + Math.floor(dFrac * (N - 3)); // 1 .. N−2
+    // Near the floor (the truncated ETF plus noise), or random rows.
+    const U = unit ? unitRows(rng, N, d) : truncated(simplexEtf(N, N - 1), d, eps, rng);
+    const V = unit ? unitRows(rng, N, d) : truncated(simplexEtf(N, N - 1), d, eps, rng);
+    const r = gramDistance(U, V, 'etf');
+    expect(r.attainable).toBe(false);
+    expect(r.distance).toBeGreaterThanOrEqual(r.floor - 64 * N * EPS * (1 + r.distance));
+    if (N % 2 === 0 && d < N / 2) {
+      const C = crossPolytope(N, N / 2);
+      const Uc = unit ? U : truncated(C, d, eps, rng);
+      const Vc = unit ? V : truncated(C, d, eps, rng);
+      const c = gramDistance(Uc, Vc, 'cross-polytope');
+      expect(c.attainable).toBe(false);
+      expect(c.distance).toBeGreaterThanOrEqual(c.floor - 64 * N * EPS * (1 + c.distance));
+    }
   });
 });
