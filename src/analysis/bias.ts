@@ -9,7 +9,8 @@
  *   bias  ‖β‖    (THEORY: > 0 and decreasing in B for the plug-in; 0 for SogCLR at u = g, every B)
  *   variance  tr Σ (total variance of one estimate)
  *
- * Estimation from R independent draws split round-robin into K groups (K = min(20, R)) with group
+ * Estimation from R independent draws split round-robin into K groups (K = min(20, R), fewer when the
+ * 2·K·2Nd float64 group sums would pass BIAS_MAX_BYTES; at least 4) with group
  * means x̄_k and e_k = x̄_k − ∇F:
  *   - the sample mean's own noise inflates ‖x̄ − ∇F‖² by tr Σ / R on average, so ‖x̄ − ∇F‖ (reported as
  *     `rawBias`, beside `noise` = √(tr Σ̂ / R)) overstates the bias; the estimate of ‖β‖² used instead is
@@ -33,6 +34,7 @@ import { Rng } from '../core/random.ts';
 import { normalizeRows } from '../core/sphere.ts';
 import { assertNonNegative, assertPositiveInt, assertTau } from '../core/validate.ts';
 import { batchPairs, surrogateGrad, surrogateWeights } from '../estimators/batch.ts';
+import { logEpsPlusExp } from '../objectives/common.ts';
 import type { Modality } from '../estimators/types.ts';
 import { gclBimodalLossAndGrad, gclUnimodalLossAndGrad } from '../objectives/gcl.ts';
 import { mutant } from '../core/mutants.ts';
@@ -232,16 +234,124 @@ export function checkBiasOptions(op: string, o: BiasOptions): void {
     if (seen.has(B)) throw new DomainError(op, `batch size B = ${B} is listed twice`);
     seen.add(B);
   }
-  const K = Math.min(20, o.draws);
-  const bytes = 2 * K * 2 * o.n * o.d * 8;
-  if (bytes > BIAS_MAX_BYTES) {
-    throw new DomainError(op, `N·d = ${o.n}·${o.d} needs ${(bytes / 2 ** 20).toFixed(0)} MiB of group sums (2 estimators x ${K} groups x 2Nd float64), over the ${BIAS_MAX_BYTES / 2 ** 20} MiB cap`);
+  biasGroups(op, o.n, o.d, o.draws);
+}
+
+/** The exact quantities at the instance, when the caller has them already (diagnose computes them once). */
+export interface BiasExact {
+  /** ∇F over U and V (float64, N·d each, row-major). */
+  readonly gradU: Float64Array;
+  readonly gradV: Float64Array;
+  /** log g per anchor in the estimators' layout (bimodal: g1 then g2; unimodal: anchors u then v). */
+  readonly logG: Float64Array;
+}
+
+export interface BiasAtOptions {
+  readonly modality: Modality;
+  readonly tau: number;
+  readonly eps0?: number;
+  readonly batchSizes: readonly number[];
+  /** Batch draws R ≥ 4 per size: one number, or one per entry of batchSizes. */
+  readonly draws: number | readonly number[];
+  /** Names the draws' generator (`bias-draws:${seed}:${modality}:${B}`). */
+  readonly seed: number;
+  readonly backend?: Backend;
+  readonly exact?: BiasExact;
+  /** Called after each draw with (draws done over all sizes, total). */
+  readonly onDraw?: (done: number, total: number) => void;
+}
+
+/** One size's result on the caller's embeddings: the estimates plus the mini-batch objective's mean. */
+export interface BiasAtRow extends BiasRow {
+  readonly draws: number;
+  readonly groups: number;
+  /** Mean over the draws of the mini-batch GCL F̂_B = (τ/(2B)) Σ_a log(ε₀ + ĝ_a) and its standard error. */
+  readonly batchObjective: { readonly mean: number; readonly se: number };
+}
+
+/** Groups K of draws: min(20, R), fewer when 2 estimators x K x 2Nd float64 sums would pass BIAS_MAX_BYTES; at least 4. */
+export function biasGroups(op: string, n: number, d: number, draws: number): number {
+  const perGroup = 2 * 2 * n * d * 8;
+  const K = Math.min(20, draws, Math.floor(BIAS_MAX_BYTES / perGroup));
+  if (K < 4) {
+    throw new DomainError(op, `N·d = ${n}·${d} needs ${((4 * perGroup) / 2 ** 20).toFixed(0)} MiB for the smallest estimate (2 estimators x 4 groups x 2Nd float64), over the ${BIAS_MAX_BYTES / 2 ** 20} MiB cap`);
+  }
+  return K;
+}
+
+/**
+ * Bias and variance of the plug-in and exact-u SogCLR estimators at the caller's U, V (see the file
+ * comment), plus the mean mini-batch objective of the draws (its gap to F is the Jensen gap).
+ */
+export function estimatorBiasAt(U: Matrix64, V: Matrix64, o: BiasAtOptions): { gradNorm: number; value: number; rows: BiasAtRow[] } {
+  const op = 'estimatorBias';
+  const { modality, tau, seed } = o;
+  const n = U.rows;
+  const d = U.cols;
+  const eps0 = o.eps0 ?? 0;
+  const drawsOf = (bi: number) => (typeof o.draws === 'number' ? o.draws : o.draws[bi]!);
+  const own = o.backend === undefined;
+  const backend = o.backend ?? createCpuBackend({ dtype: 'f64' });
+  try {
+    let exact: BiasExact;
+    let value: number;
+    if (o.exact) {
+      exact = o.exact;
+      value = NaN;
+    } else {
+      const F = (modality === 'bimodal' ? gclBimodalLossAndGrad : gclUnimodalLossAndGrad)(U, V, { tau, eps0, backend });
+      // Exact u = g per anchor: the full data set is one "batch" of N.
+      exact = { gradU: F.gradU!.data as Float64Array, gradV: F.gradV!.data as Float64Array, logG: batchPairs(modality, U, V, tau, backend).logG };
+      value = F.value;
+    }
+    const p = 2 * n * d;
+    const flat = new Float64Array(p);
+    flat.set(exact.gradU.subarray(0, n * d), 0);
+    flat.set(exact.gradV.subarray(0, n * d), n * d);
+    let gradNorm = 0;
+    for (let t = 0; t < p; t++) gradNorm += flat[t]! ** 2;
+    const logG = exact.logG;
+    const total = o.batchSizes.reduce((s, _, bi) => s + drawsOf(bi), 0);
+    let done = 0;
+    const rows: BiasAtRow[] = [];
+    o.batchSizes.forEach((B, bi) => {
+      const R = drawsOf(bi);
+      const K = biasGroups(op, n, d, R);
+      const rng = Rng.fromSeed(`bias-draws:${seed}:${modality}:${B}`);
+      const accP = new Accumulator(p, K);
+      const accS = new Accumulator(p, K);
+      const logU = new Float64Array(2 * B);
+      const fhat = new Float64Array(R);
+      for (let r = 0; r < R; r++) {
+        const idx = rng.sample(n, B);
+        const pairs = batchPairs(modality, gatherRows(U, idx), gatherRows(V, idx), tau, backend);
+        for (let k = 0; k < B; k++) {
+          logU[k] = logG[idx[k]!]!;
+          logU[B + k] = logG[n + idx[k]!]!;
+        }
+        const scale = tau / (2 * B);
+        let f = 0;
+        for (let a = 0; a < 2 * B; a++) f += logEpsPlusExp(eps0, pairs.logG[a]!);
+        fhat[r] = scale * f;
+        const gp = surrogateGrad(pairs, surrogateWeights(pairs.logG, null, eps0, scale));
+        const gs = surrogateGrad(pairs, surrogateWeights(pairs.logG, logU, eps0, scale));
+        accP.add(idx, gp.gradU, gp.gradV, n, d);
+        accS.add(idx, gs.gradU, gs.gradV, n, d);
+        o.onDraw?.(++done, total);
+      }
+      const mean = fhat.reduce((s, x) => s + x, 0) / R;
+      const sd = Math.sqrt(fhat.reduce((s, x) => s + (x - mean) ** 2, 0) / (R - 1));
+      rows.push({ B, plugin: accP.estimate(flat), sogclr: accS.estimate(flat), draws: R, groups: K, batchObjective: { mean, se: sd / Math.sqrt(R) } });
+    });
+    return { gradNorm: Math.sqrt(gradNorm), value, rows };
+  } finally {
+    if (own) backend.dispose();
   }
 }
 
 /**
  * Estimates, for each batch size, the bias and variance of the plug-in and of the exact-u SogCLR
- * estimators (see the file comment for the statistics).
+ * estimators at the seeded instance of `biasInstance` (see the file comment for the statistics).
  *
  * @example
  *   const r = estimatorBias({ modality: 'bimodal', n: 256, d: 16, tau: 0.1, batchSizes: [4, 16, 64], draws: 200, seed: 1 });
@@ -252,46 +362,14 @@ export function estimatorBias(o: BiasOptions): BiasReport {
   checkBiasOptions(op, o);
   const { modality, n, d, tau, draws: R, seed } = o;
   const eps0 = o.eps0 ?? 0;
-  const K = Math.min(20, R);
-  const own = o.backend === undefined;
-  const backend = o.backend ?? createCpuBackend({ dtype: 'f64' });
-  try {
-    const { U, V } = biasInstance(n, d, seed);
-    const F = (modality === 'bimodal' ? gclBimodalLossAndGrad : gclUnimodalLossAndGrad)(U, V, { tau, eps0, backend });
-    const p = 2 * n * d;
-    const exact = new Float64Array(p);
-    exact.set(F.gradU!.data, 0);
-    exact.set(F.gradV!.data, n * d);
-    let gradNorm = 0;
-    for (let t = 0; t < p; t++) gradNorm += exact[t]! ** 2;
-    // Exact u = g per anchor: the full data set is one "batch" of N.
-    const logG = batchPairs(modality, U, V, tau, backend).logG;
-    const rows: BiasRow[] = [];
-    o.batchSizes.forEach((B, bi) => {
-      const rng = Rng.fromSeed(`bias-draws:${seed}:${modality}:${B}`);
-      const accP = new Accumulator(p, K);
-      const accS = new Accumulator(p, K);
-      const logU = new Float64Array(2 * B);
-      for (let r = 0; r < R; r++) {
-        const idx = rng.sample(n, B);
-        const pairs = batchPairs(modality, gatherRows(U, idx), gatherRows(V, idx), tau, backend);
-        for (let k = 0; k < B; k++) {
-          logU[k] = logG[idx[k]!]!;
-          logU[B + k] = logG[n + idx[k]!]!;
-        }
-        const scale = tau / (2 * B);
-        const gp = surrogateGrad(pairs, surrogateWeights(pairs.logG, null, eps0, scale));
-        const gs = surrogateGrad(pairs, surrogateWeights(pairs.logG, logU, eps0, scale));
-        accP.add(idx, gp.gradU, gp.gradV, n, d);
-        accS.add(idx, gs.gradU, gs.gradV, n, d);
-      }
-      rows.push({ B, plugin: accP.estimate(exact), sogclr: accS.estimate(exact) });
-      o.onSize?.(bi + 1, o.batchSizes.length);
-    });
-    const fitRows = rows.filter((r) => r.plugin.biasSq > 0);
-    const fit = fitPowerLaw(fitRows.map((r) => r.B), fitRows.map((r) => r.plugin.bias));
-    return { modality, n, d, tau, eps0, draws: R, groups: K, seed, gradNorm: Math.sqrt(gradNorm), rows, fit };
-  } finally {
-    if (own) backend.dispose();
-  }
+  const { U, V } = biasInstance(n, d, seed);
+  const sizes = o.batchSizes;
+  const r = estimatorBiasAt(U, V, {
+    modality, tau, eps0, batchSizes: sizes, draws: R, seed, backend: o.backend,
+    onDraw: o.onSize ? (done) => { if (done % R === 0) o.onSize!(done / R, sizes.length); } : undefined,
+  });
+  const rows: BiasRow[] = r.rows.map((x) => ({ B: x.B, plugin: x.plugin, sogclr: x.sogclr }));
+  const fitRows = rows.filter((x) => x.plugin.biasSq > 0);
+  const fit = fitPowerLaw(fitRows.map((x) => x.B), fitRows.map((x) => x.plugin.bias));
+  return { modality, n, d, tau, eps0, draws: R, groups: r.rows[0]!.groups, seed, gradNorm: r.gradNorm, rows, fit };
 }

@@ -29,7 +29,7 @@ import { escapeHtml as esc, markdownToHtml } from './markdown.ts';
 import { mathText, texToMathml } from './math.ts';
 import { armGrids } from './grid.ts';
 
-export type ReportKind = 'run' | 'check';
+export type ReportKind = 'run' | 'check' | 'diagnose';
 
 export interface ReportOptions {
   /** Operation named in error messages (default 'report'). */
@@ -74,11 +74,12 @@ export function reportKind(dir: string, opts: { op?: string } = {}): ReportKind 
 function kindOf(folder: ReportFolder): ReportKind {
   const dir = folder.dir;
   if (folder.has('report.json')) return 'check';
+  if (folder.has('diagnose.json')) return 'diagnose';
   if (folder.has('final.json')) return 'run';
   if (folder.has('checkpoint.json')) {
     throw new ConfigError(folder.op, `'${dir}' holds an unfinished run (checkpoint.json but no final.json); finish it with contrastlab run ... --resume`);
   }
-  throw new ConfigError(folder.op, `'${dir}' is neither a run output (final.json) nor a check output (report.json)`);
+  throw new ConfigError(folder.op, `'${dir}' is neither a run output (final.json), a check output (report.json) nor a diagnose output (diagnose.json)`);
 }
 
 // ---- formatting ----
@@ -285,6 +286,63 @@ function findSpec(folder: ReportFolder, name: unknown, hash: unknown): { spec: u
   return null;
 }
 
+// ---- diagnose folders ----
+
+const num = (x: unknown) => esc(fmtNum(x));
+const pm = (m: unknown, se: unknown) => `${num(m)} ± ${num(se)}`;
+
+function diagnoseBody(folder: ReportFolder, figs: FigureRenderer): Body {
+  const { op } = folder;
+  const path = folder.path('diagnose.json');
+  const r = folder.json('diagnose.json', false)!;
+  if (!Array.isArray(r.objectives) || !Array.isArray(r.batchSizes)) throw new ConfigError(op, `'${path}' has no 'objectives' / 'batchSizes' arrays (not a contrastlab diagnose.json)`);
+  const J = (x: unknown) => (x && typeof x === 'object' ? (x as Json) : {});
+  const rows = J(r.rows);
+  const nonUnit = Number(rows.nonUnitU ?? 0) + Number(rows.nonUnitV ?? 0);
+  const lede = `Embeddings of N = ${text(r.n)} pairs in d = ${text(r.d)} at τ = ${text(r.tau)}, ε₀ = ${text(r.eps0)} (${text(r.dtype)} kernels, ${text(r.modality)} estimators, seed ${text(r.seed)}); `
+    + (rows.normalized === true ? 'rows normalised before the diagnosis.' : nonUnit === 0 ? 'all rows unit length.' : `${nonUnit} rows are not unit length: the bounds do not apply.`);
+  const sections: [string, string, string][] = [];
+  const objs = (r.objectives as unknown[]).map(J);
+  sections.push(['objectives', 'Objectives', table(['objective', 'value', '‖grad‖', '‖Riemannian grad‖', 'bound', 'gap'], objs.map((o) => {
+    const b = J(o.bound);
+    return [`<code>${esc(text(o.name))}</code>`, num(o.value), num(o.gradNorm), num(o.riemannianGradNorm), o.bound ? `${num(b.value)} <span class="unit">${esc(text(b.label))}</span>` : '—', num(o.gap)];
+  }))]);
+  const sim = J(r.similarity);
+  const bound = J(sim.bound);
+  sections.push(['similarity', 'Similarities', kvTable([
+    ['positive mean (variance)', `${fmtNum(J(sim.positive).mean)} (${fmtNum(J(sim.positive).variance)})`],
+    ['negative mean (variance)', `${fmtNum(J(sim.negative).mean)} (${fmtNum(J(sim.negative).variance)})`],
+    ['E[s_pos] ≤ 1 + E[s_neg] + 1/(N−1)', `${fmtNum(bound.lhs)} ≤ ${fmtNum(bound.rhs)}: ${bound.applies === false ? 'rows not unit, the bound does not apply' : bound.holds === true ? 'holds' : 'VIOLATED'} (slack ${fmtNum(bound.slack)})`],
+  ])]);
+  const bs = (r.batchSizes as unknown[]).map(J);
+  sections.push(['batch-sizes', 'By batch size', table(
+    ['B', 'Jensen gap F − E[F̂_B]', 'plug-in bias', 'SogCLR bias (u = g)', 'draws', 'random batch loss', 'OSGD batches', 'spectral batches', 'same-label negatives / anchor'],
+    bs.map((b) => {
+      const bias = J(b.bias);
+      const h = J(b.hardness);
+      const fn = b.falseNegatives ? J(b.falseNegatives) : null;
+      const est = (e: Json) => `${pm(e.bias, e.biasSE)}${e.resolved === true ? '' : ' <span class="unit">(below the noise)</span>'}`;
+      return [num(b.B), pm(J(b.jensenGap).value, J(b.jensenGap).se), est(J(bias.plugin)), est(J(bias.sogclr)), num(bias.draws),
+        pm(J(h.random).mean, J(h.random).se), pm(J(h.osgd).mean, J(h.osgd).se), h.spectral ? pm(J(h.spectral).mean, J(h.spectral).se) : '—',
+        fn ? `${num(fn.expectedPerAnchor)} random, ${num(fn.osgdPerAnchor)} OSGD, ${num(fn.spectralPerAnchor)} spectral` : '—'];
+    }),
+  ) + `<p>${bs.map((b) => esc(text(J(b.bias).statement))).map((t, i) => `B = ${num(bs[i]!.B)}: ${t}`).join('<br>')}</p>`]);
+  const hardest = Array.isArray(J(r.anchors).hardest) ? (J(r.anchors).hardest as unknown[]).map(J) : [];
+  sections.push(['anchors', 'Hardest anchors', table(['anchor', 'loss', 'nearest negatives (index: similarity)'], hardest.map((a) => [
+    num(a.index), num(a.loss), (Array.isArray(a.nearestNegatives) ? a.nearestNegatives.map(J) : []).map((x) => `${num(x.index)}: ${num(x.similarity)}`).join(', '),
+  ]))]);
+  if (r.labels && typeof r.labels === 'object') {
+    const l = J(r.labels);
+    sections.push(['labels', 'Labels', kvTable([
+      ['classes', l.classes], ['kNN accuracy (k = 5, cosine)', J(l.knn).accuracy], ['linear-probe accuracy (ridge)', J(l.linearProbe).accuracy],
+      ['split (train / test)', `${text(J(l.split).train)} / ${text(J(l.split).test)}`],
+    ])]);
+  }
+  const figures = figs.remaining().map((n) => figs.render(n)).join('\n');
+  sections.splice(1, 0, ['figures', 'Figures', figures || '<p class="note">No figures in the folder.</p>']);
+  return { title: `diagnose: N = ${text(r.n)}, d = ${text(r.d)}`, lede, sections, env: {} };
+}
+
 function runBody(folder: ReportFolder, figs: FigureRenderer): Body {
   const { op, dir } = folder;
   const path = folder.path('final.json');
@@ -393,12 +451,12 @@ export function buildReport(dir: string, opts: ReportOptions = {}): ReportPage {
   const kind = reportKind(dir, { op });
   const folder = new ReportFolder(op, dir);
   const figs = new FigureRenderer(folder, findFigures(folder));
-  const body = kind === 'check' ? checkBody(folder, figs) : runBody(folder, figs);
+  const body = kind === 'check' ? checkBody(folder, figs) : kind === 'diagnose' ? diagnoseBody(folder, figs) : runBody(folder, figs);
   if (kind === 'check') {
     const rest = figs.remaining();
     if (rest.length) body.sections.splice(2, 0, ['other-figures', 'Other figures', rest.map((n) => figs.render(n)).join('\n')]);
   }
-  const dataFile = kind === 'check' ? 'report.json' : 'final.json';
+  const dataFile = kind === 'check' ? 'report.json' : kind === 'diagnose' ? 'diagnose.json' : 'final.json';
   const now = opts.now ?? new Date();
   const env: [string, unknown][] = [
     ...Object.entries(body.env).filter(([, v]) => v !== undefined),

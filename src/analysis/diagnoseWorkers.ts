@@ -1,0 +1,76 @@
+/**
+ * The objective passes of `diagnose` on worker threads (diagnoseWorker.ts): U and V are shared with
+ * the workers once (SharedArrayBuffer), every pass is assigned up front (round-robin by cost, so a
+ * busy calling thread does not hold the workers up), and each worker runs its passes with its own CPU
+ * backend of the same dtype. A pass is a pure function of its inputs, so the results are the same bits
+ * as on the calling thread, for any number of threads.
+ */
+import { Worker } from 'node:worker_threads';
+import type { DType, Matrix64 } from '../core/matrix.ts';
+import type { LsePasses, PassName } from './diagnosePasses.ts';
+
+export interface PassTask {
+  readonly names: PassName[];
+  readonly U: Float64Array;
+  readonly V: Float64Array;
+  readonly n: number;
+  readonly d: number;
+  readonly tau: number;
+  readonly eps0: number;
+  readonly dtype: DType;
+  readonly lse: LsePasses | null;
+}
+
+export type PassReply = { readonly name: PassName; readonly arrays: Float64Array[] } | { readonly error: string };
+
+const workerUrl = () => new URL(`./diagnoseWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+function spawn(): Worker {
+  const url = workerUrl();
+  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  // From the sources (a development checkout): register tsx's loader in the worker, then load it.
+  // tsx is resolved from this module, not from the working directory (the worker's eval code resolves from there).
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true });
+}
+
+function shared(m: Matrix64): Float64Array {
+  const a = new Float64Array(new SharedArrayBuffer(m.rows * m.cols * 8));
+  a.set(m.data.subarray(0, m.rows * m.cols));
+  return a;
+}
+
+export async function runPassesOnWorkers(
+  names: PassName[], U: Matrix64, V: Matrix64,
+  o: { tau: number; eps0: number; dtype: DType; lse: LsePasses | null; threads: number; onDone?: (name: PassName) => void },
+): Promise<Map<PassName, Float64Array[]>> {
+  const su = shared(U);
+  const sv = shared(V);
+  const queues: PassName[][] = Array.from({ length: o.threads }, () => []);
+  names.forEach((name, i) => queues[i % o.threads]!.push(name));
+  const out = new Map<PassName, Float64Array[]>();
+  await Promise.all(queues.filter((q) => q.length > 0).map((q) => new Promise<void>((resolve, reject) => {
+    const w = spawn();
+    let left = q.length;
+    const fail = (e: Error) => {
+      void w.terminate();
+      reject(e);
+    };
+    w.on('message', (r: PassReply) => {
+      if ('error' in r) return fail(new Error(`diagnose worker: ${r.error}`));
+      out.set(r.name, r.arrays);
+      o.onDone?.(r.name);
+      if (--left === 0) {
+        void w.terminate();
+        resolve();
+      }
+    });
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      if (left > 0) fail(new Error(`diagnose worker exited with code ${code} before finishing`));
+    });
+    const task: PassTask = { names: q, U: su, V: sv, n: U.rows, d: U.cols, tau: o.tau, eps0: o.eps0, dtype: o.dtype, lse: o.lse };
+    w.postMessage(task);
+  })));
+  return out;
+}
