@@ -35,9 +35,9 @@ import { createCpuBackend } from '../backend/cpu/index.ts';
 import type { Backend } from '../backend/types.ts';
 import { assertFitsBudget } from '../core/budget.ts';
 import { ConfigError, DomainError, ShapeError } from '../core/errors.ts';
-import { type DType, gatherRows, type Matrix, type Matrix64, toContiguous, transpose, zeros } from '../core/matrix.ts';
+import { type DType, frobeniusNorm, gatherRows, type Matrix, type Matrix64, matrix, toContiguous, transpose, zeros } from '../core/matrix.ts';
 import { Rng } from '../core/random.ts';
-import { normalizeRows, rowNorms } from '../core/sphere.ts';
+import { normalizeRows, rowNorms, tangentProject } from '../core/sphere.ts';
 import { assertFiniteMatrix, assertNonEmpty, assertNonNegative, assertSameShape, assertTau } from '../core/validate.ts';
 import type { Modality } from '../estimators/types.ts';
 import { accurateSum } from '../objectives/common.ts';
@@ -241,29 +241,11 @@ function histogram(xs: ArrayLike<number>, lo: number, hi: number, of: number): H
   return { edges: Array.from({ length: HIST_BINS + 1 }, (_, i) => lo + i * w), counts, sampled: xs.length, of };
 }
 
-/** Frobenius norm of (gU, gV) and of its row-wise tangent projection at (U, V). */
+/** Frobenius norm of (gU, gV) and of its row-wise tangent projection at (U, V) (core/sphere.ts). */
 function gradNorms(U: Matrix64, V: Matrix64, gU: Float64Array, gV: Float64Array): { euclid: number; riem: number } {
-  let e = 0;
-  let r = 0;
-  const d = U.cols;
-  for (const [X, G] of [[U, gU], [V, gV]] as const) {
-    for (let i = 0; i < X.rows; i++) {
-      let xx = 0;
-      let gx = 0;
-      for (let j = 0; j < d; j++) {
-        const x = X.data[i * d + j]!;
-        xx += x * x;
-        gx += G[i * d + j]! * x;
-      }
-      const c = xx > 0 ? gx / xx : 0;
-      for (let j = 0; j < d; j++) {
-        const g = G[i * d + j]!;
-        e += g * g;
-        r += (g - c * X.data[i * d + j]!) ** 2;
-      }
-    }
-  }
-  return { euclid: Math.sqrt(e), riem: Math.sqrt(r) };
+  const GU = matrix(gU, U.rows, U.cols);
+  const GV = matrix(gV, V.rows, V.cols);
+  return { euclid: frobeniusNorm(GU, GV), riem: frobeniusNorm(tangentProject(U, GU), tangentProject(V, GV)) };
 }
 
 /** log C(a, b) by log-gamma sums (a, b ≤ 2^31). */

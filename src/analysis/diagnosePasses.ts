@@ -22,6 +22,7 @@
  */
 import type { Backend, PairSpec } from '../backend/types.ts';
 import { type Matrix, toContiguous } from '../core/matrix.ts';
+import { mutant } from '../core/mutants.ts';
 import { epsWeight, logEpsPlusExp } from '../objectives/common.ts';
 
 /** log(eˣ + eʸ), max-shifted. */
@@ -133,7 +134,7 @@ export function gradPass(name: Exclude<PassName, 'lse-uv' | 'lse-uu' | 'lse-vv'>
     }
     const c = new Float64Array(n).fill(1 / (2 * n));
     const pos = new Float64Array(n).fill(-1 / n);
-    const g = k.pairSoftmaxGrad(X, Y, { tau, positiveShift: 0, exclude: 'none' }, { lseRow, lseCol, rowCoef: c, colCoef: c, posCoef: pos });
+    const g = k.pairSoftmaxGrad(X, Y, { tau, positiveShift: 0, exclude: 'none' }, { lseRow, lseCol, rowCoef: c, colCoef: mutant('column-softmax-dropped') ? null : c, posCoef: pos });
     return [f64(g.gradU), f64(g.gradV)];
   }
   if (name === 'grad-gcl-bimodal') {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cli } from './harness.ts';
+import { join } from 'node:path';
+import { cli, tmp, writeMatrix } from './harness.ts';
 
 describe('contrastlab bias', () => {
   it('--json prints one object with rows (B, biases, standard errors, variances) and the slope', async () => {
@@ -25,10 +26,41 @@ describe('contrastlab bias', () => {
   it('prints a table by default; same seed, same numbers', async () => {
     const a = await cli('bias', '--n', '32', '--d', '4', '--batch-sizes', '4,8', '--draws', '40', '--estimator-set', 'unimodal');
     expect(a.code).toBe(0);
-    expect(a.stdout).toMatch(/unimodal GCL, N = 32/);
+    expect(a.stdout).toMatch(/unimodal GCL on seeded random unit rows, N = 32/);
     expect(a.stdout).toMatch(/plug-in bias ± SE/);
     const b = await cli('bias', '--n', '32', '--d', '4', '--batch-sizes', '4,8', '--draws', '40', '--estimator-set', 'unimodal');
     expect(b.stdout).toBe(a.stdout);
+  });
+
+  it('--u --v runs on the given embeddings: the same numbers as the library on them, and the seeded instance through files gives the seeded numbers', async () => {
+    const { biasInstance, estimatorBias } = await import('../../src/analysis/bias.ts');
+    const dir = tmp();
+    const { U, V } = biasInstance(48, 6, 5);
+    writeMatrix(join(dir, 'U.npy'), U);
+    writeMatrix(join(dir, 'V.npy'), V);
+    const r = await cli('bias', '--u', join(dir, 'U.npy'), '--v', join(dir, 'V.npy'), '--batch-sizes', '4,12', '--draws', '60', '--seed', '5', '--json', '--quiet');
+    expect(r.code).toBe(0);
+    const j = r.json();
+    expect(j).toMatchObject({ n: 48, d: 6, instance: { u: join(dir, 'U.npy'), v: join(dir, 'V.npy') } });
+    const lib = estimatorBias({ modality: 'bimodal', n: 48, d: 6, tau: 0.1, batchSizes: [4, 12], draws: 60, seed: 5 });
+    const rows = j.rows as Record<string, number>[];
+    expect(rows.map((x) => x.pluginBias)).toEqual(lib.rows.map((x) => x.plugin.bias));
+    expect(rows.map((x) => x.sogclrVariance)).toEqual(lib.rows.map((x) => x.sogclr.variance));
+    // A different instance gives different numbers.
+    writeMatrix(join(dir, 'V2.npy'), biasInstance(48, 6, 6).V);
+    const r2 = await cli('bias', '--u', join(dir, 'U.npy'), '--v', join(dir, 'V2.npy'), '--batch-sizes', '4,12', '--draws', '60', '--seed', '5', '--json', '--quiet');
+    expect((r2.json().rows as Record<string, number>[])[0]!.pluginBias).not.toBe(rows[0]!.pluginBias);
+    // Bad combinations: one line, exit 2.
+    for (const [args, re] of [
+      [['--u', join(dir, 'U.npy')], /--u and --v go together/],
+      [['--u', join(dir, 'U.npy'), '--v', join(dir, 'V.npy'), '--n', '48'], /--n and --d cannot be given with --u/],
+      [['--u', join(dir, 'U.npy'), '--v', join(dir, 'V.npy'), '--batch-sizes', '4,64'], /--batch-sizes entry 64 exceeds --n 48/],
+    ] as const) {
+      const b = await cli('bias', ...args, '--quiet');
+      expect(b.code).toBe(2);
+      expect(b.stderr.trim().split('\n')).toHaveLength(1);
+      expect(b.stderr).toMatch(re);
+    }
   });
 
   it.each([
