@@ -133,13 +133,23 @@ class Accumulator {
     this.r++;
   }
 
+  /** The estimates; turns the group sums into the group errors e_k in place (call once). */
   estimate(exact: Float64Array): BiasEstimate {
     const { K, p, r: R } = this;
+    // Overall mean, raw bias and the variance trace first (they need the sums).
+    let raw = 0;
+    let meanSq = 0;
+    for (let t = 0; t < p; t++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += this.sums[k]![t]!;
+      const m = s / R;
+      meanSq += m * m;
+      raw += (m - exact[t]!) ** 2;
+    }
     const e = this.sums.map((s, k) => {
-      const out = new Float64Array(p);
       const c = this.counts[k]!;
-      for (let t = 0; t < p; t++) out[t] = s[t]! / c - exact[t]!;
-      return out;
+      for (let t = 0; t < p; t++) s[t] = s[t]! / c - exact[t]!;
+      return s;
     });
     const M = new Float64Array(K * K);
     for (let k = 0; k < K; k++) {
@@ -165,16 +175,6 @@ class Accumulator {
     const jk = Array.from(rowOff, (ro) => (off - 2 * ro) / ((K - 1) * (K - 2)));
     const jm = jk.reduce((s, x) => s + x, 0) / K;
     const seD = Math.sqrt(((K - 1) / K) * jk.reduce((s, x) => s + (x - jm) ** 2, 0));
-    // Overall mean, raw bias and the variance trace.
-    let raw = 0;
-    let meanSq = 0;
-    for (let t = 0; t < p; t++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += this.sums[k]![t]!;
-      const m = s / R;
-      meanSq += m * m;
-      raw += (m - exact[t]!) ** 2;
-    }
     const variance = Math.max(0, (this.sumSq - R * meanSq) / (R - 1));
     const naive = mutant('bias-without-noise-correction');
     const Dm = naive ? raw : D;

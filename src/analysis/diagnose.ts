@@ -23,8 +23,9 @@
  *    mini-batch infonce of random batches against the global infonce (CHO's L_B vs L);
  *  - per B, batch hardness: the mean batch loss of a reshuffled epoch's batches (random), of the
  *    batches approximate OSGD keeps (CHO's k = 1500, q = 150, THEORY 4.4) and of spectral-clustering
- *    batches (THEORY 4.5; on groups of G = k·B rows, k = max(2, ⌊2048/B⌋), as many groups as cover
- *    about 4096 rows), with the same-label negatives they hold;
+ *    batches (THEORY 4.5; on one random group of G = k·B rows, k = max(2, ⌊2048/B⌋), CHO's grouped
+ *    variant; skipped for B > 1024, where a group of 2B rows would cost O(B²·d) and an O(B²) matrix),
+ *    with the same-label negatives they hold;
  *  - with labels: kNN (k = 5, cosine) and ridge linear-probe accuracy of U on a seeded 80/20 split.
  * The number of draws per B is chosen from a work budget (max(4·N²·d, 4·10⁹) flops over all sizes, at
  * least 4 and at most 4000 draws per size) unless given; a bias that the draws cannot resolve is reported
@@ -182,7 +183,9 @@ export interface Diagnosis {
 
 /** CHO's approximate-OSGD setting (THEORY 4.4). */
 export const DIAGNOSE_OSGD = { k: 1500, q: 150 } as const;
-const SPECTRAL_ROWS = 4096;
+/** Spectral batches: one group of G = k·B ≤ 2048 rows (k = max(2, ⌊2048/B⌋)); B > 1024 is skipped. */
+const SPECTRAL_ROWS = 2048;
+export const DIAGNOSE_SPECTRAL_MAX_B = SPECTRAL_ROWS / 2;
 const NEG_HIST_PAIRS = 100_000;
 const HIST_BINS = 40;
 
@@ -447,10 +450,9 @@ export async function diagnose(Uin: Matrix, Vin: Matrix, o: DiagnoseOptions): Pr
       const kept = plan.selected.map((i) => plan.scores[i]!);
       let spectral: BatchSizeDiagnosis['hardness']['spectral'] = null;
       let spectralBatchesUsed: Int32Array[] | null = null;
-      if (!o.skipSpectral && Math.ceil(n / B) >= 2) {
-        const kGroup = Math.max(2, Math.floor(2048 / B));
-        const groupSize = Math.min(n, kGroup * B);
-        const rows = Math.min(n, Math.max(groupSize, Math.floor(SPECTRAL_ROWS / groupSize) * groupSize));
+      if (!o.skipSpectral && Math.ceil(n / B) >= 2 && B <= DIAGNOSE_SPECTRAL_MAX_B) {
+        const groupSize = Math.min(n, Math.max(2, Math.floor(SPECTRAL_ROWS / B)) * B);
+        const rows = groupSize;
         const sub = rng.permutation(n).subarray(0, rows);
         const Us = gatherRows(U, sub) as Matrix64;
         const Vs = gatherRows(V, sub) as Matrix64;
