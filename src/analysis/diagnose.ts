@@ -5,7 +5,7 @@
  *  - rows: norms; rows with |‖x‖ − 1| > unitTolerance are counted (normalised only on request);
  *  - every objective's value (infonce THEORY 2.1; gcl-bimodal / gcl-unimodal with ε₀, THEORY 2.3), the
  *    Euclidean and Riemannian gradient norms, and the gap to the best lower bound known at (N, d, τ)
- *    for unit rows (THEORY 3 and 9.6, derived there by Jensen's inequality and the similarity bound):
+ *    for unit rows (THEORY 3 and 9.7, derived there by Jensen's inequality and the similarity bound):
  *      infonce  ≥ log(1 + (N−1)·e^{−N/((N−1)τ)}),   gcl (both)  ≥ τ·log(ε₀ + e^{−N/((N−1)τ)}),
  *    in any d; attained (at the simplex ETF) only when d ≥ N − 1, so for d < N − 1 the gap is to a
  *    bound, labelled so;
