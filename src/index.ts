@@ -81,3 +81,4 @@ export { regularPolygon, gramMatrix, lossAlongRotation, minimiserEndPoints, type
 export type { VegaLiteSpec } from './plot/spec.ts';
 export { sweepRows, biasCurveRows, BIAS_ESTIMATOR_LABELS, type SweepRow, type SweepOptions, type BiasCurveRow } from './analysis/curves.ts';
 export { estimatorBias, fitPowerLaw, type BiasOptions, type BiasReport, type BiasRow, type BiasEstimate, type PowerLawFit } from './analysis/bias.ts';
+export { gradcheck, mistakeGradient, emulateShardedStep, fitScale, gradcheckTolerance, GRADCHECK_OBJECTIVES, type GradcheckOptions, type GradcheckReport, type GradcheckVerdict, type GradcheckObjective, type CandidateResult, type CandidateGradientName, type MistakeName, type EmulatorFlags, type EmulatedStep } from './analysis/gradcheck.ts';
