@@ -240,6 +240,36 @@ describe('readNpyAnyFileSync', () => {
     expect(readNpyAnyFileSync(f)).toEqual({ kind: 'float', array: readNpyFileSync(f) });
   });
 
+  it('reads an integer file over 2 GiB (chunked) when the budget allows', async () => {
+    // (2**28 + 2**20,) int64 = 2.008 GiB, sparse on disk: zeros except a first and last value.
+    const n = 2 ** 28 + 2 ** 20;
+    const head = npyFile('<i8', [n], new Uint8Array(0));
+    const p = join(dir, 'big.npy');
+    const { closeSync, openSync, writeSync } = await import('node:fs');
+    const fd = openSync(p, 'w');
+    writeSync(fd, head);
+    const first = Buffer.alloc(8);
+    first.writeBigInt64LE(-(2n ** 62n) + 3n);
+    writeSync(fd, first, 0, 8, head.length);
+    const last = Buffer.alloc(8);
+    last.writeBigInt64LE(0x0102030405060708n);
+    writeSync(fd, last, 0, 8, head.length + (n - 1) * 8);
+    closeSync(fd);
+    const prev = process.env.CONTRASTLAB_MEMORY_BUDGET;
+    process.env.CONTRASTLAB_MEMORY_BUDGET = '3GiB';
+    try {
+      const r = readNpyAnyFileSync(p);
+      if (r.kind !== 'int') throw new Error('expected an int array');
+      expect(r.array.shape).toEqual([n]);
+      expect(r.array.data[0]).toBe(-(2n ** 62n) + 3n);
+      expect(r.array.data[1]).toBe(0n);
+      expect(r.array.data[n - 1]).toBe(0x0102030405060708n);
+    } finally {
+      if (prev === undefined) delete process.env.CONTRASTLAB_MEMORY_BUDGET;
+      else process.env.CONTRASTLAB_MEMORY_BUDGET = prev;
+    }
+  }, 120_000);
+
   it('refuses short, long and oversized integer files naming the path', async () => {
     const short = join(dir, 'short.npy');
     await writeFile(short, npyFile('<i4', [3], new Uint8Array(11)));
