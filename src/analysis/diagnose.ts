@@ -27,7 +27,7 @@
  *    variant; skipped for B > 1024, where a group of 2B rows would cost O(B²·d) and an O(B²) matrix),
  *    with the same-label negatives they hold;
  *  - with labels: kNN (k = 5, cosine) and ridge linear-probe accuracy of U on a seeded 80/20 split.
- * The number of draws per B is chosen from a work budget (max(4·N²·d, 4·10⁹) flops over all sizes, at
+ * The number of draws per B is chosen from a work budget (max(4·N²·d, 2·10¹⁰) flops over all sizes, at
  * least 4 and at most 4000 draws per size) unless given; a bias that the draws cannot resolve is reported
  * as below the noise with the smallest bias they could have resolved.
  */
@@ -217,11 +217,11 @@ export function checkDiagnoseInputs(op: string, U: Matrix, V: Matrix, o: Diagnos
 }
 
 /**
- * Draws per B from the work budget max(4·N²·d, 4·10⁹) flops over all sizes (≈ 8·B²·d per bimodal
+ * Draws per B from the work budget max(4·N²·d, 2·10¹⁰) flops over all sizes (≈ 8·B²·d per bimodal
  * draw, 4x that unimodal), at least 4 and at most 4000 per size.
  */
 export function autoDraws(n: number, d: number, batchSizes: readonly number[], modality: Modality): number[] {
-  const perSize = Math.max(4 * n * n, 4e9 / d) / batchSizes.length;
+  const perSize = Math.max(4 * n * n, 2e10 / d) / batchSizes.length;
   const c = modality === 'bimodal' ? 8 : 32;
   return batchSizes.map((B) => Math.max(4, Math.min(4000, Math.floor(perSize / (c * B * B)))));
 }
