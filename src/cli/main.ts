@@ -23,7 +23,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
   bias: { load: async () => (await import('./commands/bias.ts')).biasCommand, summary: 'bias and variance vs B of the plug-in and exact-u SogCLR gradient estimators' },
   diagnose: { load: async () => (await import('./commands/diagnose.ts')).diagnoseCommand, summary: 'what your embeddings say: objectives, bounds, per-anchor losses, estimator bias vs B, batch hardness, labels' },
   gradcheck: { load: async () => (await import('./commands/gradcheck.ts')).gradcheckCommand, summary: 'is your (distributed) gradient the global objective\'s? names the implementation mistake it matches' },
-  report: { load: async () => (await import('./commands/report.ts')).reportCommand, summary: 'one self-contained HTML page from a run or check output folder (figures, tables, config)' },
+  report: { load: async () => (await import('./commands/report.ts')).reportCommand, summary: 'one self-contained HTML page from a run, check or diagnose output folder (figures, tables, config)' },
 };
 
 export const MAIN_HELP = `contrastlab — numerical checks of contrastive-learning optimisation theory

@@ -47,7 +47,7 @@ describe('contrastlab report (CLI, real outputs)', () => {
     const cases: [string[], string][] = [
       [['report', join(dir, 'nope')], `contrastlab report: '${join(dir, 'nope')}' does not exist`],
       [['report', join(out.run, 'final.json')], `contrastlab report: '${join(out.run, 'final.json')}' is not a folder`],
-      [['report', dir], `contrastlab report: '${dir}' is neither a run output (final.json) nor a check output (report.json)`],
+      [['report', dir], `contrastlab report: '${dir}' is neither a run output (final.json), a check output (report.json) nor a diagnose output (diagnose.json)`],
       [['report'], 'contrastlab report: give exactly one folder, got 0'],
       [['report', dir, dir], 'contrastlab report: give exactly one folder, got 2'],
       [['report', out.run, '--bogus'], "contrastlab report: Unknown option '--bogus'"],

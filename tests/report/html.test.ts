@@ -167,7 +167,7 @@ describe('report: bad input', () => {
     expectError(() => buildReport(join(dir, 'nope')), `'${join(dir, 'nope')}' does not exist`);
     writeFileSync(join(dir, 'file.txt'), 'x');
     expectError(() => buildReport(join(dir, 'file.txt')), `'${join(dir, 'file.txt')}' is not a folder`);
-    expectError(() => buildReport(dir), `'${dir}' is neither a run output (final.json) nor a check output (report.json)`);
+    expectError(() => buildReport(dir), `'${dir}' is neither a run output (final.json), a check output (report.json) nor a diagnose output (diagnose.json)`);
     const ck = folder({ 'checkpoint.json': {} });
     expectError(() => buildReport(ck), `'${ck}' holds an unfinished run`);
     const badCheck = folder({ 'report.json': '{"claims": [' });

@@ -1,4 +1,4 @@
-/** `contrastlab report`: one self-contained HTML page from a run or check output folder. */
+/** `contrastlab report`: one self-contained HTML page from a run, check or diagnose output folder. */
 import { ConfigError } from '../../core/errors.ts';
 import { writeReport } from '../../report/html.ts';
 import { parseFlags, stringFlag } from '../args.ts';
@@ -6,8 +6,9 @@ import type { CommandIO } from '../io.ts';
 
 export const REPORT_HELP = `contrastlab report DIR [--out FILE] [--force]
 
-Turns the output folder of \`contrastlab run --out DIR\` (final.json, summary.md, figures, ...) or of
-\`contrastlab check --out DIR\` (report.json, figures) into one self-contained HTML page: figures
+Turns the output folder of \`contrastlab run --out DIR\` (final.json, summary.md, figures, ...), of
+\`contrastlab check --out DIR\` (report.json, figures) or of \`contrastlab diagnose --out DIR\`
+(diagnose.json, figures) into one self-contained HTML page: figures
 embedded as images scaled to the page width, the verdict table or the summary tables (arms that form
 a grid, such as cho-grid's (N, d) x method, also as a grid of mean ± sd), the configuration and the
 environment. TeX between dollar signs in claim statements and summary.md notes ($\\sum_i x_i$) is
@@ -17,7 +18,7 @@ each up to a size cap; links leaving DIR, FIFOs, devices and oversized optional 
 listed on the page (for final.json / report.json they are an error). Prints {"kind", "out",
 "figures", "bytes"}.
 
-  DIR                  a run or check output folder
+  DIR                  a run, check or diagnose output folder
   --out FILE           where to write the page (default DIR/report.html; must not exist unless --force)
   --force              replace FILE if it exists`;
 
