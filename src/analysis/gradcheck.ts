@@ -107,7 +107,7 @@ function shardOfRows(n: number, K: number): Int32Array {
   return s;
 }
 
-/** Row-major Float64Array view helpers. */
+/** A contiguous row-major view of a Float64Array. */
 const view = (data: Float64Array, rows: number, cols: number): Matrix64 => matrix(data, rows, cols);
 
 /** Checks (U, V) and the flags; returns contiguous float64 copies. */
@@ -135,10 +135,7 @@ function prepareEmulator(op: string, Uin: Matrix, Vin: Matrix, f: EmulatorFlags)
   return { U: toContiguous(Uin, 'f64') as Matrix64, V: toContiguous(Vin, 'f64') as Matrix64, n, d, K, eps0 };
 }
 
-/**
- * One anchor's softmax over `len` logits at x[off + t·stride], `pos` the positive's index t,
- * excluding t ∈ excl. Returns lse over the included entries.
- */
+/** Max-shifted log-sum-exp of the `len` logits x[off + t·stride], the entries t = ex1 and t = ex2 left out (−1: none). */
 function anchorLse(x: Float64Array, off: number, stride: number, len: number, ex1: number, ex2: number): number {
   let m = -Infinity;
   for (let t = 0; t < len; t++) if (t !== ex1 && t !== ex2) m = Math.max(m, x[off + t * stride]!);

@@ -123,6 +123,11 @@ describe('gradcheck: bad input is exit 2 with one line on stderr', () => {
       expect(r.stderr).toMatch(msg);
     });
   }
+  it('--help prints the usage (exit 0)', async () => {
+    const r = await cli('gradcheck', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^contrastlab gradcheck --u U.npy/);
+  });
   it('a good small instance runs (exit 0, the table, and JSON)', async () => {
     const r = await cli('gradcheck', ...base({}), '--shards', '2');
     expect(r.code).toBe(0);
