@@ -31,7 +31,8 @@ gradient files' dtype (float32: 2^-23, float64: 2^-52). Nothing matches: 'unexpl
   --shards K              workers of the run, K divides N; shard k holds rows [kN/K, (k+1)N/K) (default 1)
   --json                  one JSON object: verdict, scale, residual, tolerance, objective, n, d, tau,
                           eps0, shards, gradDtype, candidates [{name, scale, residual, matched,
-                          detail}], notTested [{name, reason}]
+                          detail}], notTested [{name, reason}], maxAbsS (max|S| of the tolerance);
+                          a residual that is not finite (s = 0: g orthogonal to c) is null
 
 Memory: S = UV^T (N x N float64, two copies; 2N x 2N for gcl-unimodal) is materialised.`;
 
