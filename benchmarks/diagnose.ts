@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { diagnose } from '../src/analysis/diagnose.ts';
+import { diagnose, diagnoseDefaultThreads } from '../src/analysis/diagnose.ts';
 import { matrix } from '../src/core/matrix.ts';
 import { Rng } from '../src/core/random.ts';
 import { writeReadmeSection } from './readme.ts';
@@ -38,7 +38,7 @@ async function one(n: number, d: number, B: number[]): Promise<Result> {
       for (let c = 0; c < d; c++) X[i * d + c] = X[i * d + c]! / Math.sqrt(s);
     }
   }
-  const threads = Math.min(5, availableParallelism());
+  const threads = diagnoseDefaultThreads();
   const phases: Record<string, number> = {};
   let phase = '';
   let t = performance.now();

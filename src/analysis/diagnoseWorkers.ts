@@ -1,7 +1,8 @@
 /**
  * The objective passes of `diagnose` on worker threads (diagnoseWorker.ts): U and V are shared with
  * the workers once (SharedArrayBuffer), every pass is assigned up front (round-robin by cost, so a
- * busy calling thread does not hold the workers up), and each worker runs its passes with its own CPU
+ * busy calling thread does not hold the workers up; one promise per pass, so the caller can go on as
+ * soon as the pass it needs is done), and each worker runs its passes with its own CPU
  * backend of the same dtype. A pass is a pure function of its inputs, so the results are the same bits
  * as on the calling thread, for any number of threads.
  */
@@ -40,37 +41,44 @@ function shared(m: Matrix64): Float64Array {
   return a;
 }
 
-export async function runPassesOnWorkers(
+/**
+ * Starts the passes on `threads` workers (assigned round-robin in the given order) and returns one
+ * promise per pass; the workers end when their passes are done (or at the first error, which
+ * rejects every pass of that worker still pending).
+ */
+export function runPassesOnWorkers(
   names: PassName[], U: Matrix64, V: Matrix64,
   o: { tau: number; eps0: number; dtype: DType; lse: LsePasses | null; threads: number; onDone?: (name: PassName) => void },
-): Promise<Map<PassName, Float64Array[]>> {
+): Map<PassName, Promise<Float64Array[]>> {
   const su = shared(U);
   const sv = shared(V);
   const queues: PassName[][] = Array.from({ length: o.threads }, () => []);
   names.forEach((name, i) => queues[i % o.threads]!.push(name));
-  const out = new Map<PassName, Float64Array[]>();
-  await Promise.all(queues.filter((q) => q.length > 0).map((q) => new Promise<void>((resolve, reject) => {
+  const out = new Map<PassName, Promise<Float64Array[]>>();
+  for (const q of queues.filter((x) => x.length > 0)) {
+    const settle = new Map<PassName, { resolve: (a: Float64Array[]) => void; reject: (e: Error) => void }>();
+    for (const name of q) out.set(name, new Promise((resolve, reject) => settle.set(name, { resolve, reject })));
     const w = spawn();
-    let left = q.length;
     const fail = (e: Error) => {
       void w.terminate();
-      reject(e);
+      for (const s of settle.values()) s.reject(e);
+      settle.clear();
     };
     w.on('message', (r: PassReply) => {
       if ('error' in r) return fail(new Error(`diagnose worker: ${r.error}`));
-      out.set(r.name, r.arrays);
       o.onDone?.(r.name);
-      if (--left === 0) {
-        void w.terminate();
-        resolve();
-      }
+      settle.get(r.name)?.resolve(r.arrays);
+      settle.delete(r.name);
+      if (settle.size === 0) void w.terminate();
     });
     w.on('error', fail);
     w.on('exit', (code) => {
-      if (left > 0) fail(new Error(`diagnose worker exited with code ${code} before finishing`));
+      if (settle.size > 0) fail(new Error(`diagnose worker exited with code ${code} before finishing`));
     });
     const task: PassTask = { names: q, U: su, V: sv, n: U.rows, d: U.cols, tau: o.tau, eps0: o.eps0, dtype: o.dtype, lse: o.lse };
     w.postMessage(task);
-  })));
+  }
+  // A rejection nobody awaits yet must not end the process: the caller awaits every pass.
+  for (const pr of out.values()) pr.catch(() => {});
   return out;
 }

@@ -36,7 +36,7 @@ Reports, as one JSON document (--json) or a summary (default):
   --draws R            batch draws per size for the bias, >= 4 (default: a work budget, see docs)
   --seed S             integer >= 0 (default 0): every sampled part
   --dtype f64|f32      kernel precision (default: f32 when the embedding files are float32, else f64)
-  --threads K          worker threads for the objective passes (default: the cores, at most 5);
+  --threads K          worker threads for the objective passes (default: the cores + 1, at most 5);
                        the results are the same bits for every K
   --normalize          normalise the rows first
   --no-spectral        skip the spectral-clustering batches (the slowest sampled part)
