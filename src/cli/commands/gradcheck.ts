@@ -21,7 +21,7 @@ the K-worker step:
   missing-inv-tau            logits not divided by tau (tau != 1)
 Each is matched up to a scalar s = <g, c>/<c, c> (U and V together); it matches when the residual
 ||g - s·c||_F / ||s·c||_F is at most the tolerance 16·eps·(1 + max|S|)·sqrt(1 + d), eps that of the
-gradient files' dtype (float32: 2^-23, float64: 2^-52). Nothing matches: 'unexplained'.
+run's precision: float32 (2^-23) if any of the four files is float32, else float64 (2^-52). Nothing matches: 'unexplained'.
 
   --u, --v FILE           N x d float32/float64 .npy: the embeddings the gradient was taken at
   --grad-u, --grad-v FILE N x d .npy: the gradient to check
@@ -81,7 +81,8 @@ export function gradcheckCommand(argv: string[], io: CommandIO): number {
   const n = U!.rows;
   if (n < 2) throw new ShapeError(op, `needs N >= 2 rows, got N = ${n}`);
   if (n % shards !== 0) throw new ConfigError(op, `--shards ${shards} does not divide N = ${n}`);
-  const gradDtype = dtypeOf(gU!) === 'f32' || dtypeOf(gV!) === 'f32' ? 'f32' : 'f64';
+  // The run's precision: float32 if any of the four files is (a float32 run that saved float64 copies is still float32).
+  const gradDtype = [U, V, gU, gV].some((m) => dtypeOf(m!) === 'f32') ? 'f32' : 'f64';
   const r = gradcheck(U!, V!, gU!, gV!, { objective, tau, eps0, shards, gradDtype });
   if (flags.json) {
     io.out(JSON.stringify({
