@@ -388,6 +388,7 @@ export async function diagnose(Uin: Matrix, Vin: Matrix, o: DiagnoseOptions): Pr
     const lseP = run(lseNames, null, 2 * nnd);
     const labels = o.labels ?? null;
     const hard = batchHardness();
+    if (threads > 1) o.onProgress?.(done, total, 'waiting for the log-sum-exp passes');
     const L = await all(lseP);
     const lse: LsePasses = {
       negRow: L.get('lse-uv')![0]!, negCol: L.get('lse-uv')![1]!, positive: L.get('lse-uv')![2]!, uu: L.get('lse-uu')![0]!, vv: L.get('lse-vv')![0]!,
@@ -488,6 +489,7 @@ export async function diagnose(Uin: Matrix, Vin: Matrix, o: DiagnoseOptions): Pr
       const [uu, vv, uv] = await Promise.all((['grad-uni-uu', 'grad-uni-vv', 'grad-uni-uv'] as const).map((k) => gradsP.get(k)!));
       return [Float64Array.from(uu![0]!, (v, t) => v + uv![0]![t]!), Float64Array.from(vv![0]!, (v, t) => v + uv![1]![t]!)];
     };
+    if (threads > 1) o.onProgress?.(done, total, 'waiting for the gradient passes');
     const exactGrad = await gradOf(modality === 'bimodal' ? 'gcl-bimodal' : 'gcl-unimodal');
     const F = values[modality === 'bimodal' ? 'gcl-bimodal' : 'gcl-unimodal'];
     const biasRun = estimatorBiasAt(U, V, {
@@ -563,6 +565,7 @@ export async function diagnose(Uin: Matrix, Vin: Matrix, o: DiagnoseOptions): Pr
       progress(2 * n * n * d * 0.16, 'kNN and linear probe');
     }
 
+    if (threads > 1) o.onProgress?.(done, total, 'waiting for the gradient passes');
     const objectives: ObjectiveDiagnosis[] = [];
     for (const name of ['infonce', 'gcl-bimodal', 'gcl-unimodal'] as const) {
       const gr = await gradOf(name);
