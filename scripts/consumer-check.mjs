@@ -70,6 +70,29 @@ try {
   const list = run('node', [join(app, 'node_modules', 'contrastlab', 'bin', 'contrastlab.mjs'), 'check', '--list'], app);
   if (list.trim().split('\n').length < 30) throw new Error(`check --list printed ${list.trim().split('\n').length} lines`);
   console.log('ok: contrastlab check --list runs in the installed package');
+  // diagnose runs its passes on worker threads loaded from the package's compiled files.
+  writeFileSync(join(app, 'emb.mjs'), `
+    import { serializeNpy } from 'contrastlab';
+    import { writeFileSync } from 'node:fs';
+    const n = 40, d = 5;
+    for (const [name, seed] of [['U', 1], ['V', 2]]) {
+      const a = new Float32Array(n * d);
+      let x = seed;
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let c = 0; c < d; c++) { x = (x * 1103515245 + 12345) % 2147483648; a[i * d + c] = x / 2147483648 - 0.5 + (i % 4 === c ? 1 : 0); s += a[i * d + c] ** 2; }
+        for (let c = 0; c < d; c++) a[i * d + c] /= Math.sqrt(s);
+      }
+      writeFileSync(name + '.npy', serializeNpy(a, [n, d], 'f32'));
+    }
+  `);
+  run('node', ['emb.mjs'], app);
+  const cl = join(app, 'node_modules', 'contrastlab', 'bin', 'contrastlab.mjs');
+  const diag = JSON.parse(run('node', [cl, 'diagnose', '--u', 'U.npy', '--v', 'V.npy', '--batch-sizes', '4,8', '--draws', '8', '--threads', '2', '--no-spectral', '--json', '--quiet'], app));
+  if (diag.n !== 40 || diag.dtype !== 'f32' || diag.objectives.length !== 3) throw new Error(`diagnose in the installed package: ${JSON.stringify(diag).slice(0, 200)}`);
+  const gc = JSON.parse(run('node', [cl, 'gradcheck', '--u', 'U.npy', '--v', 'V.npy', '--grad-u', 'U.npy', '--grad-v', 'V.npy', '--objective', 'infonce', '--tau', '0.5', '--json'], app));
+  if (gc.verdict !== 'unexplained') throw new Error(`gradcheck in the installed package: verdict ${gc.verdict}`);
+  console.log('ok: diagnose (2 worker threads) and gradcheck run in the installed package');
 
   writeFileSync(join(app, 'use.ts'), `
     import { infonceLossAndGrad, type LossAndGrad, type Matrix, type StudySpec, type VegaLiteSpec } from 'contrastlab';
