@@ -80,5 +80,6 @@ export { regularPolygon, gramMatrix, lossAlongRotation, minimiserEndPoints, type
 // Types cost nothing at run time: the spec type is here; the builders and renderer are in contrastlab/plot.
 export type { VegaLiteSpec } from './plot/spec.ts';
 export { sweepRows, biasCurveRows, BIAS_ESTIMATOR_LABELS, type SweepRow, type SweepOptions, type BiasCurveRow } from './analysis/curves.ts';
-export { estimatorBias, fitPowerLaw, type BiasOptions, type BiasReport, type BiasRow, type BiasEstimate, type PowerLawFit } from './analysis/bias.ts';
+export { estimatorBias, estimatorBiasAt, fitPowerLaw, type BiasOptions, type BiasAtOptions, type BiasAtRow, type BiasExact, type BiasReport, type BiasRow, type BiasEstimate, type PowerLawFit } from './analysis/bias.ts';
+export { diagnose, type DiagnoseOptions, type Diagnosis, type ObjectiveDiagnosis, type BatchSizeDiagnosis, type BiasDiagnosis, type Histogram, type Moments } from './analysis/diagnose.ts';
 export { gradcheck, mistakeGradient, emulateShardedStep, fitScale, gradcheckTolerance, GRADCHECK_OBJECTIVES, type GradcheckOptions, type GradcheckReport, type GradcheckVerdict, type GradcheckObjective, type CandidateResult, type CandidateGradientName, type MistakeName, type EmulatorFlags, type EmulatedStep } from './analysis/gradcheck.ts';
