@@ -62,6 +62,7 @@ import { dtypeOf, type DType, matrix, type Matrix, type Matrix64, shapeStr, toCo
 import { assertFiniteMatrix, assertNonEmpty, assertNonNegative, assertPositiveInt, assertTau } from '../core/validate.ts';
 import { accurateSum, epsWeight, logEpsPlusExp } from '../objectives/common.ts';
 import { evaluateObjective } from '../objectives/index.ts';
+import { CompensatedSum } from '../core/compensatedSum.ts';
 
 export type GradcheckObjective = 'infonce' | 'gcl-bimodal' | 'gcl-unimodal';
 export const GRADCHECK_OBJECTIVES: readonly GradcheckObjective[] = ['infonce', 'gcl-bimodal', 'gcl-unimodal'];
@@ -468,26 +469,14 @@ export function gradcheckTolerance(dtype: DType, maxAbsS: number, d: number): nu
   return 16 * EPS[dtype] * (1 + maxAbsS) * Math.sqrt(1 + d);
 }
 
-/** Neumaier-compensated accumulator. */
-class Sum {
-  s = 0;
-  c = 0;
-  add(x: number): void {
-    const t = this.s + x;
-    this.c += Math.abs(this.s) >= Math.abs(x) ? this.s - t + x : x - t + this.s;
-    this.s = t;
-  }
-  get value(): number { return this.s + this.c; }
-}
-
 function at(m: Matrix, i: number, j: number): number {
   return m.data[m.offset + i * m.rowStride + j * m.colStride]!;
 }
 
 /** s and the residual of g ≈ s·c over U and V together (see the header). */
 export function fitScale(gU: Matrix, gV: Matrix, cU: Matrix, cV: Matrix): { scale: number; residual: number } {
-  const gc = new Sum();
-  const cc = new Sum();
+  const gc = new CompensatedSum();
+  const cc = new CompensatedSum();
   for (const [g, c] of [[gU, cU], [gV, cV]] as const) {
     for (let i = 0; i < g.rows; i++) {
       for (let j = 0; j < g.cols; j++) {
@@ -504,7 +493,7 @@ export function fitScale(gU: Matrix, gV: Matrix, cU: Matrix, cV: Matrix): { scal
     return gz ? { scale: 1, residual: 0 } : { scale: 0, residual: Infinity };
   }
   const s = gc.value / cc.value;
-  const num = new Sum();
+  const num = new CompensatedSum();
   for (const [g, c] of [[gU, cU], [gV, cV]] as const) {
     for (let i = 0; i < g.rows; i++) {
       for (let j = 0; j < g.cols; j++) {

@@ -24,22 +24,9 @@
 import { allocArray, block, type DType, type Matrix, matrix, transpose, zeros } from '../../core/matrix.ts';
 import { mutant } from '../../core/mutants.ts';
 import type { PairSigmoidResult, SigmoidSpec } from '../types.ts';
+import { CompensatedSum } from '../../core/compensatedSum.ts';
 
 type Gemm = (alpha: number, A: Matrix, B: Matrix, beta: number, C: Matrix) => void;
-
-/** Neumaier accumulator (sum, compensation). */
-class Acc {
-  s = 0;
-  c = 0;
-  add(x: number): void {
-    const t = this.s + x;
-    this.c += Math.abs(this.s) >= Math.abs(x) ? this.s - t + x : x - t + this.s;
-    this.s = t;
-  }
-  get value(): number {
-    return this.s + this.c;
-  }
-}
 
 /** Σ_ij softplus(−z_ij(t s_ij + b)) and its derivatives over T x T tiles (see the header). */
 export function blockedPairSigmoid(gemm: Gemm, dtype: DType, T: number, U: Matrix, V: Matrix, spec: SigmoidSpec, want: { grad: boolean }): PairSigmoidResult {
@@ -49,9 +36,9 @@ export function blockedPairSigmoid(gemm: Gemm, dtype: DType, T: number, U: Matri
   // Mutant 'sigmoid-bias-sign' (src/core/mutants.ts): the negatives' logit taken as t·s − b.
   const bSign = mutant('sigmoid-bias-sign') ? -1 : 1;
   const grad = want.grad;
-  const value = new Acc();
-  const dT = new Acc();
-  const dB = new Acc();
+  const value = new CompensatedSum();
+  const dT = new CompensatedSum();
+  const dB = new CompensatedSum();
   const gradU = grad ? zeros(n, d, dtype) : null;
   const gradV = grad ? zeros(n, d, dtype) : null;
   if (n === 0) return { value: 0, dT: grad ? 0 : null, dB: grad ? 0 : null, gradU, gradV };
