@@ -221,8 +221,10 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, opts: {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd = -1;
   try {
-    fd = openSync(tmp, 'wx');
+    // Registered before it exists: a signal's default action (SIGTERM, kill -9) can end the process
+    // between any two statements, and the watchdog can only remove what it was told of.
     track(tmp, 'file');
+    fd = openSync(tmp, 'wx');
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
@@ -292,8 +294,13 @@ export class StagedDir {
       if (this.createdParent !== null) track(this.createdParent, 'dir');
       cleanStaleTemporaries(this.dir);
       const s = tempSibling(this.dir, 'staging');
-      mkdirSync(s);
-      track(s, 'dir');
+      track(s, 'dir'); // before it exists (see writeFileAtomic)
+      try {
+        mkdirSync(s);
+      } catch (e) {
+        untrack(s);
+        throw e;
+      }
       this.stagingPath = s;
     }
     return this.stagingPath;
@@ -313,8 +320,13 @@ export class StagedDir {
     void this.staging; // an empty result is still a folder
     if (this.overwrite && exists(this.dir)) {
       const old = tempSibling(this.dir, 'old');
-      renameSync(this.dir, old);
-      track(old, 'old', this.dir);
+      track(old, 'old', this.dir); // before the rename (see writeFileAtomic)
+      try {
+        renameSync(this.dir, old);
+      } catch (e) {
+        untrack(old);
+        throw e;
+      }
       try {
         renameSync(this.staging, this.dir);
       } catch (e) {
@@ -381,12 +393,13 @@ export interface Aside {
  */
 export function setAside(path: string, op = 'setAside'): Aside {
   const old = tempSibling(path, 'old');
+  track(old, 'old', path); // before the rename (see writeFileAtomic)
   try {
     renameSync(path, old);
   } catch (e) {
+    untrack(old);
     throw renamed(op, e, path);
   }
-  track(old, 'old', path);
   let done = false;
   return {
     restore() {
