@@ -283,7 +283,8 @@ export function biasGroups(op: string, n: number, d: number, draws: number): num
  * Bias and variance of the plug-in and exact-u SogCLR estimators at the caller's U, V (see the file
  * comment), plus the mean mini-batch objective of the draws (its gap to F is the Jensen gap).
  */
-export function estimatorBiasAt(U: Matrix64, V: Matrix64, o: BiasAtOptions): { gradNorm: number; value: number; rows: BiasAtRow[] } {
+/** `value` is F at (U, V) when computed here, null when the caller passed `exact`. */
+export function estimatorBiasAt(U: Matrix64, V: Matrix64, o: BiasAtOptions): { gradNorm: number; value: number | null; rows: BiasAtRow[] } {
   const op = 'estimatorBias';
   const { modality, tau, seed } = o;
   const n = U.rows;
@@ -294,10 +295,10 @@ export function estimatorBiasAt(U: Matrix64, V: Matrix64, o: BiasAtOptions): { g
   const backend = o.backend ?? createCpuBackend({ dtype: 'f64' });
   try {
     let exact: BiasExact;
-    let value: number;
+    let value: number | null;
     if (o.exact) {
       exact = o.exact;
-      value = NaN;
+      value = null;
     } else {
       const F = (modality === 'bimodal' ? gclBimodalLossAndGrad : gclUnimodalLossAndGrad)(U, V, { tau, eps0, backend });
       // Exact u = g per anchor: the full data set is one "batch" of N.

@@ -41,7 +41,7 @@ import { Rng } from '../core/random.ts';
 import { normalizeRows, rowNorms, tangentProject } from '../core/sphere.ts';
 import { assertFiniteMatrix, assertNonEmpty, assertNonNegative, assertSameShape, assertTau } from '../core/validate.ts';
 import type { Modality } from '../estimators/types.ts';
-import { accurateSum } from '../objectives/common.ts';
+import { accurateSum, logEpsPlusExp } from '../objectives/common.ts';
 import { etfInfonce } from '../optima/closedForms.ts';
 import { batchLoss, cutIntoBatches } from '../samplers/common.ts';
 import { planApproxOsgd } from '../samplers/osgd.ts';
@@ -413,8 +413,8 @@ export async function diagnose(Uin: Matrix, Vin: Matrix, o: DiagnoseOptions): Pr
     const x = -n / ((n - 1) * tau);
     const bounds = {
       infonce: etfInfonce(n, tau),
-      'gcl-bimodal': tau * (eps0 === 0 ? x : Math.log(eps0 + Math.exp(x))),
-      'gcl-unimodal': tau * (eps0 === 0 ? x : Math.log(eps0 + Math.exp(x))),
+      'gcl-bimodal': tau * logEpsPlusExp(eps0, x),
+      'gcl-unimodal': tau * logEpsPlusExp(eps0, x),
     };
 
     // ---- similarities ----
@@ -456,8 +456,17 @@ export async function diagnose(Uin: Matrix, Vin: Matrix, o: DiagnoseOptions): Pr
       for (let c = 0; c < d; c++) s += U.data[i * d + c]! * V.data[j * d + c]!;
       negSample[t] = s;
     }
-    const simLo = unit ? -1 : Math.min(...posSims, ...negSample.subarray(0, Math.min(pairs, 10000)));
-    const simHi = unit ? 1 : Math.max(...posSims, ...negSample.subarray(0, Math.min(pairs, 10000)));
+    // Histogram range: [−1, 1] for unit rows, else every value shown (a loop: spreading N values into Math.min overflows the stack).
+    let simLo = unit ? -1 : Infinity;
+    let simHi = unit ? 1 : -Infinity;
+    if (!unit) {
+      for (const a of [posSims, negSample]) {
+        for (const v of a) {
+          simLo = Math.min(simLo, v);
+          simHi = Math.max(simHi, v);
+        }
+      }
+    }
 
     // ---- hardest anchors ----
     const H = Math.min(o.hardest ?? 10, n);
