@@ -5,14 +5,12 @@ import type { Rng } from '../core/random.ts';
 import { normalizeRows } from '../core/sphere.ts';
 import { adamw, lars, momentum, sgd, warmupCosine } from '../optim/transforms.ts';
 import type { GradientTransformation, Schedule } from '../optim/types.ts';
-import type { DataSpec, OptimizerSpec } from './spec.ts';
+import type { DataSpec, OptimizerSpec } from './types.ts';
 
-export function dataShape(data: DataSpec): { n: number; d: number } {
-  return data.kind === 'rectangle' ? { n: 4, d: 2 } : { n: data.n, d: data.d };
-}
+type FreeData = Exclude<DataSpec, { kind: 'synthetic-classes' }>;
 
 /** Initial embeddings (unit rows): random-sphere draws U then V from `rng`; the rectangle is fixed. */
-export function initialEmbeddings(data: DataSpec, rng: Rng): { U: Matrix64; V: Matrix64 } {
+export function initialEmbeddings(data: FreeData, rng: Rng): { U: Matrix64; V: Matrix64 } {
   if (data.kind === 'rectangle') {
     const t = (data.thetaDeg * Math.PI) / 180;
     const c = Math.cos(t);
@@ -28,10 +26,15 @@ export function initialEmbeddings(data: DataSpec, rng: Rng): { U: Matrix64; V: M
   return { U, V };
 }
 
-export function makeOptimizer(spec: OptimizerSpec, totalSteps: number): GradientTransformation<unknown> {
-  const sched: Schedule = !spec.schedule || spec.schedule.kind === 'constant'
+/** The step size at each update step: constant, or warm-up then cosine decay over the run's steps. */
+export function makeSchedule(spec: OptimizerSpec, totalSteps: number): Schedule {
+  return !spec.schedule || spec.schedule.kind === 'constant'
     ? () => spec.lr
     : warmupCosine(spec.lr, spec.schedule.warmupSteps, totalSteps, spec.schedule.endLr ?? 0);
+}
+
+export function makeOptimizer(spec: OptimizerSpec, totalSteps: number): GradientTransformation<unknown> {
+  const sched = makeSchedule(spec, totalSteps);
   switch (spec.kind) {
     case 'sgd':
       return sgd(sched) as GradientTransformation<unknown>;

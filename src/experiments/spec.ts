@@ -1,10 +1,9 @@
 /**
- * Experiments as data. An ExperimentSpec names the objective, the data generator, the
- * parametrisation, the sampler, the optimizer, the budget, the seeds and what to log; a run is a
- * pure function of (spec, seed, backend). A StudySpec groups experiments (one per method, "arm")
- * and says which figures and summary tables to make. Both are plain JSON.
+ * Validation of experiment and study specs (plain JSON; the types are in types.ts). The whole spec
+ * is checked before any run starts: every key is known, every value has its type and range, the
+ * data / model / sampler / estimator combination is defined (else refused with the reason), every
+ * name a figure, sweep, threshold or gap reference uses exists, and each run's memory fits.
  */
-import { createHash } from 'node:crypto';
 import { assertFitsBudget, assertMatricesFit } from '../core/budget.ts';
 import { ConfigError, ContrastlabError } from '../core/errors.ts';
 import { makeEstimator } from '../estimators/index.ts';
@@ -13,135 +12,17 @@ import { knownOptimum } from '../optima/known.ts';
 import { makeSampler } from '../samplers/index.ts';
 import type { SamplerSpec } from '../samplers/types.ts';
 import { makeOptimizer } from './build.ts';
-import type { GclExperimentSpec } from './gcl.ts';
+import { METRICS, type ExperimentSpec, type MetricName, type OptimizerSpec, type StudySpec } from './types.ts';
 
-export type DataSpec =
-  /** N Gaussian rows normalised, U and V drawn independently from the run's seed. */
-  | { readonly kind: 'random-sphere'; readonly n: number; readonly d: number }
-  /** THEORY 4's toy: N = 4, d = 2, U = V = the rectangle (±cos θ, ±sin θ), θ in degrees. */
-  | { readonly kind: 'rectangle'; readonly thetaDeg: number };
+export { canonicalJson, configHash } from './hash.ts';
+export {
+  METRICS, type DataSpec, type ExperimentSpec, type FigureSpec, type GramFigureSpec, type MetricName, type ModelSpec, type ObjectiveSpec,
+  type OptimizerSpec, type ScheduleSpec, type StudySpec, type SweepSpec, type TrainEstimatorSpec,
+} from './types.ts';
 
-export type ScheduleSpec =
-  | { readonly kind: 'constant' }
-  | { readonly kind: 'warmup-cosine'; readonly warmupSteps: number; readonly endLr?: number };
-
-export type OptimizerSpec =
-  | { readonly kind: 'sgd'; readonly lr: number; readonly schedule?: ScheduleSpec }
-  | { readonly kind: 'momentum'; readonly lr: number; readonly momentum?: number; readonly nesterov?: boolean; readonly schedule?: ScheduleSpec }
-  | { readonly kind: 'adamw'; readonly lr: number; readonly b1?: number; readonly b2?: number; readonly eps?: number; readonly weightDecay?: number; readonly schedule?: ScheduleSpec }
-  | { readonly kind: 'lars'; readonly lr: number; readonly momentum?: number; readonly weightDecay?: number; readonly trust?: number; readonly schedule?: ScheduleSpec };
-
-export const METRICS = [
-  // mini-batch (CHO) runs: the full-batch two-sided InfoNCE, its Riemannian gradient norm, the optimum's distance and gap, the rectangle's angle
-  'loss', 'gradNorm', 'distance', 'gap', 'angleError',
-  // global-objective (SogCLR) runs: the exact F and ‖∇F‖, F minus the reference arm's final F, the last batch's plug-in value, downstream metrics
-  'objective', 'objectiveGradNorm', 'objectiveGap', 'batchValue', 'knn', 'probe', 'retrieval',
-] as const;
-export type MetricName = (typeof METRICS)[number];
-
-/** The metrics a mini-batch (CHO) experiment can log. */
+/** The metrics of CHO's runs (minibatch-infonce on free embeddings) and of SOG's (the global objective, downstream). */
 export const CHO_METRICS = ['loss', 'gradNorm', 'distance', 'gap', 'angleError'] as const satisfies readonly MetricName[];
-/** The metrics a global-objective experiment can log (objectiveGap is derived from the study's gapReference). */
 export const GCL_METRICS = ['objective', 'objectiveGradNorm', 'batchValue', 'knn', 'probe', 'retrieval'] as const satisfies readonly MetricName[];
-export type GclMetric = (typeof GCL_METRICS)[number];
-
-export interface ExperimentSpec {
-  /** The arm's label (the method), e.g. 'osgd / projected'. */
-  readonly name: string;
-  readonly data: DataSpec;
-  /** The per-batch loss (THEORY 2.1's two-sided InfoNCE) and its temperature. */
-  readonly objective: { readonly name: 'infonce'; readonly tau: number };
-  readonly parametrisation: 'projected' | 'reparam';
-  /**
-   * Projected runs: the optimizer gets the Euclidean gradient (default, as CHO's code) or its tangent
-   * (Riemannian) part. Coordinate-wise adaptive optimizers (AdamW) need 'riemannian': with the
-   * Euclidean gradient the optimum is not a fixed point of the projected step.
-   */
-  readonly gradient?: 'euclidean' | 'riemannian';
-  readonly sampler: SamplerSpec;
-  readonly optimizer: OptimizerSpec;
-  readonly budget: { readonly epochs: number } | { readonly steps: number };
-  readonly seeds: readonly number[];
-  /** Log every this many update steps (default: once per epoch). */
-  readonly logEvery?: number;
-  /** Metrics logged on the full batch (default loss, gradNorm, distance, gap where an optimum is known). */
-  readonly metrics?: readonly MetricName[];
-  /** Stop a run early once `metric` is at or below `below` (e.g. the rectangle toy's 0.5°). */
-  readonly stopWhen?: { readonly metric: MetricName; readonly below: number };
-  /** Write a checkpoint every this many steps (default: every log point). */
-  readonly checkpointEvery?: number;
-}
-
-export interface FigureSpec {
-  readonly name: string;
-  readonly title: string;
-  readonly metric: MetricName;
-  readonly x: 'step' | 'epoch';
-  readonly logY?: boolean;
-  /** Only these arms (default all). */
-  readonly arms?: readonly string[];
-  /** One panel per entry (e.g. per (N, d)), each with its own arms; overrides `arms`. */
-  readonly panels?: readonly { readonly title: string; readonly arms: readonly string[] }[];
-}
-
-/** Gram heat-maps of UVᵀ at the end of the first seed of each arm, laid out as one figure. */
-export interface GramFigureSpec {
-  readonly name: string;
-  readonly title: string;
-  readonly arms: readonly string[];
-}
-
-export interface StudySpec {
-  readonly name: string;
-  readonly description: string;
-  readonly experiments: readonly AnyExperimentSpec[];
-  /** Adds `objectiveGap` = objective − the final objective of this arm for the same seed (e.g. full-batch GD). */
-  readonly gapReference?: string;
-  /** Summary tables of final values against a parameter of the arms (e.g. B), see study.ts. */
-  readonly sweeps?: readonly SweepSpec[];
-  readonly figures?: readonly FigureSpec[];
-  /** Summary tables: steps (and epochs) until `metric` ≤ `below`, per arm (mean ± sd over seeds). */
-  readonly thresholds?: readonly { readonly metric: MetricName; readonly below: number }[];
-  /** Gram heat-maps of UVᵀ at the end (first seed of each listed arm). */
-  readonly gramFigures?: readonly GramFigureSpec[];
-  /** Free-form notes written at the top of summary.md (what the paper says, what to look for). */
-  readonly notes?: string;
-}
-
-/** A figure and table of final values against a numeric parameter of the arms (e.g. the batch size). */
-export interface SweepSpec {
-  readonly name: string;
-  readonly title: string;
-  readonly metric: MetricName;
-  readonly logY?: boolean;
-  /** Series name → the arms of that series with the x value of each (e.g. { SogCLR: [{ arm: 'SogCLR B=8', x: 8 }, ...] }). */
-  readonly series: Readonly<Record<string, readonly { readonly arm: string; readonly x: number }[]>>;
-  readonly xTitle: string;
-  readonly logX?: boolean;
-  /** A horizontal reference line: this arm's final value (mean over seeds). */
-  readonly referenceArm?: string;
-}
-
-export type AnyExperimentSpec = ExperimentSpec | GclExperimentSpec;
-
-export function isGclExperiment(e: AnyExperimentSpec): e is GclExperimentSpec {
-  return (e as { kind?: string }).kind === 'gcl';
-}
-
-/** Canonical JSON (sorted keys) and its SHA-256: the config hash in every run record. */
-export function canonicalJson(x: unknown): string {
-  if (Array.isArray(x)) return `[${x.map(canonicalJson).join(',')}]`;
-  if (x !== null && typeof x === 'object') {
-    return `{${Object.keys(x).sort().filter((k) => (x as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((x as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(x);
-}
-
-export function configHash(x: unknown): string {
-  return createHash('sha256').update(canonicalJson(x)).digest('hex').slice(0, 16);
-}
-
 
 // ---- validation of JSON input ----
 //
@@ -156,8 +37,6 @@ const OP = 'experiment spec';
 const MAX_NAME = 200;
 /** Figure, sweep and Gram-figure names are file names: a letter or digit, then letters, digits, '.', '_', '-'. */
 const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-/** Bytes per logged value kept for the summary (the row object, trace.csv, trace.jsonl, the checkpoint). */
-const BYTES_PER_TRACE_VALUE = 64;
 
 /** A value for a message: short, one line, never throwing (a deep or cyclic value is not expanded). */
 function show(v: unknown): string {
@@ -305,84 +184,86 @@ function checkSeeds(v: unknown, path: string): number[] {
 /** What the study-level checks need to know about an arm. */
 interface ArmInfo {
   readonly name: string;
-  readonly kind: 'cho' | 'gcl';
   /** Metrics its runs log (objectiveGap excepted: it depends on the study's gapReference). */
   readonly logs: ReadonlySet<MetricName>;
   readonly seeds: readonly number[];
-  /** Bytes one finished run keeps until the summary is written (final U, V and the trace). */
-  readonly keptBytesPerRun: number;
 }
 
 function logsOf(metrics: readonly MetricName[]): string {
   return metrics.length ? metrics.join(', ') : 'nothing';
 }
 
-function checkCho(v: unknown, path: string): ArmInfo {
-  const e = obj(v, path, ['name', 'data', 'objective', 'parametrisation', 'sampler', 'optimizer', 'budget', 'seeds'],
-    ['gradient', 'logEvery', 'metrics', 'stopWhen', 'checkpointEvery']);
+function checkExperiment(v: unknown, path: string): ArmInfo {
+  const e = obj(v, path, ['name', 'data', 'model', 'objective', 'sampler', 'estimator', 'optimizer', 'budget', 'seeds'],
+    ['logEvery', 'logEveryEpochs', 'metrics', 'stopWhen', 'checkpointEvery']);
   const armName = name(e.name, `${path}.name`);
-  const data = obj(e.data, `${path}.data`, ['kind'], ['n', 'd', 'thetaDeg']);
-  const dk = str(data.kind, `${path}.data.kind`, ['random-sphere', 'rectangle'] as const);
+
+  // data
+  const data = obj(e.data, `${path}.data`, ['kind'], ['n', 'd', 'thetaDeg', 'nTest', 'p', 'classes', 'sigma', 'augment']);
+  const dk = str(data.kind, `${path}.data.kind`, ['random-sphere', 'rectangle', 'synthetic-classes'] as const);
   let n: number;
-  let d: number;
+  let d = 0;
+  let nTest = 0;
+  let p = 0;
   if (dk === 'random-sphere') {
     obj(data, `${path}.data`, ['kind', 'n', 'd']);
     // N >= 2: a batch needs two rows (one row has no negatives).
     n = num(data.n, `${path}.data.n`, { int: true, min: 2 });
     d = num(data.d, `${path}.data.d`, { int: true, min: 1 });
-  } else {
+  } else if (dk === 'rectangle') {
     obj(data, `${path}.data`, ['kind', 'thetaDeg']);
     num(data.thetaDeg, `${path}.data.thetaDeg`, { gt: 0, max: 90 });
     n = 4;
     d = 2;
-  }
-  const o = obj(e.objective, `${path}.objective`, ['name', 'tau']);
-  str(o.name, `${path}.objective.name`, ['infonce'] as const);
-  const tau = num(o.tau, `${path}.objective.tau`, { gt: 0 });
-  str(e.parametrisation, `${path}.parametrisation`, ['projected', 'reparam'] as const);
-  if (e.gradient !== undefined) str(e.gradient, `${path}.gradient`, ['euclidean', 'riemannian'] as const);
-  const optKind = checkOptimizer(e.optimizer, `${path}.optimizer`);
-  const b = obj(e.budget, `${path}.budget`, [], ['epochs', 'steps']);
-  if ((b.epochs === undefined) === (b.steps === undefined)) fail(`${path}.budget`, 'must have exactly one of epochs or steps');
-  const epochs = optNum(b, 'epochs', `${path}.budget`, { int: true, min: 0 });
-  const steps = optNum(b, 'steps', `${path}.budget`, { int: true, min: 0 });
-  const seeds = checkSeeds(e.seeds, `${path}.seeds`);
-  const logEvery = optNum(e, 'logEvery', path, { int: true, min: 1 });
-  optNum(e, 'checkpointEvery', path, { int: true, min: 1 });
-
-  // The metrics this arm logs (run.ts): a known optimum gives distance and gap, the rectangle its angle.
-  const optimum = knownOptimum({ name: 'infonce', tau }, n, d) !== null;
-  const can = (m: MetricName): string | null =>
-    !(CHO_METRICS as readonly string[]).includes(m) ? `is logged by global-objective (kind 'gcl') experiments only`
-    : (m === 'distance' || m === 'gap') && !optimum ? `needs a known optimum (d >= N-1 or N = 2d); N = ${n}, d = ${d} has none`
-    : m === 'angleError' && !(n === 4 && d === 2) ? 'is the rectangle toy\'s metric (N = 4, d = 2)'
-    : null;
-  let metrics: MetricName[];
-  if (e.metrics !== undefined) {
-    metrics = arr(e.metrics, `${path}.metrics`, 'metric names').map((m, i) => {
-      const x = str(m, `${path}.metrics[${i}]`, CHO_METRICS);
-      const why = can(x);
-      if (why) fail(`${path}.metrics[${i}]`, `'${x}' ${why}`);
-      return x;
-    });
   } else {
-    metrics = ['loss', 'gradNorm', ...(optimum ? ['distance', 'gap'] as const : []), ...(dk === 'rectangle' ? ['angleError'] as const : [])];
-  }
-  if (e.stopWhen !== undefined) {
-    const w = obj(e.stopWhen, `${path}.stopWhen`, ['metric', 'below']);
-    const m = str(w.metric, `${path}.stopWhen.metric`, METRICS);
-    if (!metrics.includes(m)) fail(`${path}.stopWhen.metric`, `'${m}' is not logged by this experiment (it logs ${logsOf(metrics)}), so the run would never stop early`);
-    num(w.below, `${path}.stopWhen.below`);
+    obj(data, `${path}.data`, ['kind', 'n', 'nTest', 'p', 'classes', 'sigma'], ['augment']);
+    n = num(data.n, `${path}.data.n`, { int: true, min: 2 });
+    nTest = num(data.nTest, `${path}.data.nTest`, { int: true, min: 1 });
+    p = num(data.p, `${path}.data.p`, { int: true, min: 1 });
+    num(data.classes, `${path}.data.classes`, { int: true, min: 1 });
+    num(data.sigma, `${path}.data.sigma`, { min: 0 });
+    if (data.augment !== undefined) {
+      const a = obj(data.augment, `${path}.data.augment`, ['noise', 'mask']);
+      num(a.noise, `${path}.data.augment.noise`, { min: 0 });
+      num(a.mask, `${path}.data.augment.mask`, { min: 0, lt: 1 });
+    }
   }
 
-  // Memory before anything of size N is built: one run's U, V, gradients, updates and optimizer state.
-  assertMatricesFit(OP, `${path}: one run's U, V, gradients and optimizer state`, n, d, 8, 10 + 4 * OPT_SLOTS[optKind]);
+  // model
+  const m = obj(e.model, `${path}.model`, ['kind'], ['parametrisation', 'gradient', 'd', 'hidden', 'trainViews']);
+  const mk = str(m.kind, `${path}.model.kind`, ['free', 'linear', 'mlp'] as const);
+  let hidden = 0;
+  if (mk === 'free') {
+    obj(m, `${path}.model`, ['kind'], ['parametrisation', 'gradient']);
+    const par = m.parametrisation === undefined ? 'projected' : str(m.parametrisation, `${path}.model.parametrisation`, ['projected', 'reparam'] as const);
+    if (m.gradient !== undefined) {
+      str(m.gradient, `${path}.model.gradient`, ['euclidean', 'riemannian'] as const);
+      if (par === 'reparam') fail(`${path}.model.gradient`, "applies to the projected parametrisation only (reparametrised rows are free: their gradient is the chain rule's)");
+    }
+    if (dk === 'synthetic-classes') fail(`${path}.model.kind`, `'free' needs data 'random-sphere' or 'rectangle' (free embeddings have no inputs); data '${dk}' needs 'linear' or 'mlp'`);
+  } else {
+    obj(m, `${path}.model`, mk === 'mlp' ? ['kind', 'hidden', 'd'] : ['kind', 'd'], ['trainViews']);
+    d = num(m.d, `${path}.model.d`, { int: true, min: 1 });
+    if (mk === 'mlp') hidden = num(m.hidden, `${path}.model.hidden`, { int: true, min: 1 });
+    if (m.trainViews !== undefined) str(m.trainViews, `${path}.model.trainViews`, ['fresh', 'fixed'] as const);
+    if (dk !== 'synthetic-classes') fail(`${path}.model.kind`, `'${mk}' needs data 'synthetic-classes' (an encoder needs inputs); data '${dk}' needs 'free'`);
+  }
+  const modality = mk === 'free' ? 'bimodal' : 'unimodal';
 
+  // objective (the exact objectives logged)
+  const o = obj(e.objective, `${path}.objective`, ['tau'], ['kind', 'eps0']);
+  if (o.kind !== undefined) str(o.kind, `${path}.objective.kind`, ['gcl', 'infonce'] as const);
+  const tau = num(o.tau, `${path}.objective.tau`, { gt: 0 });
+  optNum(o, 'eps0', `${path}.objective`, { min: 0 });
+  if (o.kind === 'infonce' && o.eps0 !== undefined) fail(`${path}.objective.eps0`, "applies to objective kind 'gcl' only");
+
+  // sampler
   const s = obj(e.sampler, `${path}.sampler`, ['kind'], ['B', 'maxBatches', 'k', 'q', 'groupSize', 'solver']);
   const sk = str(s.kind, `${path}.sampler.kind`, SAMPLER_KINDS);
   obj(s, `${path}.sampler`, sk === 'full' ? ['kind'] : ['kind', 'B'], SAMPLER_KEYS[sk].filter((k) => k !== 'B'));
+  let B = n;
   if (sk !== 'full') {
-    const B = num(s.B, `${path}.sampler.B`, { int: true });
+    B = num(s.B, `${path}.sampler.B`, { int: true });
     if (B < 2) fail(`${path}.sampler.B`, `must be >= 2 (a batch of one row has no negatives), got ${B}`);
     if (B > n) fail(`${path}.sampler.B`, `= ${B} exceeds the data's N = ${n}`);
     optNum(s, 'maxBatches', `${path}.sampler`, { int: true, min: 1 });
@@ -397,140 +278,89 @@ function checkCho(v: unknown, path: string): ArmInfo {
     }
   }
   const sampler = built(`${path}.sampler`, () => makeSampler(s as unknown as SamplerSpec, n));
-  const total = epochs !== undefined ? epochs * sampler.stepsPerEpoch(n) : steps!;
-  if (!Number.isSafeInteger(total)) fail(`${path}.budget`, `gives ${total} update steps, more than ${Number.MAX_SAFE_INTEGER}`);
-  built(`${path}.optimizer`, () => makeOptimizer(e.optimizer as OptimizerSpec, total));
 
-  const rows = Math.floor(total / (logEvery ?? sampler.stepsPerEpoch(n))) + 2;
-  return {
-    name: armName, kind: 'cho', logs: new Set(metrics.filter((m) => can(m) === null)), seeds,
-    keptBytesPerRun: 2 * n * d * 8 + rows * (2 + metrics.length) * BYTES_PER_TRACE_VALUE,
-  };
-}
-
-function checkGcl(v: unknown, path: string): ArmInfo {
-  const e = obj(v, path, ['kind', 'name', 'data', 'model', 'objective', 'estimator', 'optimizer', 'budget', 'seeds'],
-    ['batchSize', 'logEveryEpochs', 'metrics']);
-  str(e.kind, `${path}.kind`, ['gcl'] as const);
-  const armName = name(e.name, `${path}.name`);
-  const data = obj(e.data, `${path}.data`, ['kind'], ['n', 'd', 'nTest', 'p', 'classes', 'sigma', 'augment']);
-  const dk = str(data.kind, `${path}.data.kind`, ['random-sphere', 'synthetic-classes'] as const);
-  const n = num(data.n, `${path}.data.n`, { int: true, min: 2 });
-  let nTest = 0;
-  let p = 0;
-  if (dk === 'random-sphere') {
-    obj(data, `${path}.data`, ['kind', 'n', 'd']);
-    num(data.d, `${path}.data.d`, { int: true, min: 1 });
-  } else {
-    obj(data, `${path}.data`, ['kind', 'n', 'nTest', 'p', 'classes', 'sigma'], ['augment']);
-    nTest = num(data.nTest, `${path}.data.nTest`, { int: true, min: 1 });
-    p = num(data.p, `${path}.data.p`, { int: true, min: 1 });
-    num(data.classes, `${path}.data.classes`, { int: true, min: 1 });
-    num(data.sigma, `${path}.data.sigma`, { min: 0 });
-    if (data.augment !== undefined) {
-      const a = obj(data.augment, `${path}.data.augment`, ['noise', 'mask']);
-      num(a.noise, `${path}.data.augment.noise`, { min: 0 });
-      num(a.mask, `${path}.data.augment.mask`, { min: 0, lt: 1 });
-    }
-  }
-  const m = obj(e.model, `${path}.model`, ['kind'], ['d', 'hidden', 'parametrisation', 'trainViews']);
-  const mk = str(m.kind, `${path}.model.kind`, ['free', 'linear', 'mlp'] as const);
-  let d: number;
-  let hidden = 0;
-  if (mk === 'free') {
-    obj(m, `${path}.model`, ['kind'], ['parametrisation']);
-    if (m.parametrisation !== undefined) str(m.parametrisation, `${path}.model.parametrisation`, ['projected', 'reparam'] as const);
-    if (dk !== 'random-sphere') fail(`${path}.model.kind`, `'free' needs data 'random-sphere' (free embeddings have no inputs); data '${dk}' needs 'linear' or 'mlp'`);
-    d = data.d as number;
-  } else {
-    obj(m, `${path}.model`, mk === 'mlp' ? ['kind', 'hidden', 'd'] : ['kind', 'd'], ['trainViews']);
-    d = num(m.d, `${path}.model.d`, { int: true, min: 1 });
-    if (mk === 'mlp') hidden = num(m.hidden, `${path}.model.hidden`, { int: true, min: 1 });
-    if (m.trainViews !== undefined) str(m.trainViews, `${path}.model.trainViews`, ['fresh', 'fixed'] as const);
-    if (dk !== 'synthetic-classes') fail(`${path}.model.kind`, `'${mk}' needs data 'synthetic-classes' (an encoder needs inputs); data 'random-sphere' needs 'free'`);
-  }
-  const o = obj(e.objective, `${path}.objective`, ['tau'], ['eps0']);
-  num(o.tau, `${path}.objective.tau`, { gt: 0 });
-  optNum(o, 'eps0', `${path}.objective`, { min: 0 });
+  // estimator
   const est = obj(e.estimator, `${path}.estimator`, ['kind'], ['tau', 'modality', 'gamma', 'eps0', 'sharedU', 'pitfalls', 'tau0', 'tauMin', 'tauMax', 'rho', 'tauLr']);
-  let stepsPerEpoch = 1;
-  str(est.kind, `${path}.estimator.kind`, ['full-batch', ...ESTIMATOR_KINDS]);
-  if (est.kind === 'full-batch') {
+  const ek = str(est.kind, `${path}.estimator.kind`, ['minibatch-infonce', 'exact', ...ESTIMATOR_KINDS]);
+  if (ek === 'minibatch-infonce') {
+    obj(est, `${path}.estimator`, ['kind', 'tau']);
+    num(est.tau, `${path}.estimator.tau`, { gt: 0 });
+  } else if (ek === 'exact') {
     obj(est, `${path}.estimator`, ['kind']);
-    if (e.batchSize !== undefined) fail(`${path}.batchSize`, 'applies to estimators only; full-batch gradient descent uses all N examples');
+    if (sk !== 'full') fail(`${path}.estimator.kind`, `'exact' is the gradient of the objective on all N examples; it needs sampler 'full', got '${sk}'`);
   } else {
-    const estimator = makeEstimator(est as never, { path: `${path}.estimator` });
-    const modality = mk === 'free' ? 'bimodal' : 'unimodal';
+    const estimator = built(`${path}.estimator`, () => makeEstimator(est as never, { path: `${path}.estimator` }));
     if (estimator.modality !== modality) {
-      fail(`${path}.estimator`, `is ${estimator.modality} but the model '${mk}' is ${modality} (free embeddings: bimodal; encoders: unimodal)`);
+      fail(`${path}.estimator`, `is ${estimator.modality} but the model '${mk}' is ${modality} (free embeddings: bimodal pairs; encoders: two views of one input, unimodal)`);
     }
-    const B = num(e.batchSize, `${path}.batchSize`, { int: true, min: 2 });
-    if (B > n) fail(`${path}.batchSize`, `= ${B} exceeds the data's N = ${n}`);
-    stepsPerEpoch = Math.ceil(n / B);
+    if (sk === 'ncb') fail(`${path}.sampler.kind`, `'ncb' takes all C(N,B) batches in one step; estimator '${ek}' updates its per-anchor state once per batch and needs one batch per step (use estimator 'minibatch-infonce' for NcB)`);
   }
+
+  // optimizer, budget, seeds, logging
   const optKind = checkOptimizer(e.optimizer, `${path}.optimizer`);
-  const b = obj(e.budget, `${path}.budget`, ['epochs']);
-  const epochs = num(b.epochs, `${path}.budget.epochs`, { int: true, min: 0 });
+  const b = obj(e.budget, `${path}.budget`, [], ['epochs', 'steps']);
+  if ((b.epochs === undefined) === (b.steps === undefined)) fail(`${path}.budget`, 'must have exactly one of epochs or steps');
+  const epochs = optNum(b, 'epochs', `${path}.budget`, { int: true, min: 0 });
+  const steps = optNum(b, 'steps', `${path}.budget`, { int: true, min: 0 });
   const seeds = checkSeeds(e.seeds, `${path}.seeds`);
-  const logEveryEpochs = optNum(e, 'logEveryEpochs', path, { int: true, min: 1 }) ?? 1;
+  const logEvery = optNum(e, 'logEvery', path, { int: true, min: 1 });
+  const logEveryEpochs = optNum(e, 'logEveryEpochs', path, { int: true, min: 1 });
+  if (logEvery !== undefined && logEveryEpochs !== undefined) fail(path, 'has both logEvery and logEveryEpochs; give one');
+  optNum(e, 'checkpointEvery', path, { int: true, min: 1 });
+
+  // metrics: what applies to this arm (train.ts loggedMetrics)
+  const optimum = mk === 'free' && knownOptimum({ name: 'infonce', tau }, n, d) !== null;
   const downstream = dk === 'synthetic-classes';
-  let metrics: MetricName[] = downstream ? [...GCL_METRICS] : ['objective', 'objectiveGradNorm', 'batchValue'];
+  const can = (x: MetricName): string | null =>
+    x === 'objectiveGap' ? 'is derived by the study (study.gapReference), not logged by a run'
+    : (x === 'distance' || x === 'gap') && !optimum ? `needs free embeddings with a known optimum (d >= N-1 or N = 2d); ${mk === 'free' ? `N = ${n}, d = ${d} has none` : `model '${mk}'`}`
+    : x === 'angleError' && dk !== 'rectangle' ? "is the rectangle toy's metric (data 'rectangle')"
+    : (x === 'knn' || x === 'probe' || x === 'retrieval') && !downstream ? "needs data 'synthetic-classes' (labels and held-out inputs)"
+    : null;
+  let metrics: MetricName[];
   if (e.metrics !== undefined) {
     metrics = arr(e.metrics, `${path}.metrics`, 'metric names').map((x, i) => {
-      const q = str(x, `${path}.metrics[${i}]`, GCL_METRICS);
-      if (!downstream && (q === 'knn' || q === 'probe' || q === 'retrieval')) fail(`${path}.metrics[${i}]`, `'${q}' needs data 'synthetic-classes' (labels and held-out inputs)`);
+      const q = str(x, `${path}.metrics[${i}]`, METRICS);
+      const why = can(q);
+      if (why) fail(`${path}.metrics[${i}]`, `'${q}' ${why}`);
       return q;
     });
+  } else if (ek === 'minibatch-infonce') {
+    metrics = ['loss', 'gradNorm', ...(optimum ? ['distance', 'gap'] as const : []), ...(dk === 'rectangle' ? ['angleError'] as const : [])];
+  } else {
+    metrics = downstream ? [...GCL_METRICS] : ['objective', 'objectiveGradNorm', 'batchValue'];
   }
-  // gcl.ts logs F whenever F or ‖∇F‖ is asked for.
   const logs = new Set<MetricName>(metrics);
   if (logs.has('objectiveGradNorm')) logs.add('objective');
+  if (e.stopWhen !== undefined) {
+    const w = obj(e.stopWhen, `${path}.stopWhen`, ['metric', 'below']);
+    const q = str(w.metric, `${path}.stopWhen.metric`, METRICS);
+    if (!logs.has(q)) fail(`${path}.stopWhen.metric`, `'${q}' is not logged by this experiment (it logs ${logsOf([...logs])}), so the run would never stop early`);
+    num(w.below, `${path}.stopWhen.below`);
+  }
 
-  // Memory before the data set or the model is built: inputs (and their two fixed views), the
-  // embeddings of both views with their gradients, hidden layers, free parameters and optimizer state.
+  // Memory before anything of size N is built: inputs (and their fixed views), embeddings of both
+  // views with their gradients, hidden layers, parameters with their gradients, updates and optimizer state.
   const params = mk === 'free' ? 2 * n * d : mk === 'linear' ? d * p : hidden * (p + 1 + d);
   const elements = 3 * (n + nTest) * p + 8 * n * d + 4 * n * hidden + (3 + 2 * OPT_SLOTS[optKind]) * params + 8 * n;
   assertFitsBudget(OP, `${path}: one run's data, embeddings, gradients and optimizer state (N = ${n}, d = ${d}${p ? `, p = ${p}` : ''}${hidden ? `, hidden = ${hidden}` : ''}; ${elements} float64)`, elements * 8);
 
-  const total = epochs * stepsPerEpoch;
+  const total = epochs !== undefined ? epochs * sampler.stepsPerEpoch(n) : steps!;
+  if (!Number.isSafeInteger(total)) fail(`${path}.budget`, `gives ${total} update steps, more than ${Number.MAX_SAFE_INTEGER}`);
   built(`${path}.optimizer`, () => makeOptimizer(e.optimizer as OptimizerSpec, total));
-  const rows = Math.floor(total / (logEveryEpochs * stepsPerEpoch)) + 2;
-  return { name: armName, kind: 'gcl', logs, seeds, keptBytesPerRun: 2 * n * d * 8 + rows * (3 + logs.size) * BYTES_PER_TRACE_VALUE };
+  return { name: armName, logs, seeds };
 }
 
-/** Validates an ExperimentSpec parsed from JSON (keys, values, its sampler against its data, its memory); returns it typed. */
+/** Validates one experiment spec parsed from JSON (keys, values, the combination, its memory); returns it typed. */
 export function validateExperiment(v: unknown, path = 'experiment'): ExperimentSpec {
-  checkCho(v, path);
+  checkExperiment(v, path);
   return v as ExperimentSpec;
 }
 
-/** Validates a global-objective experiment (keys, values, the data/model/estimator pairing, its memory); returns it typed. */
-export function validateGclExperiment(v: unknown, path = 'experiment'): GclExperimentSpec {
-  checkGcl(v, path);
-  return v as GclExperimentSpec;
-}
-
-function checkArm(v: unknown, path: string): ArmInfo {
-  const kind = (v as { kind?: unknown } | null)?.kind;
-  if (kind === undefined) return checkCho(v, path);
-  if (kind === 'gcl') return checkGcl(v, path);
-  return fail(`${path}.kind`, `must be 'gcl' (a global-objective experiment) or absent (a mini-batch experiment), got ${show(kind)}`);
-}
-
-/** Every finished run's final U, V and trace stay in memory until the summary is written. */
-function assertKeptFits(arms: readonly ArmInfo[]): void {
-  let kept = 0;
-  let runs = 0;
-  for (const a of arms) {
-    kept += a.seeds.length * a.keptBytesPerRun;
-    runs += a.seeds.length;
-  }
-  assertFitsBudget(OP, `study: the results kept for the summary (${runs} runs: final U, V and traces)`, kept);
-}
 
 const STUDY_KEYS = ['name', 'description', 'experiments', 'gapReference', 'sweeps', 'figures', 'thresholds', 'gramFigures', 'notes'] as const;
-const EXPERIMENT_KEYS = ['name', 'data', 'objective', 'parametrisation', 'gradient', 'sampler', 'optimizer', 'budget', 'seeds', 'logEvery', 'metrics',
-  'stopWhen', 'checkpointEvery', 'kind', 'model', 'estimator', 'batchSize', 'logEveryEpochs'];
+const EXPERIMENT_KEYS = ['name', 'data', 'model', 'objective', 'sampler', 'estimator', 'optimizer', 'budget', 'seeds', 'logEvery', 'logEveryEpochs', 'metrics',
+  'stopWhen', 'checkpointEvery'];
 
 const STUDY_ONLY_KEYS: string[] = STUDY_KEYS.filter((k) => !EXPERIMENT_KEYS.includes(k));
 
@@ -549,9 +379,8 @@ export function validateStudy(v: unknown): StudySpec {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('spec', `must be an object, got ${show(v)}`);
   const s0 = v as Record<string, unknown>;
   if (s0.experiments === undefined && !looksLikeStudy(s0)) {
-    const e = checkArm(s0, 'experiment');
-    assertKeptFits([e]);
-    return { name: e.name, description: 'a single experiment', experiments: [s0 as unknown as AnyExperimentSpec] };
+    const e = checkExperiment(s0, 'experiment');
+    return { name: e.name, description: 'a single experiment', experiments: [s0 as unknown as ExperimentSpec] };
   }
   const s = obj(v, 'study', ['name', 'experiments'], STUDY_KEYS);
   str(s.name, 'study.name');
@@ -559,7 +388,7 @@ export function validateStudy(v: unknown): StudySpec {
   if (s.notes !== undefined) str(s.notes, 'study.notes');
   const arms = new Map<string, ArmInfo>();
   arr(s.experiments, 'study.experiments', 'experiments').forEach((e, i) => {
-    const a = checkArm(e, `study.experiments[${i}]`);
+    const a = checkExperiment(e, `study.experiments[${i}]`);
     if (arms.has(a.name)) fail(`study.experiments[${i}].name`, `repeats the arm name '${a.name}'`);
     arms.set(a.name, a);
   });
@@ -672,6 +501,5 @@ export function validateStudy(v: unknown): StudySpec {
       armList(o.arms, `study.gramFigures[${i}].arms`);
     });
   }
-  assertKeptFits(all);
   return (s.description === undefined ? { description: '', ...s } : s) as unknown as StudySpec;
 }

@@ -60,6 +60,10 @@ export function toArray(b: ArrayLike<number>): number[] {
 
 /** Throws unless the context's embeddings have the N rows the state was built for. */
 export function assertContextRows(op: string, ctx: SamplerContext, n: number): void {
+  if (ctx.n !== undefined) {
+    if (ctx.n !== n) throw new ShapeError(op, `the sampler state is for N = ${n} rows but the context has N = ${ctx.n}`);
+    return;
+  }
   if (ctx.U.rows !== n || ctx.V.rows !== n) {
     throw new ShapeError(op, `the sampler state is for N = ${n} rows but U is ${ctx.U.rows}x${ctx.U.cols} and V is ${ctx.V.rows}x${ctx.V.cols}`);
   }

@@ -30,7 +30,7 @@ import { fixedSampler, fullSampler, ncbSampler, reshuffleSampler, withReplacemen
 import { spectralSampler } from './spectralSampler.ts';
 import type { Sampler, SamplerSpec } from './types.ts';
 
-export type { BatchSequence, Sampler, SamplerContext, SamplerSpec, SamplerState, SamplerStep } from './types.ts';
+export type { BatchScorer, BatchSequence, Sampler, SamplerContext, SamplerSpec, SamplerState, SamplerStep } from './types.ts';
 export { AllBatches, batchLoss, batchOfOrder, cutIntoBatches, MIN_BATCH } from './common.ts';
 export {
   approxOsgdKeep, approxOsgdStepsPerEpoch, maxLossBatch, planApproxOsgd,

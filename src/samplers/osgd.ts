@@ -15,7 +15,7 @@ import type { Matrix } from '../core/matrix.ts';
 import { DomainError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
 import { assertContextRows, assertInitN, assertStateN, batchLoss, ceilDiv, cutIntoBatches, stateInt, stateObject, stateQueue, stateRows, toArray } from './common.ts';
-import type { Sampler, SamplerStep } from './types.ts';
+import type { BatchScorer, Sampler, SamplerStep } from './types.ts';
 import { mutant } from '../core/mutants.ts';
 
 export interface MaxLossBatch {
@@ -31,7 +31,7 @@ export interface MaxLossBatch {
  * distinct (then the enumeration is lexicographic in row indices); ties go to the lexicographically
  * smallest batch. The caller checks the C(|rows|, B) cap.
  */
-export function maxLossBatch(U: Matrix, V: Matrix, rows: ArrayLike<number>, B: number, tau: number, backend?: Backend): MaxLossBatch {
+export function maxLossBatch(U: Matrix, V: Matrix, rows: ArrayLike<number>, B: number, tau: number, backend?: Backend, score: BatchScorer = batchLoss): MaxLossBatch {
   const pick = new Int32Array(B);
   let best: Int32Array | null = null;
   let bestLoss = -Infinity;
@@ -39,7 +39,7 @@ export function maxLossBatch(U: Matrix, V: Matrix, rows: ArrayLike<number>, B: n
   const minimum = mutant('osgd-min-loss');
   for (const c of combinations(rows.length, B)) {
     for (let t = 0; t < B; t++) pick[t] = rows[c[t]!]!;
-    const l = batchLoss(U, V, pick, tau, backend);
+    const l = score(U, V, pick, tau, backend);
     scored++;
     if (best === null || (minimum ? l < bestLoss : l > bestLoss)) {
       best = pick.slice();
@@ -75,7 +75,7 @@ export function osgdSampler(n: number, B: number): Sampler<OsgdState> {
     next(ctx, state): SamplerStep<OsgdState> {
       assertStateN(`sampler ${name}`, state, n);
       assertContextRows(`sampler ${name}`, ctx, n);
-      const { batch } = maxLossBatch(ctx.U, ctx.V, all, B, ctx.tau, ctx.backend);
+      const { batch } = maxLossBatch(ctx.U, ctx.V, all, B, ctx.tau, ctx.backend, ctx.score);
       const t = state.t + 1;
       return t >= spe ? { batches: [batch], state: { n, t: 0 }, epochEnd: true } : { batches: [batch], state: { n, t }, epochEnd: false };
     },
@@ -119,7 +119,7 @@ export function osgdWithoutReplacementSampler(n: number, B: number): Sampler<Osg
       for (let i = 0; i < n; i++) if (!isUsed[i]) remaining.push(i);
       let batch: Int32Array;
       if (remaining.length >= B) {
-        batch = maxLossBatch(ctx.U, ctx.V, remaining, B, ctx.tau, ctx.backend).batch;
+        batch = maxLossBatch(ctx.U, ctx.V, remaining, B, ctx.tau, ctx.backend, ctx.score).batch;
       } else {
         const r = remaining.length;
         batch = new Int32Array(B);
@@ -160,6 +160,8 @@ export interface ApproxOsgdOptions {
   readonly tau: number;
   readonly rng: Rng;
   readonly backend?: Backend;
+  /** The batch loss to rank by (default batchLoss, the two-sided InfoNCE). */
+  readonly score?: BatchScorer;
 }
 
 /** One period of approximate OSGD, with everything a check needs. */
@@ -183,11 +185,12 @@ export interface ApproxOsgdPlan {
  */
 export function planApproxOsgd(U: Matrix, V: Matrix, opts: ApproxOsgdOptions): ApproxOsgdPlan {
   const { B, k, q, tau, rng, backend } = opts;
+  const score = opts.score ?? batchLoss;
   const order = rng.permutation(U.rows);
   const batches = cutIntoBatches(order, B);
   const nb = batches.length;
   const scores = new Float64Array(nb);
-  for (let i = 0; i < nb; i++) scores[i] = batchLoss(U, V, batches[i]!, tau, backend);
+  for (let i = 0; i < nb; i++) scores[i] = score(U, V, batches[i]!, tau, backend);
   const selected: number[] = [];
   for (let g0 = 0; g0 < nb; g0 += k) {
     const g1 = Math.min(g0 + k, nb);
@@ -230,7 +233,7 @@ export function approxOsgdSampler(n: number, B: number, k: number, q: number): S
       let queue = state.queue;
       let next = state.next;
       if (next >= queue.length) {
-        const plan = planApproxOsgd(ctx.U, ctx.V, { B, k, q, tau: ctx.tau, rng: ctx.rng, backend: ctx.backend });
+        const plan = planApproxOsgd(ctx.U, ctx.V, { B, k, q, tau: ctx.tau, rng: ctx.rng, backend: ctx.backend, ...(ctx.score ? { score: ctx.score } : {}) });
         queue = plan.selected.map((i) => toArray(plan.batches[i]!));
         next = 0;
       }

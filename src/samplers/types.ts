@@ -18,15 +18,28 @@
  * epoch and every batch has B distinct rows).
  */
 import type { Backend } from '../backend/types.ts';
-import type { Matrix64 } from '../core/matrix.ts';
+import type { Matrix, Matrix64 } from '../core/matrix.ts';
 import type { Rng } from '../core/random.ts';
 
+/** The loss a sampler scores a batch with (OSGD variants): L(U_b, V_b) on the rows `rows`. */
+export type BatchScorer = (U: Matrix, V: Matrix, rows: ArrayLike<number>, tau: number, backend?: Backend) => number;
+
 export interface SamplerContext {
+  /**
+   * Number of rows N. Samplers that do not look at the embeddings check it instead of U.rows, so a
+   * training loop may compute U and V lazily (getters), only for the samplers that read them.
+   */
+  readonly n?: number;
   /** Current embeddings (unit rows, float64), N x d. */
   readonly U: Matrix64;
   readonly V: Matrix64;
   /** Temperature of the loss used to score batches (OSGD, spectral). */
   readonly tau: number;
+  /**
+   * The batch loss OSGD scores with: the loss of the objective being trained (default `batchLoss`,
+   * the two-sided InfoNCE of THEORY 2.1, CHO's mini-batch objective).
+   */
+  readonly score?: BatchScorer;
   readonly backend: Backend;
   /** This step's generator. */
   readonly rng: Rng;
