@@ -58,10 +58,10 @@ export { sgd, momentum, adamw, lars, chain, applyUpdates, constantSchedule, warm
 export type { GradientTransformation, Params, Schedule } from './optim/types.ts';
 
 export {
-  type ExperimentSpec, type StudySpec, type DataSpec, type OptimizerSpec, type FigureSpec, type MetricName,
+  type ExperimentSpec, type StudySpec, type DataSpec, type ModelSpec, type ObjectiveSpec as ExperimentObjectiveSpec, type TrainEstimatorSpec, type OptimizerSpec, type FigureSpec, type MetricName,
   validateExperiment, validateStudy, configHash, canonicalJson, METRICS,
 } from './experiments/spec.ts';
-export { runExperiment, initialState, totalSteps, type RunRecord, type RunState, type RunTraceRow, type RunOptions } from './experiments/run.ts';
+export { train, initialState, totalSteps, type RunRecord, type RunState, type RunTraceRow, type TrainOptions } from './experiments/train.ts';
 export { runStudy, summariseStudy, type StudyOptions, type StudyResult } from './experiments/study.ts';
 export { stats, summariseTraces, stepsToThreshold, type Stats } from './experiments/summary.ts';
 export { PRESETS, findPreset, type PresetInfo } from './experiments/presets.ts';
@@ -74,7 +74,6 @@ export type { EstimatorSpec } from './estimators/spec.ts';
 export { freeEmbeddings, linearEncoder, mlpEncoder, type Model, type ModelOutput } from './models/index.ts';
 export { syntheticDataset, augment, twoViews, evalViews, type SyntheticSpec, type SyntheticDataset, type AugmentSpec } from './data/synthetic.ts';
 export { knnAccuracy, linearProbeAccuracy, twoViewRecallAt1, downstreamMetrics } from './analysis/downstream.ts';
-export { runGclExperiment, type GclExperimentSpec, type GclRunRecord, type GclRunState } from './experiments/gcl.ts';
 export { nesterov, isVectorShaped } from './optim/transforms.ts';
 export { regularPolygon, gramMatrix, lossAlongRotation, minimiserEndPoints, type LabelledObjective, type RotationSliceOptions, type RotationSliceRow, type EndPointOptions, type EndPoint } from './analysis/choFigure1.ts';
 // Types cost nothing at run time: the spec type is here; the builders and renderer are in contrastlab/plot.

@@ -48,7 +48,7 @@
  */
 import type { Backend } from '../../src/backend/types.ts';
 import type { Claim, ClaimContext, ClaimFigure, Verdict } from '../../src/claims/types.ts';
-import { runExperiment } from '../../src/experiments/run.ts';
+import { train as runExperiment } from '../../src/experiments/train.ts';
 import type { ExperimentSpec } from '../../src/experiments/spec.ts';
 import { stepsToThreshold } from '../../src/experiments/summary.ts';
 import { panelGrid, scatterChart } from '../../src/plot/charts.ts';
@@ -115,7 +115,7 @@ export function rectangle(lr: number, epochs: number): Setting {
   return {
     label: `rectangle θ₀=10°, lr ${lr}`,
     base: {
-      data: { kind: 'rectangle', thetaDeg: 10 }, objective: { name: 'infonce', tau: 1 }, parametrisation: 'projected',
+      data: { kind: 'rectangle', thetaDeg: 10 }, model: { kind: 'free', parametrisation: 'projected' }, objective: { tau: 1 }, estimator: { kind: 'minibatch-infonce', tau: 1 },
       optimizer: { kind: 'sgd', lr }, budget: { epochs }, logEvery: 1, metrics: ['angleError'],
     },
     metric: 'angleError',
@@ -132,7 +132,7 @@ export function grid(n: number, d: number, threshold = n * GRID_RMS): Setting {
   return {
     label: `N=${n}, d=${d} (${d >= n - 1 ? 'ETF' : 'cross-polytope'})`,
     base: {
-      data: { kind: 'random-sphere', n, d }, objective: { name: 'infonce', tau: 1 }, parametrisation: 'projected',
+      data: { kind: 'random-sphere', n, d }, model: { kind: 'free', parametrisation: 'projected' }, objective: { tau: 1 }, estimator: { kind: 'minibatch-infonce', tau: 1 },
       optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 500 }, metrics: ['distance'], stopWhen: { metric: 'distance', below: threshold },
     },
     metric: 'distance',

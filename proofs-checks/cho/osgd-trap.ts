@@ -24,7 +24,7 @@
  * frozen runs minus 1/2 (> 0 iff at least one).
  */
 import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
-import { runExperiment } from '../../src/experiments/run.ts';
+import { train as runExperiment } from '../../src/experiments/train.ts';
 import type { ExperimentSpec } from '../../src/experiments/spec.ts';
 import { stepsToThreshold } from '../../src/experiments/summary.ts';
 import { ALPHA, ARMS, grid, hasCoincidentPair, mannWhitneyLess, median } from './osgd-faster.ts';

@@ -35,7 +35,7 @@
 import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
 import { frobeniusNorm, gatherRows, type Matrix64 } from '../../src/core/matrix.ts';
 import { tangentProject } from '../../src/core/sphere.ts';
-import { runExperiment, type RunState } from '../../src/experiments/run.ts';
+import { train as runExperiment, type RunState } from '../../src/experiments/train.ts';
 import type { ExperimentSpec } from '../../src/experiments/spec.ts';
 import { infonceLossAndGrad, minibatchLossAndGrad } from '../../src/objectives/index.ts';
 import { etfInfonce, partitionInfonce } from '../../src/optima/closedForms.ts';
@@ -101,7 +101,7 @@ export const claim: Claim = {
         const seed = rng.nextU32();
         ctx.progress(`N=${n} B=${B} d=${d} tau=${tau} seed ${k}`);
         const spec: ExperimentSpec = {
-          name: `fixed B=${B}`, data: { kind: 'random-sphere', n, d }, objective: { name: 'infonce', tau }, parametrisation: 'projected',
+          name: `fixed B=${B}`, data: { kind: 'random-sphere', n, d }, model: { kind: 'free', parametrisation: 'projected' }, objective: { tau }, estimator: { kind: 'minibatch-infonce', tau },
           sampler: { kind: 'fixed', B }, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs }, seeds: [seed], metrics: ['loss', 'gap'],
           logEvery: epochs * (n / B),
         };

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
-import { type GclExperimentSpec, type GclRunState, runGclExperiment } from '../../src/experiments/gcl.ts';
+import { train as runGclExperiment, type RunState as GclRunState } from '../../src/experiments/train.ts';
+import type { ExperimentSpec as GclExperimentSpec } from '../../src/experiments/types.ts';
 import { validateStudy, type StudySpec } from '../../src/experiments/spec.ts';
 import { runStudy } from '../../src/experiments/study.ts';
 import { decodeState, encodeState } from '../../src/io/codec.ts';
@@ -11,19 +12,19 @@ import { decodeState, encodeState } from '../../src/io/codec.ts';
 const backend = createCpuBackend();
 
 const encoderArm: GclExperimentSpec = {
-  kind: 'gcl', name: 'SogCLR', data: { kind: 'synthetic-classes', n: 48, nTest: 16, p: 8, classes: 3, sigma: 0.5 },
+  name: 'SogCLR', data: { kind: 'synthetic-classes', n: 48, nTest: 16, p: 8, classes: 3, sigma: 0.5 },
   model: { kind: 'linear', d: 4 }, objective: { tau: 0.2 },
-  estimator: { kind: 'sogclr', modality: 'unimodal', tau: 0.2, gamma: 0.9 }, batchSize: 8,
+  estimator: { kind: 'sogclr', modality: 'unimodal', tau: 0.2, gamma: 0.9 }, sampler: { kind: 'reshuffle', B: 8 },
   optimizer: { kind: 'momentum', lr: 0.3, momentum: 0.9 }, budget: { epochs: 3 }, seeds: [0, 1],
 };
 const freeArm: GclExperimentSpec = {
-  kind: 'gcl', name: 'CLIP free', data: { kind: 'random-sphere', n: 20, d: 6 }, model: { kind: 'free' }, objective: { tau: 0.5, eps0: 0 },
-  estimator: { kind: 'clip', tau: 0.5 }, batchSize: 5, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 4 }, seeds: [3],
+  name: 'CLIP free', data: { kind: 'random-sphere', n: 20, d: 6 }, model: { kind: 'free' }, objective: { tau: 0.5, eps0: 0 },
+  estimator: { kind: 'clip', tau: 0.5 }, sampler: { kind: 'reshuffle', B: 5 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 4 }, seeds: [3],
 };
 
 class Interrupt extends Error {}
 
-describe('global-objective runs', () => {
+describe('train (global-objective runs)', () => {
   it('are pure functions of (spec, seed) and log the exact F and downstream metrics', () => {
     const a = runGclExperiment(encoderArm, 0, { backend });
     const b = runGclExperiment(encoderArm, 0, { backend });
@@ -33,7 +34,7 @@ describe('global-objective runs', () => {
     expect(runGclExperiment(encoderArm, 1, { backend }).final.objective).not.toBe(a.final.objective);
   });
 
-  for (const spec of [encoderArm, freeArm, { ...encoderArm, name: 'full', estimator: { kind: 'full-batch' }, batchSize: undefined } as GclExperimentSpec]) {
+  for (const spec of [encoderArm, freeArm, { ...encoderArm, name: 'full', estimator: { kind: 'exact' }, sampler: { kind: 'full' } } as GclExperimentSpec]) {
     it(`resume from a checkpoint equals the uninterrupted run (${spec.name})`, () => {
       const full = runGclExperiment(spec, spec.seeds[0]!, { backend });
       let saved: string | null = null;
@@ -51,7 +52,7 @@ describe('global-objective runs', () => {
   }
 
   it('full-batch GD decreases the exact objective', () => {
-    const r = runGclExperiment({ ...freeArm, estimator: { kind: 'full-batch' }, budget: { epochs: 30 } }, 3, { backend });
+    const r = runGclExperiment({ ...freeArm, estimator: { kind: 'exact' }, sampler: { kind: 'full' }, budget: { epochs: 30 } } as GclExperimentSpec, 3, { backend });
     expect(r.final.objective!).toBeLessThan(r.trace[0]!.objective!);
   });
 
@@ -59,7 +60,7 @@ describe('global-objective runs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'contrastlab-gcl-'));
     const study: StudySpec = validateStudy(JSON.parse(JSON.stringify({
       name: 'g', description: 'd', gapReference: 'full',
-      experiments: [{ ...encoderArm, name: 'full', estimator: { kind: 'full-batch' }, batchSize: undefined }, encoderArm],
+      experiments: [{ ...encoderArm, name: 'full', estimator: { kind: 'exact' }, sampler: { kind: 'full' } }, encoderArm],
       sweeps: [{ name: 'sw', title: 'sw', metric: 'objectiveGap', xTitle: 'B', series: { SogCLR: [{ arm: 'SogCLR', x: 8 }] } }],
     })));
     const res = runStudy(study, { out: join(dir, 'o'), backend });

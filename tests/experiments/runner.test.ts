@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
-import { runExperiment, totalSteps, type RunState } from '../../src/experiments/run.ts';
+import { train as runExperiment, totalSteps, type RunState } from '../../src/experiments/train.ts';
 import { configHash, validateExperiment, validateStudy, type ExperimentSpec, type StudySpec } from '../../src/experiments/spec.ts';
 import { runStudy } from '../../src/experiments/study.ts';
 import { decodeState, encodeState } from '../../src/io/codec.ts';
@@ -12,13 +12,13 @@ import { ConfigError } from '../../src/core/errors.ts';
 const backend = createCpuBackend();
 
 const base: ExperimentSpec = {
-  name: 'reshuffled', data: { kind: 'random-sphere', n: 6, d: 5 }, objective: { name: 'infonce', tau: 0.5 }, parametrisation: 'projected',
-  sampler: { kind: 'reshuffle', B: 2 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 12 }, seeds: [0, 1], logEvery: 2,
+  name: 'reshuffled', data: { kind: 'random-sphere', n: 6, d: 5 }, model: { kind: 'free', parametrisation: 'projected' }, objective: { tau: 0.5 },
+  estimator: { kind: 'minibatch-infonce', tau: 0.5 }, sampler: { kind: 'reshuffle', B: 2 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 12 }, seeds: [0, 1], logEvery: 2,
 };
 
 class Interrupt extends Error {}
 
-describe('runExperiment', () => {
+describe('train (CHO runs)', () => {
   it('is a pure function of (spec, seed): bit-identical twice, different for another seed', () => {
     const a = runExperiment(base, 0, { backend });
     const b = runExperiment(base, 0, { backend });
@@ -29,7 +29,7 @@ describe('runExperiment', () => {
 
   for (const variant of [
     { label: 'projected SGD, reshuffle', spec: base },
-    { label: 'reparametrised momentum, with replacement', spec: { ...base, parametrisation: 'reparam', sampler: { kind: 'with-replacement', B: 3 }, optimizer: { kind: 'momentum', lr: 0.5, momentum: 0.9 } } as ExperimentSpec },
+    { label: 'reparametrised momentum, with replacement', spec: { ...base, model: { kind: 'free', parametrisation: 'reparam' }, sampler: { kind: 'with-replacement', B: 3 }, optimizer: { kind: 'momentum', lr: 0.5, momentum: 0.9 } } as ExperimentSpec },
     { label: 'adamw with warm-up cosine, OSGD', spec: { ...base, sampler: { kind: 'osgd', B: 2 }, optimizer: { kind: 'adamw', lr: 0.05, schedule: { kind: 'warmup-cosine', warmupSteps: 5 } } } as ExperimentSpec },
     { label: 'LARS, fixed partition', spec: { ...base, sampler: { kind: 'fixed', B: 3 }, optimizer: { kind: 'lars', lr: 1, weightDecay: 1e-4 } } as ExperimentSpec },
   ]) {
@@ -102,7 +102,7 @@ describe('spec validation names the path and the value', () => {
   const cases: [string, unknown, RegExp][] = [
     ['not an object', 3, /spec must be an object, got 3/],
     ['bad sampler kind', { ...base, sampler: { kind: 'magic', B: 2 } }, /experiment.sampler.kind must be one of .* got 'magic'/],
-    ['tau <= 0', { ...base, objective: { name: 'infonce', tau: 0 } }, /experiment.objective.tau must be > 0, got 0/],
+    ['tau <= 0', { ...base, objective: { tau: 0 } }, /experiment.objective.tau must be > 0, got 0/],
     ['B not an integer', { ...base, sampler: { kind: 'reshuffle', B: 2.5 } }, /experiment.sampler.B must be an integer, got 2.5/],
     ['both budgets', { ...base, budget: { epochs: 1, steps: 2 } }, /exactly one of epochs or steps/],
     ['no seeds', { ...base, seeds: [] }, /experiment.seeds must be a non-empty array/],
