@@ -103,7 +103,7 @@ export const claim: Claim = {
         const r = rng.split();
         const sums = new Float64Array(K + 1);
         for (let run = 0; run < R; run++) {
-          let st = start;
+          let st = est.clone(start); // every run from the same u_0 (step updates its state in place)
           for (let k = 1; k <= K; k++) {
             st = est.step(input(batchWith0(r)), st).state;
             sums[k]! += Math.exp(movingAverageLogU(st)[0]!);

@@ -13,6 +13,10 @@
  * where the last inner product is a by-product of the gradient kernel's output (batch.ts, pairDot),
  * so τ costs no extra pass. At u = ĝ and ε₀ = 0 the bracket is −KL(softmax'_a ‖ uniform).
  * The state holds τ (a number) with the u's; `batchValue` is the plug-in value at the step's τ.
+ *
+ * State: owned by the caller and updated in place: the batch's 2B u slots and the field `tau` (a plain
+ * mutable number, so the state stays a JSON-friendly record; read it after the step for the new τ);
+ * O(B) per step whatever N. `clone` gives a deep copy for snapshots.
  */
 import { ConfigError, DomainError } from '../core/errors.ts';
 import { logEpsPlusExp } from '../objectives/common.ts';
@@ -27,8 +31,8 @@ import type { Estimator, EstimatorInput, EstimatorOutput, Modality } from './typ
 export type FastclipSpec = Extract<EstimatorSpec, { kind: 'fastclip-v3' }>;
 
 export interface FastclipState extends MovingAverageState {
-  /** The global temperature. */
-  readonly tau: number;
+  /** The global temperature; `step` overwrites it in place with the next one. */
+  tau: number;
 }
 
 export function fastclipEstimator(spec: FastclipSpec): Estimator<FastclipState> {
@@ -49,18 +53,17 @@ export function fastclipEstimator(spec: FastclipSpec): Estimator<FastclipState> 
       if (typeof tau !== 'number' || !(tau > 0) || !Number.isFinite(tau)) throw new DomainError(op, `state.tau is ${tau}; it must be finite and > 0`);
       const { U, V, B } = checkInput(op, input, state.n);
       const p = batchPairs(modality, U, V, tau, input.backend);
-      const next = copyMovingAverage(state);
-      const logU = updateMovingAverage(next, input.index, p.logG, gammaAt(spec.gamma, input.epoch));
+      const logU = updateMovingAverage(state, input.index, p.logG, gammaAt(spec.gamma, input.epoch));
       const scale = tau / (2 * B);
       const g = surrogateGrad(p, surrogateWeights(p.logG, logU, eps0, scale));
       let sLog = 0;
       for (let a = 0; a < 2 * B; a++) sLog += logEpsPlusExp(eps0, logU[a]!);
       const gTau = sLog / (2 * B) - g.pairDot / tau + rho;
-      const tauNext = Math.min(tauMax, Math.max(tauMin, tau - tauLr * gTau));
-      return {
-        gradU: g.gradU, gradV: g.gradV, state: { ...next, tau: tauNext },
-        batchValue: pluginValue(p.logG, eps0, scale) + rho * tau,
-      };
+      state.tau = Math.min(tauMax, Math.max(tauMin, tau - tauLr * gTau));
+      return { gradU: g.gradU, gradV: g.gradV, state, batchValue: pluginValue(p.logG, eps0, scale) + rho * tau };
+    },
+    clone(state: FastclipState): FastclipState {
+      return { ...copyMovingAverage(state), tau: state.tau };
     },
   };
 }

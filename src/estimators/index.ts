@@ -3,8 +3,9 @@
  *
  * @example
  *   const est = makeEstimator({ kind: 'sogclr', modality: 'unimodal', tau: 0.1, gamma: 0.9 });
- *   let state = est.init(N);
- *   ({ state } = est.step({ U: Ub, V: Vb, index, epoch, step, backend }, state));
+ *   const state = est.init(N);
+ *   const out = est.step({ U: Ub, V: Vb, index, epoch, step, backend }, state); // updates state in place
+ *   const snapshot = est.clone(state);                                         // a deep copy, for checkpoints
  */
 import { fastclipEstimator } from './fastclip.ts';
 import { isogclrEstimator } from './isogclr.ts';

@@ -18,6 +18,9 @@
  * The kernel table has a single τ, so this estimator does its in-batch work directly in float64 on
  * the B×B (bimodal) or 2B×2B (unimodal) matrix of cosines, materialised: per-anchor temperatures,
  * small batches. Every exponential is max-shifted per anchor.
+ *
+ * State: owned by the caller and updated in place, the batch's 2B u slots and 2B temperatures only
+ * (O(B) per step whatever N); `clone` gives a deep copy for snapshots.
  */
 import { ConfigError, DomainError, ShapeError } from '../core/errors.ts';
 import { type Matrix64, toContiguous, zeros } from '../core/matrix.ts';
@@ -34,7 +37,7 @@ import { mutant } from '../core/mutants.ts';
 export type IsogclrSpec = Extract<EstimatorSpec, { kind: 'isogclr' }>;
 
 export interface IsogclrState extends MovingAverageState {
-  /** τ per anchor slot (length 2N: slot i first anchor of example i, N + i its second). */
+  /** τ per anchor slot (length 2N: slot i first anchor of example i, N + i its second); `step` writes the batch's slots in place. */
   readonly tau: Float64Array;
 }
 
@@ -207,12 +210,11 @@ export function isogclrEstimator(spec: IsogclrSpec): Estimator<IsogclrState> {
       }
       const terms = anchorTerms(modality, C, B, taus);
       const gamma = gammaAt(spec.gamma, input.epoch);
-      const next = copyMovingAverage(state);
-      const logU = updateMovingAverage(next, index, terms.logG, gamma);
+      const logU = updateMovingAverage(state, index, terms.logG, gamma);
       const r = surrogateWeights(terms.logG, logU, eps0, 1); // ĝ_a/(ε₀ + u_a)
       const c = r.map((x) => x / (2 * B)); // ∂F̂/∂(softmax-weighted cosine), per anchor
-      // τ steps.
-      const tau = state.tau.slice();
+      // τ steps, in place (the old τ_a of the batch are in taus).
+      const tau = state.tau;
       for (let a = 0; a < 2 * B; a++) {
         const gTau = logEpsPlusExp(eps0, logU[a]!) - r[a]! * terms.meanH[a]! + rho;
         tau[slot(a)] = Math.min(tauMax, Math.max(tauMin, taus[a]! - tauLr * gTau));
@@ -247,7 +249,10 @@ export function isogclrEstimator(spec: IsogclrSpec): Estimator<IsogclrState> {
       }
       let value = 0;
       for (let a = 0; a < 2 * B; a++) value += taus[a]! * (logEpsPlusExp(eps0, terms.logG[a]!) + rho);
-      return { gradU, gradV, state: { ...next, tau }, batchValue: value / (2 * B) };
+      return { gradU, gradV, state, batchValue: value / (2 * B) };
+    },
+    clone(state: IsogclrState): IsogclrState {
+      return { ...copyMovingAverage(state), tau: state.tau.slice() };
     },
   };
 }

@@ -87,6 +87,7 @@ export function checkMovingAverage(op: string, st: MovingAverageState, shared: b
   }
 }
 
+/** A deep copy (O(N)): the estimators' `clone`. */
 export function copyMovingAverage(st: MovingAverageState): MovingAverageState {
   return { n: st.n, shared: st.shared, s: st.s.slice(), b: st.b.slice(), visited: st.visited.slice() };
 }
@@ -116,8 +117,9 @@ function store(st: MovingAverageState, k: number, lu: number, bNew: number): voi
 }
 
 /**
- * Updates, in place, the slots of a batch's anchors (`st` must be a fresh copy) and returns log u per
- * anchor (anchor layout, length 2B) for the weights. `index` holds the batch's data indices (distinct),
+ * Updates, in place, the slots of a batch's anchors (no other slot is read or written: O(B) work) and
+ * returns log u per anchor (anchor layout, length 2B) for the weights. `index` holds the batch's data
+ * indices (distinct, so each slot is written once and never read after its write within a batch),
  * `logG` log ĝ per anchor.
  */
 export function updateMovingAverage(st: MovingAverageState, index: Int32Array, logG: Float64Array, gamma: number, rules: MovingAverageRules = {}): Float64Array {

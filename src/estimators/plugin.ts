@@ -4,7 +4,7 @@
  *   simclr  unimodal NT-Xent on 2B views: ε₀ = 1/(2B−2)  (τ·NT-Xent = GCL_batch + τ·log(2B−2))
  *   dcl     ε₀ = 0, either modality
  *   clip    bimodal two-sided InfoNCE:    ε₀ = 1/(B−1)   (τ·InfoNCE = GCL_batch + τ·log(B−1))
- * They keep no per-anchor state; `batchValue` is the GCL value with that ε₀ (add τ·log m for the
+ * They keep no per-anchor state (the state is {n}; `step` returns it unchanged, `clone` copies it); `batchValue` is the GCL value with that ε₀ (add τ·log m for the
  * NT-Xent / InfoNCE value).
  */
 import { batchPairs, pluginValue, surrogateGrad, surrogateWeights } from './batch.ts';
@@ -45,6 +45,9 @@ export function pluginEstimator(kind: PluginKind, modality: Modality, tau: numbe
       const scale = tau / (2 * B);
       const g = surrogateGrad(p, surrogateWeights(p.logG, null, eps0, scale));
       return { gradU: g.gradU, gradV: g.gradV, state, batchValue: pluginValue(p.logG, eps0, scale) };
+    },
+    clone(state: PluginState): PluginState {
+      return { n: state.n };
     },
   };
 }

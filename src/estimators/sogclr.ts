@@ -11,11 +11,15 @@
  * γ ≤ 1/2) and `batchFirstVisit` (γ = 1 only for a batch none of whose entries were seen before;
  * an unseen entry in a mixed batch gets u = γ·ĝ).
  *
+ * State: owned by the caller and updated in place, the 2B (sharedU: B) slots of the batch only, so a
+ * step costs O(B·d + B²) whatever N; `clone` gives a deep copy (O(N)) for snapshots.
+ *
  * @example
  *   const est = sogclrEstimator({ kind: 'sogclr', modality: 'bimodal', tau: 0.1, gamma: 0.9 });
- *   let state = est.init(N);
+ *   const state = est.init(N);
+ *   const before = est.clone(state);   // only if the pre-step state is needed later
  *   const out = est.step({ U: Ub, V: Vb, index, epoch: 0, step: 0, backend }, state);
- *   state = out.state;   // the input state is left as it was
+ *   out.state === state;               // true: the batch's u slots were updated in place
  */
 import { ConfigError } from '../core/errors.ts';
 import { batchPairs, pluginValue, surrogateGrad, surrogateWeights } from './batch.ts';
@@ -50,11 +54,13 @@ export function sogclrEstimator(spec: SogclrSpec): Estimator<SogclrState> {
         batchFirstVisit: (spec.pitfalls?.batchFirstVisit ?? false) || mutant('batch-first-visit'),
       };
       const p = batchPairs(spec.modality, U, V, spec.tau, input.backend);
-      const next = copyMovingAverage(state);
-      const logU = updateMovingAverage(next, input.index, p.logG, gamma, rules);
+      const logU = updateMovingAverage(state, input.index, p.logG, gamma, rules);
       const scale = spec.tau / (2 * B);
       const g = surrogateGrad(p, surrogateWeights(p.logG, logU, eps0, scale));
-      return { gradU: g.gradU, gradV: g.gradV, state: next, batchValue: pluginValue(p.logG, eps0, scale) };
+      return { gradU: g.gradU, gradV: g.gradV, state, batchValue: pluginValue(p.logG, eps0, scale) };
+    },
+    clone(state: SogclrState): SogclrState {
+      return copyMovingAverage(state);
     },
   };
 }

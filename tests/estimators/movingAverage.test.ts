@@ -77,7 +77,7 @@ describe('moving-average lemmas by simulation (THEORY 5)', { timeout: 300_000 },
     const rng = Rng.fromSeed(7);
     const sums = new Float64Array(K + 1);
     for (let r = 0; r < R; r++) {
-      let st = start;
+      let st = est.clone(start); // each run from the same u_0 (step updates its state in place)
       for (let k = 1; k <= K; k++) {
         st = est.step(input(U, V, batchWith0(rng, N, B)), st).state;
         sums[k]! += Math.exp(movingAverageLogU(st)[0]!);

@@ -158,12 +158,13 @@ describe('iSogCLR estimator', () => {
     let st = est.init(10);
     st = { ...st, tau: st.tau.map((_, k) => 0.05 + 0.05 * (k % 7)) };
     const idx = [1, 4, 6, 9];
+    const before = est.clone(st); // step updates st in place
     const o = est.step(input(U, V, idx), st);
     const inp = input(U, V, idx);
     const H = anchorH(modality, inp.U, inp.V);
     for (let a = 0; a < 8; a++) {
       const slot = a < 4 ? idx[a]! : 10 + idx[a - 4]!;
-      const t = st.tau[slot]!;
+      const t = before.tau[slot]!;
       expect(o.state.tau[slot]).toBeCloseTo(t - eta * robustDualTauGrad(H[a]!, t, rho), 13);
     }
     // Projection: a huge step lands on the bounds.
@@ -183,9 +184,9 @@ describe('iSogCLR estimator', () => {
     for (let t = 0; t < 5; t++) st = est.step(input(U, V, rng.sample(n, 4)), st).state; // τ's and u's now differ per anchor
     const idx = [0, 2, 3, 6];
     const inp = input(U, V, idx);
-    const o = est.step(inp, st);
     const slots = [...idx, ...idx.map((i) => n + i)];
-    const taus = slots.map((k) => st.tau[k]!);
+    const taus = slots.map((k) => st.tau[k]!); // before the step, which updates st in place
+    const o = est.step(inp, st);
     const u = slots.map((k) => Math.exp(o.state.b[k]! + Math.log(o.state.s[k]!)));
     expect(new Set(taus).size).toBeGreaterThan(1);
     const surrogate = (A: Matrix64, Bm: Matrix64) => {
