@@ -413,7 +413,7 @@ export function train(spec: ExperimentSpec, seed: number, opts: TrainOptions = {
   let params: Params = opts.resume ? deepCopy(st0.params) : st0.params;
   let optState = st0.opt;
   let samplerState = st0.sampler;
-  let estState = opts.resume && st0.estimator !== null ? deepCopy(st0.estimator) : st0.estimator;
+  let estState = opts.resume && st0.estimator !== null ? estimator!.clone(st0.estimator) : st0.estimator;
   const trace = st0.trace.slice();
   let step = st0.step;
   let stoppedEarly = st0.stoppedEarly;
@@ -428,7 +428,8 @@ export function train(spec: ExperimentSpec, seed: number, opts: TrainOptions = {
 
   const log = (): RunTraceRow => {
     const row: Record<string, number> = { step, epoch: step / perEpoch };
-    const { U, V } = embedAll();
+    const needs = has('loss') || has('gradNorm') || has('gap') || has('distance') || has('angleError');
+    const { U, V } = needs ? embedAll() : { U: null as unknown as Matrix64, V: null as unknown as Matrix64 };
     if (has('loss') || has('gradNorm') || has('gap')) {
       const r = infonceLossAndGrad(U, V, { tau: tauLoss, backend, grad: has('gradNorm') });
       if (has('loss')) row.loss = r.value;
@@ -454,7 +455,7 @@ export function train(spec: ExperimentSpec, seed: number, opts: TrainOptions = {
 
   const snapshot = (done: boolean): RunState => ({
     arm: spec.name, seed, configHash: st0.configHash, step, totalSteps: total, params: deepCopy(params),
-    opt: deepCopy(optState), sampler: deepCopy(samplerState), estimator: estState === null ? null : cloneState(estimator!, estState),
+    opt: deepCopy(optState), sampler: deepCopy(samplerState), estimator: estState === null ? null : estimator!.clone(estState),
     rng: rng.state(), trace: trace.slice(), lastBatchValue, done, stoppedEarly,
   });
 
@@ -563,12 +564,6 @@ export function train(spec: ExperimentSpec, seed: number, opts: TrainOptions = {
     arm: spec.name, seed, configHash: st0.configHash, steps: step, epochs: step / perEpoch, stoppedEarly,
     trace, final: trace[trace.length - 1]!, U: clone(U) as Matrix64, V: clone(V) as Matrix64, ...(partition ? { partition } : {}),
   };
-}
-
-/** A copy of an estimator's state (its `clone` where it has one). */
-function cloneState(e: Estimator, s: unknown): unknown {
-  const c = (e as { clone?: (x: unknown) => unknown }).clone;
-  return c ? c.call(e, s) : deepCopy(s);
 }
 
 /** The distinct rows of `batches` in order of first appearance. */
