@@ -3,11 +3,11 @@
  * (mean over seeds; on a log y axis the geometric mean, or the median at steps where a seed is
  * <= 0, as the subtitle says) with a min–max band; panels of one figure share their x and y axes;
  * Gram heat-maps of UVᵀ at the end of the first seed of the arms listed in `gramHeatmaps`. Written
- * as SVG and PNG beside the results, at a paper size when `size` is given (see plot/charts.ts).
+ * as SVG and PNG beside the results (from what summariseStudyDir computed, arm by arm, from the run files), at a paper size when `size` is given (see plot/charts.ts).
  */
 import { type Matrix64, zeros } from '../core/matrix.ts';
 import { type FigureSize, heatmap, lineChartWithBands, panelGrid, writeFigure } from '../plot/index.ts';
-import type { RunRecord } from './run.ts';
+import type { RunRecord } from './train.ts';
 import type { StudySpec } from './spec.ts';
 import type { StudyResult } from './study.ts';
 import { METRIC_TITLE, centreNote, logCentre, type SweepCentre, sweepChart, sweepRows } from '../analysis/curves.ts';
@@ -15,7 +15,8 @@ import type { MetricName } from './spec.ts';
 import { stepsAcrossRuns } from './summary.ts';
 
 
-function gram(U: Matrix64, V: Matrix64): Matrix64 {
+/** UVᵀ. */
+export function gram(U: Matrix64, V: Matrix64): Matrix64 {
   const G = zeros(U.rows, V.rows);
   for (let i = 0; i < U.rows; i++) {
     for (let j = 0; j < V.rows; j++) {
@@ -35,15 +36,18 @@ function shortLabels(arms: readonly string[]): Map<string, string> {
   return new Map(arms.map((a, i) => [a, words[i]!.slice(k).join(' ')]));
 }
 
-interface TraceRow { arm: string; step: number; epoch: number; mean: number; lo: number; hi: number; centre: SweepCentre; seeds: number }
+/** The key of an arm's figure line in StudyResult.centres. */
+export const centreKey = (arm: string, metric: MetricName, log: boolean) => `${arm}\u0000${metric}\u0000${log ? 'log' : 'lin'}`;
+
+export interface TraceCentreRow { arm: string; step: number; epoch: number; mean: number; lo: number; hi: number; centre: SweepCentre; seeds: number }
 
 /**
  * Per arm and logged step, the centre and min–max of `metric` over seeds (a run that stopped early
  * keeps its last value, as in summariseTraces): the mean, or with `log` the geometric mean (the
  * median at a step where a seed is <= 0).
  */
-export function traceCentres(records: readonly RunRecord[], metric: MetricName, log: boolean): TraceRow[] {
-  const out: TraceRow[] = [];
+export function traceCentres(records: readonly RunRecord[], metric: MetricName, log: boolean): TraceCentreRow[] {
+  const out: TraceCentreRow[] = [];
   for (const { arm, step, epoch, rows } of stepsAcrossRuns(records)) {
     const vals = rows.map((t) => t?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
     if (vals.length === 0) continue;
@@ -86,7 +90,8 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
     const log = f.logY === true;
     const perPanel = panels.map((p) => {
       const label = shortLabels(p.arms);
-      const rows = traceCentres(res.records.filter((r) => p.arms.includes(r.arm)), f.metric, log)
+      // The lines of the panel's arms in the study's order (as the runs are), computed from the run files (study.ts).
+      const rows = study.experiments.filter((e) => p.arms.includes(e.name)).flatMap((e) => res.centres.get(centreKey(e.name, f.metric, log)) ?? [])
         .map((s) => ({ arm: label.get(s.arm) ?? s.arm, x: f.x === 'step' ? s.step : s.epoch, mean: s.mean, lo: s.lo, hi: s.hi, centre: s.centre, seeds: s.seeds }));
       return { p, label, rows };
     }).filter((q) => q.rows.length > 0);
@@ -131,8 +136,8 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
   for (const g of study.gramFigures ?? []) {
     const label = shortLabels(g.arms);
     const maps = g.arms.flatMap((arm) => {
-      const r = res.records.find((x) => x.arm === arm);
-      return r ? [heatmap({ title: `${label.get(arm)} (seed ${r.seed})`, matrix: gram(r.U, r.V), colorDomain: [-1, 1], colorTitle: 'u_i·v_j', ...sized })] : [];
+      const r = res.grams.get(arm);
+      return r ? [heatmap({ title: `${label.get(arm)} (seed ${r.seed})`, matrix: r.gram, colorDomain: [-1, 1], colorTitle: 'u_i·v_j', ...sized })] : [];
     });
     if (maps.length === 0) continue;
     const name = fileName(g.name);

@@ -1,5 +1,5 @@
 /** Summaries over seeds: per logged step (mean, sd, min, max) and steps to reach a threshold. */
-import type { RunRecord, RunTraceRow } from './run.ts';
+import type { RunRecord, RunTraceRow } from './train.ts';
 import type { MetricName } from './spec.ts';
 
 export interface Stats {

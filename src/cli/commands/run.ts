@@ -1,13 +1,14 @@
 /** `contrastlab run`: run an experiment or study spec (a JSON file or a shipped preset). */
 import { existsSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
 import { makeFigures } from '../../experiments/figures.ts';
-import { gclTotalSteps } from '../../experiments/gcl.ts';
 import { findPreset, PRESETS } from '../../experiments/presets.ts';
-import { totalSteps } from '../../experiments/run.ts';
-import { isGclExperiment, validateStudy, type StudySpec } from '../../experiments/spec.ts';
-import { runStudy, type StudyProgress, type StudyResult } from '../../experiments/study.ts';
+import { runTotalSteps, studyRuns } from '../../experiments/pool.ts';
+import { planShards, resolveShard, type Shard } from '../../experiments/shard.ts';
+import { validateStudy, type StudySpec } from '../../experiments/spec.ts';
+import { runStudyParallel, type StudyProgress, type StudyResult } from '../../experiments/study.ts';
 import { setAside, writeFileAtomic } from '../../io/atomic.ts';
 import { readJsonFile } from '../../io/read.ts';
 import { choiceFlag, parseFlags, stringFlag } from '../args.ts';
@@ -16,25 +17,44 @@ import type { CommandIO } from '../io.ts';
 import { createProgress, progressIntervalMs } from '../progress.ts';
 
 export const RUN_HELP = `contrastlab run (SPEC.json | --preset NAME) --out DIR [options]
+contrastlab run (SPEC.json | --preset NAME) --dry-run [--shard I/N | --shard-count N]
 contrastlab run --list
-contrastlab run --preset NAME --print-spec
+contrastlab run --preset NAME (--print-spec | --expand)
 
 Runs every experiment (arm) of a study spec for every seed, with checkpoints, then writes
 DIR/trace.csv, trace.jsonl, summary.csv, final.json, summary.md, the figures (SVG and PNG),
-checkpoint.json and run.json, and prints a short summary: where the files are and, per arm, the
-final mean over seeds of its main metrics (run.json holds it as JSON; --json prints that instead).
-A run is a pure function of (spec, seed, backend): same seed, same numbers.
+spec.json, runs/NNNN.json (one per run) and run.json, and prints a short summary: where the files
+are and, per arm, the final mean over seeds of its main metrics (run.json holds it as JSON; --json
+prints that instead). A run is a pure function of (spec, seed, backend): same seed, same numbers,
+whatever the number of workers or machines.
 
 Progress goes to stderr, counted in optimisation steps over all runs, with the time elapsed and
 an ETA: on a terminal one bar redrawn in place; otherwise (nohup, CI, notebooks) a line at the
 start, one every 5 s (CONTRASTLAB_PROGRESS_INTERVAL=SECONDS) and one at the end.
 
+Several machines: each runs a shard (--shard I/N, or a job array's environment, below) into one
+shared DIR or folders of their own, writing only its runs (no summaries); then
+\`contrastlab merge DIR [SHARD_DIR...]\` checks that every run is there once and writes the summaries
+and figures: the same bytes as one machine running the whole study. Shards are balanced by steps:
+runs longest first (ties by index), each to the shard with the fewest steps so far (ties to the
+lowest); \`--dry-run\` shows the plan. Without --shard the shard comes from
+  Slurm job arrays     SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN) of SLURM_ARRAY_TASK_COUNT
+  Kubernetes Indexed   JOB_COMPLETION_INDEX, with --shard-count N (the Job's completions)
+  AWS Batch arrays     AWS_BATCH_JOB_ARRAY_INDEX of AWS_BATCH_JOB_ARRAY_SIZE
+
   SPEC.json            an experiment spec or a study spec ({"name", "experiments": [...], ...})
   --preset NAME        a shipped study (see --list)
   --size full|smoke    preset size (default full; smoke: fewer seeds and epochs)
-  --out DIR            results folder (must not exist unless --force or --resume)
-  --resume             continue the study in DIR from its checkpoint (same numbers as uninterrupted)
+  --out DIR            results folder (must not exist unless --force or --resume; a shard accepts
+                       a folder holding the same study)
+  --resume             continue the study in DIR: every unfinished run from its checkpoint
+                       (runs/NNNN.partial.json; same numbers as uninterrupted)
   --force              replace DIR if it exists
+  --workers K          runs in parallel on K worker threads (default: the number of cores, here
+                       ${availableParallelism()}); gpujs uses one; the outputs are the same bytes for any K
+  --shard I/N          run only shard I (0 to N-1) of N; with --dry-run, print the plan
+  --shard-count N      the number of shards, with Kubernetes' JOB_COMPLETION_INDEX
+  --dry-run            print each shard's runs (index, arm, seed, steps) and exit
   --dtype f64|f32      kernel precision (default f64; f32 with gpujs)
   --backend NAME       cpu (default), reference, or gpujs[:headlessgl|auto|webasm|cpu]: gpu.js,
                        float32; headlessgl needs an X display (xvfb-run -a); prints the mode it got
@@ -43,7 +63,8 @@ start, one every 5 s (CONTRASTLAB_PROGRESS_INTERVAL=SECONDS) and one at the end.
   --figure-size SIZE   column (3.25 in) or page (6.75 in): figures sized for a paper, SVG text
                        outlined, PNG at 4x (default: screen size)
   --list               print every preset: name, then a short description
-  --print-spec         print the preset's spec as JSON and exit`;
+  --print-spec         print the preset's spec as JSON and exit
+  --expand             print the study with every arm listed (the expanded spec) as JSON and exit`;
 
 /** The spec file: bounded, regular files only, BOM accepted, nesting limited (io/read.ts); then the whole spec validated. */
 function loadSpec(path: string): StudySpec {
@@ -69,10 +90,10 @@ export interface RunSummary {
   readonly arms: { arm: string; final: Record<string, number> }[];
 }
 
-/** The steps of every run of the study, in runStudy's order (arm by arm, then seed by seed). */
+/** The steps of every run of the study, in index order (arm by arm, then seed by seed). */
 export function studyRunSteps(study: StudySpec): number[] {
   return study.experiments.flatMap((e) => {
-    const steps = isGclExperiment(e) ? gclTotalSteps(e) : totalSteps(e);
+    const steps = runTotalSteps(e);
     return e.seeds.map(() => steps);
   });
 }
@@ -85,56 +106,60 @@ export interface RunProgress {
 }
 
 /**
- * Progress of a study weighted by steps: the total is every run's steps (from the spec); runs that
- * runStudy passes over (finished before a --resume) count as done, and so do the steps before the
- * first logged row of a run resumed from its checkpoint; those, and the steps a run skips by
- * stopping early, are left out of the rate behind the ETA.
+ * Progress of a study weighted by steps: the total is the steps of every run of this invocation
+ * (all, or its shard's; from the spec), done is the sum over runs of each one's last logged step
+ * (several runs may be in progress at once, on workers). Runs finished before a --resume count as
+ * done, and so do the steps before the first logged row of a run resumed from its checkpoint;
+ * those, and the steps a run skips by stopping early, are left out of the rate behind the ETA.
  */
 export function runProgress(io: CommandIO, study: StudySpec, o: { quiet?: boolean; intervalMs?: number; now?: () => number } = {}): RunProgress {
   const steps = studyRunSteps(study);
   const runCount = steps.length;
-  let total = steps.reduce((a, b) => a + b, 0);
+  let inShare: Set<number> | null = null; // null: every run
+  const total = () => steps.reduce((a, b, k) => (inShare === null || inShare.has(k) ? a + b : a), 0);
   const bar = createProgress(io, {
-    label: `run ${study.name}`, total, unit: 'steps',
+    label: `run ${study.name}`, total: total(), unit: 'steps',
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}), ...(o.intervalMs !== undefined ? { intervalMs: o.intervalMs } : {}), ...(o.now ? { now: o.now } : {}),
   });
-  let next = 0; // the runs before `next` are finished
-  let finished = 0; // their steps
+  const at = new Map<number, number>(); // run → steps counted done
+  let done = 0;
   let skipped = 0; // steps counted done that this invocation did not compute
-  let current = -1; // the run whose rows this invocation is logging
-  let lastStep = 0; // its last logged step
-  const passOver = (k: number) => {
-    for (; next < k; next++) {
-      finished += steps[next]!;
-      skipped += steps[next]!;
-    }
+  const seen = new Set<number>(); // runs that logged a row in this invocation
+  const set = (k: number, v: number) => {
+    done += v - (at.get(k) ?? 0);
+    at.set(k, v);
   };
   const where = (k: number, arm: string, seed: number) => `${arm} seed ${seed} (run ${k + 1}/${runCount})`;
   const callbacks: StudyProgress = {
+    onPlan: ({ share, finished }) => {
+      inShare = share.length === runCount ? null : new Set(share);
+      bar.setTotal(total());
+      for (const k of finished) {
+        set(k, steps[k]!);
+        skipped += steps[k]!;
+      }
+      bar.setSkipped(skipped);
+    },
     onLog: ({ arm, seed, runIndex: k, row, totalSteps: t }) => {
       if (steps[k] !== t) {
-        total += t - steps[k]!;
         steps[k] = t;
-        bar.setTotal(total);
+        bar.setTotal(total());
       }
-      if (k !== current) {
-        passOver(k);
-        current = k;
+      if (!seen.has(k)) {
+        seen.add(k);
         // A fresh run logs step 0 first; a resumed one starts past its checkpoint.
         skipped += row.step;
       }
-      lastStep = row.step;
+      set(k, row.step);
       bar.setSkipped(skipped);
-      bar.update(finished + row.step, `${where(k, arm, seed)} step ${row.step}/${t}`);
+      bar.update(done, `${where(k, arm, seed)} step ${row.step}/${t}`);
     },
     onRunDone: ({ arm, seed, runIndex: k }) => {
-      passOver(k);
       // A run resumed from a finished state logs nothing; one that stopped early skips the rest.
-      skipped += k === current ? steps[k]! - lastStep : steps[k]!;
-      finished += steps[k]!;
-      next = k + 1;
+      skipped += steps[k]! - (seen.has(k) ? at.get(k) ?? 0 : 0);
+      set(k, steps[k]!);
       bar.setSkipped(skipped);
-      bar.update(finished, `${where(k, arm, seed)} done`);
+      bar.update(done, `${where(k, arm, seed)} done`);
     },
   };
   return { callbacks, finish: () => bar.finish(), close: () => bar.close() };
@@ -176,12 +201,51 @@ export function humanSummary(study: StudySpec, s: RunSummary): string {
   return lines.join('\n');
 }
 
+/** The study of a preset at a size (validated). */
+function presetStudy(name: string, size: 'full' | 'smoke'): StudySpec {
+  const p = findPreset(name);
+  if (!p) throw new ConfigError('contrastlab run', `unknown preset '${name}'; expected one of ${PRESETS.map((x) => x.name).join(', ')}`);
+  return validateStudy(p.build(size));
+}
+
+/** What --print-spec prints: the preset's spec as written (compact where the preset is). */
+function presetSpecJson(name: string, size: 'full' | 'smoke'): unknown {
+  const p = findPreset(name);
+  if (!p) throw new ConfigError('contrastlab run', `unknown preset '${name}'; expected one of ${PRESETS.map((x) => x.name).join(', ')}`);
+  return p.build(size);
+}
+
+/** --workers K: a positive integer (default: the cores). */
+function workersFlag(cmd: string, raw: string | undefined): number {
+  if (raw === undefined) return availableParallelism();
+  const t = raw.trim();
+  const k = /^[1-9][0-9]*$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(k) || k > 1024) throw new ConfigError(`contrastlab ${cmd}`, `--workers must be an integer from 1 to 1024, got '${raw}'`);
+  return k;
+}
+
+/** The dry-run plan: each shard's runs (index, arm, seed, steps), the current one marked. */
+export function shardPlanText(study: StudySpec, count: number, current: Shard | null): string {
+  const runs = studyRuns(study);
+  const steps = runs.map((r) => runTotalSteps(r.e));
+  const plan = planShards(steps, count);
+  const lines = [`${study.name}: ${runs.length} runs, ${steps.reduce((a, b) => a + b, 0)} steps, ${count} shard${count > 1 ? 's' : ''} (longest first by steps, ties by index; each to the least-loaded shard)`];
+  plan.forEach((share, i) => {
+    const total = share.reduce((a, k) => a + steps[k]!, 0);
+    lines.push(`shard ${i}/${count}: ${share.length} runs, ${total} steps${current?.index === i ? ` (this one: ${current.source})` : ''}`);
+    for (const k of share) lines.push(`  ${String(k).padStart(4, '0')}  ${runs[k]!.arm}  seed ${runs[k]!.seed}  ${steps[k]} steps`);
+  });
+  return lines.join('\n');
+}
+
 export async function runCommand(argv: string[], io: CommandIO): Promise<number> {
   const cmd = 'run';
+  const op = 'contrastlab run';
   const { flags, positionals } = parseFlags(cmd, argv, {
     preset: { type: 'string' }, size: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
     force: { type: 'boolean' }, dtype: { type: 'string' }, backend: { type: 'string' }, list: { type: 'boolean' },
-    'print-spec': { type: 'boolean' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'figure-size': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    'print-spec': { type: 'boolean' }, expand: { type: 'boolean' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'figure-size': { type: 'string' },
+    workers: { type: 'string' }, shard: { type: 'string' }, 'shard-count': { type: 'string' }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, true);
   if (flags.help) {
     io.out(RUN_HELP);
@@ -196,39 +260,63 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const figureSize = flags['figure-size'] === undefined ? undefined : choiceFlag(cmd, flags, 'figure-size', ['column', 'page'] as const, 'column');
   const presetName = stringFlag(flags, 'preset');
   if ((presetName === undefined) === (positionals.length === 0) || positionals.length > 1) {
-    throw new ConfigError('contrastlab run', 'give exactly one of SPEC.json or --preset NAME');
+    throw new ConfigError(op, 'give exactly one of SPEC.json or --preset NAME');
   }
-  let study: StudySpec;
-  if (presetName !== undefined) {
-    const p = findPreset(presetName);
-    if (!p) throw new ConfigError('contrastlab run', `unknown preset '${presetName}'; expected one of ${PRESETS.map((x) => x.name).join(', ')}`);
-    study = validateStudy(p.build(size));
-  } else study = loadSpec(positionals[0]!);
   if (flags['print-spec']) {
+    if (presetName === undefined) throw new ConfigError(op, '--print-spec prints a preset\'s spec: give --preset NAME (--expand prints a spec file expanded)');
+    io.out(JSON.stringify(presetSpecJson(presetName, size), null, 2));
+    return 0;
+  }
+  const study = presetName !== undefined ? presetStudy(presetName, size) : loadSpec(positionals[0]!);
+  if (flags.expand) {
     io.out(JSON.stringify(study, null, 2));
     return 0;
   }
+  const workers = workersFlag(cmd, stringFlag(flags, 'workers'));
+  const shard = resolveShard(op, stringFlag(flags, 'shard'), stringFlag(flags, 'shard-count'), process.env);
+  if (flags['dry-run']) {
+    io.out(shardPlanText(study, shard?.count ?? 1, shard));
+    return 0;
+  }
   const out = stringFlag(flags, 'out');
-  if (!out) throw new ConfigError('contrastlab run', '--out DIR is required');
-  if (flags.resume && flags.force) throw new ConfigError('contrastlab run', '--resume and --force cannot be combined');
+  if (!out) throw new ConfigError(op, '--out DIR is required');
+  if (flags.resume && flags.force) throw new ConfigError(op, '--resume and --force cannot be combined');
+  if (shard && flags.force) throw new ConfigError(op, `--force cannot be combined with a shard (${shard.source}): the folder may hold the other shards' runs`);
   const dtype = choiceFlag(cmd, flags, 'dtype', ['f64', 'f32'] as const, defaultDtype(stringFlag(flags, 'backend')));
   const intervalMs = progressIntervalMs(cmd);
-  const backend = makeBackend(cmd, stringFlag(flags, 'backend'), dtype, (l) => io.err(l));
+  const backendName = stringFlag(flags, 'backend') ?? 'cpu';
+  const backend = makeBackend(cmd, backendName, dtype, (l) => io.err(l));
+  // gpu.js: one GPU context, in this thread.
+  const gpu = backendName.startsWith('gpujs');
+  if (gpu && workers > 1 && stringFlag(flags, 'workers') !== undefined) io.err(`contrastlab run: --backend ${backendName} runs on one worker (one GPU context); --workers ${workers} ignored`);
+  const k = gpu ? 1 : workers;
   // What this invocation creates (a fresh or replaced DIR and any missing parents): removed if it
-  // fails after runStudy (runStudy removes it on its own failures). --resume removes nothing.
-  const made = flags.resume ? null : (topMissing(out) ?? (flags.force ? resolve(out) : null));
+  // fails after the runs (runStudy removes it on its own failures). --resume and shards remove nothing.
+  const made = flags.resume || shard ? null : (topMissing(out) ?? (flags.force ? resolve(out) : null));
   // --force: the old folder is set aside and deleted only when the new study and its figures are
   // complete; on any failure it is put back.
-  const aside = flags.force && existsSync(out) ? setAside(out, 'contrastlab run') : null;
+  const aside = flags.force && existsSync(out) ? setAside(out, op) : null;
   try {
     const bar = runProgress(io, study, { quiet: flags.quiet === true, intervalMs });
     const started = Date.now();
-    let res: StudyResult;
+    let res: StudyResult | null;
     try {
-      res = runStudy(study, { out, resume: flags.resume === true, force: false, backend, progress: bar.callbacks });
+      res = await runStudyParallel(study, {
+        out, resume: flags.resume === true, force: false, backend, backendName, workers: k, progress: bar.callbacks, ...(shard ? { shard } : {}),
+      });
       bar.finish();
     } finally {
       bar.close();
+    }
+    if (res === null) {
+      // A shard: its runs are in DIR/runs; the summaries are for `merge`.
+      const seconds = (Date.now() - started) / 1000;
+      const share = planShards(studyRunSteps(study), shard!.count)[shard!.index]!;
+      const info = { study: study.name, out, shard: { index: shard!.index, count: shard!.count, source: shard!.source }, runs: share.length, seconds };
+      io.out(flags.json ? JSON.stringify(info)
+        : `run ${study.name}: shard ${shard!.index}/${shard!.count} (${shard!.source}): ${share.length} runs in ${seconds.toFixed(1)} s; run files in ${join(out, 'runs')}\n`
+          + `  when every shard is done: contrastlab merge ${out} (plus the shard folders, if separate)`);
+      return 0;
     }
     let summary: RunSummary;
     let text: string;
@@ -240,7 +328,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
       };
       text = JSON.stringify(summary);
       // DIR/run.json: what --json prints, written before anything is printed.
-      writeFileAtomic(join(out, 'run.json'), `${text}\n`, { overwrite: true, op: 'contrastlab run' });
+      writeFileAtomic(join(out, 'run.json'), `${text}\n`, { overwrite: true, op });
     } catch (e) {
       if (made !== null) rmSync(made, { recursive: true, force: true });
       throw e;
