@@ -40,7 +40,7 @@ if ! munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; then
   [ -s /etc/munge/munge.key ] || dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
   chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge
   chmod 400 /etc/munge/munge.key
-  munged --force --pid-file="$dir/munged.pid"
+  munged --force --pid-file="$dir/munged.pid" --log-file="$dir/log/munged.log"
   for _ in $(seq 50); do munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 munge -n </dev/null | unmunge >/dev/null || { echo "start.sh: munge does not answer" >&2; exit 1; }
