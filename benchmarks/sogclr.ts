@@ -15,8 +15,8 @@
  *
  * Per-step breakdown: gather (two gatherRows), pairLse and pairSoftmaxGrad (timed by wrapping the
  * backend's kernel table, which the estimator receives explicitly), "estimator other" (the rest of
- * `step`: input checks, the copy of the per-anchor state the pure step returns, the u update, the
- * weights, float64 conversion of the gradients) and update (SGD + re-normalisation of the 2B rows).
+ * `step`: input checks, the in-place u update of the batch's 2B slots, the weights, float64
+ * conversion of the gradients) and update (SGD + re-normalisation of the 2B rows).
  *
  * The run happens in a child process, so that its peak RSS (`process.resourceUsage().maxRSS`) is the
  * epoch's alone (plus Node itself, ≈ 50 MiB). Never gates anything.
@@ -193,8 +193,8 @@ function parent(): void {
     `One bimodal SogCLR epoch on free embeddings: N = ${fmt(N)}, d = ${D}, B = ${B} (${Math.ceil(N / B)} steps, the last one partial), float32 CPU backend, τ = ${TAU}, γ = ${GAMMA}, ε₀ = 0;`,
     'each epoch a fresh permutation; per step: gather the batch rows of U and V, `makeEstimator({kind: \'sogclr\'})`.step (pairLse, the u update,',
     `pairSoftmaxGrad), plain SGD on the 2B batch rows (step ${LR}) and re-normalisation; no exact-objective logging. Epoch 1 is all first visits,`,
-    'epoch 2 the moving-average path. Times per step are means; "estimator other" is the rest of `step` (input checks, the copy of the',
-    `per-anchor state the pure step returns: 2N float64 s and b and 2N int32 flags, ≈ ${fmt((2 * N * 20) / 2 ** 20, 1)} MiB per step; the u update; the weights;`,
+    'epoch 2 the moving-average path. Times per step are means; "estimator other" is the rest of `step` (input checks; the u update of the',
+    'batch\'s 2B slots, in place: no O(N) copy of the state since the in-place contract; the weights;',
     'float64 conversion of the gradients). Peak RSS is the child process\'s `process.resourceUsage().maxRSS` (Node itself ≈ 50 MiB;',
     `U and V in float32 take ${fmt((2 * N * D * 4) / 2 ** 20, 1)} MiB).`,
     '',
