@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
   optimum: { load: async () => (await import('./commands/optimum.ts')).optimumCommand, summary: 'write a known optimum (simplex ETF, cross-polytope) and its closed-form loss' },
   solve: { load: async () => (await import('./commands/solve.ts')).solveCommand, summary: 'exact full-batch solver on the sphere from a seeded start' },
   run: { load: async () => (await import('./commands/run.ts')).runCommand, summary: 'run an experiment / study spec or a shipped preset (traces, summaries, figures, checkpoints)' },
+  merge: { load: async () => (await import('./commands/merge.ts')).mergeCommand, summary: 'complete a study run in shards: check every run is there once, then write its summaries and figures' },
   bias: { load: async () => (await import('./commands/bias.ts')).biasCommand, summary: 'bias and variance vs B of the plug-in and exact-u SogCLR gradient estimators' },
   diagnose: { load: async () => (await import('./commands/diagnose.ts')).diagnoseCommand, summary: 'what your embeddings say: objectives, bounds, per-anchor losses, estimator bias vs B, batch hardness, labels' },
   gradcheck: { load: async () => (await import('./commands/gradcheck.ts')).gradcheckCommand, summary: 'is your (distributed) gradient the global objective\'s? names the implementation mistake it matches' },
