@@ -14,7 +14,7 @@ import { METRICS } from './types.ts';
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type S = { [k: string]: Json };
 
-const SCHEMA_ID = 'https://contrastlab.dev/schema/study.schema.json';
+export const SCHEMA_ID = 'https://contrastlab.dev/schema/study.schema.json';
 
 const num = (description: string, extra: S = {}): S => ({ type: 'number', description, ...extra });
 const int = (description: string, extra: S = {}): S => ({ type: 'integer', description, ...extra });
