@@ -525,14 +525,20 @@ export function expandStudy(v: unknown): unknown {
     }
   }
   const arms = buildArms(s, maps);
-  const out: Obj = { name: needStr(s.name, 'study.name') };
-  if (s.description !== undefined) out.description = s.description;
-  out.experiments = arms.map((a) => a.spec);
-  if (s.gapReference !== undefined) out.gapReference = s.gapReference;
-  if (s.sweeps !== undefined) out.sweeps = needArr(s.sweeps, 'study.sweeps', 'sweeps').map((w, i) => expandSweep(w, `study.sweeps[${i}]`, arms, maps));
-  if (s.figures !== undefined) out.figures = needArr(s.figures, 'study.figures', 'figures').flatMap((f, i) => expandFigure(f, `study.figures[${i}]`, arms, maps));
-  if (s.thresholds !== undefined) out.thresholds = s.thresholds;
-  if (s.gramFigures !== undefined) out.gramFigures = needArr(s.gramFigures, 'study.gramFigures', 'Gram figures').flatMap((g, i) => expandGram(g, `study.gramFigures[${i}]`, arms, maps));
-  if (s.notes !== undefined) out.notes = s.notes;
+  // The expanded study's keys follow the order written, `experiments` where the first arm-making key was.
+  const made: Obj = {
+    name: needStr(s.name, 'study.name'),
+    experiments: arms.map((a) => a.spec),
+  };
+  if (s.sweeps !== undefined) made.sweeps = needArr(s.sweeps, 'study.sweeps', 'sweeps').map((w, i) => expandSweep(w, `study.sweeps[${i}]`, arms, maps));
+  if (s.figures !== undefined) made.figures = needArr(s.figures, 'study.figures', 'figures').flatMap((f, i) => expandFigure(f, `study.figures[${i}]`, arms, maps));
+  if (s.gramFigures !== undefined) made.gramFigures = needArr(s.gramFigures, 'study.gramFigures', 'Gram figures').flatMap((g, i) => expandGram(g, `study.gramFigures[${i}]`, arms, maps));
+  const out: Obj = {};
+  for (const k of Object.keys(s)) {
+    if (k === '$schema') continue;
+    const key = ['defaults', 'grid', 'zip', 'labels', 'names', 'experiments'].includes(k) ? 'experiments' : k;
+    if (!(key in out)) out[key] = key in made ? made[key]! : s[key]!;
+  }
+  if (!('name' in out)) return { name: made.name, ...out };
   return out;
 }

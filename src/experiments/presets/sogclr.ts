@@ -75,16 +75,16 @@ function smallBatch(size: 'full' | 'smoke', views: 'fixed' | 'fresh'): CompactSt
     grid: { estimator: estimators, 'sampler.B': Bs },
     labels: { estimator: ESTIMATOR_LABELS },
     names: '{estimator} B={sampler.B}',
-    gapReference: REFERENCE,
+    figures: [
+      { name: 'gap-vs-epoch', title: 'Exact F − F* against epochs', metric: 'objectiveGap', x: 'epoch', logY: true, panels },
+      { name: 'gradF-vs-epoch', title: 'Exact ‖∇F‖ against epochs', metric: 'objectiveGradNorm', x: 'epoch', logY: true, panels },
+    ],
     sweeps: [
       { name: 'final-gap-vs-B', title: 'Final exact F gap to the full-batch optimum against B', metric: 'objectiveGap', xTitle: 'batch size B', logX: true, logY: true, series },
       { name: 'final-gradF-vs-B', title: 'Final exact ‖∇F‖ against B', metric: 'objectiveGradNorm', xTitle: 'batch size B', logX: true, logY: true, series },
       { name: 'probe-vs-B', title: 'Linear-probe accuracy (held out) against B', metric: 'probe', xTitle: 'batch size B', logX: true, series, referenceArm: REFERENCE },
     ],
-    figures: [
-      { name: 'gap-vs-epoch', title: 'Exact F − F* against epochs', metric: 'objectiveGap', x: 'epoch', logY: true, panels },
-      { name: 'gradF-vs-epoch', title: 'Exact ‖∇F‖ against epochs', metric: 'objectiveGradNorm', x: 'epoch', logY: true, panels },
-    ],
+    gapReference: REFERENCE,
     notes: 'SOG: SimCLR (the plug-in estimator, ε₀ = 1/(2B−2)) is biased, with an error floor in 1/B, so at small B it stops at a larger objective gap; SogCLR\'s moving average removes the bias '
       + 'and gets close to the full-batch optimum for any B. DCL is the plug-in estimator of the same F (ε₀ = 0): it separates the ε₀ mismatch from the Jensen bias of the plug-in. '
       + `objectiveGap is F minus F* = the final F of full-batch GD run for ${s.referenceEpochs} steps on the same seed. `
