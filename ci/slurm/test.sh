@@ -14,8 +14,8 @@ cd "$repo"
 spec=${SLURM_TEST_SPEC:-examples/slurm/small-study.json}
 tasks=${SLURM_TEST_TASKS:-3}
 timeout_s=${SLURM_TEST_TIMEOUT:-300}
-export CONTRASTLAB=${CONTRASTLAB:-npx contrastlab}
-read -r -a cli <<<"$CONTRASTLAB"
+# The jobs use the repository's bin (examples/slurm/sweep.sbatch) unless CONTRASTLAB is set; so does the local run.
+read -r -a cli <<<"${CONTRASTLAB:-node bin/contrastlab.mjs}"
 work=$(mktemp -d /tmp/contrastlab-slurm-test.XXXXXX)
 export SLURM_CI_DIR=$work/cluster
 t0=$(date +%s)

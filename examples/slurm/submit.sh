@@ -23,8 +23,7 @@ LOG_DIR=${LOG_DIR:-$OUT.logs}
 case $LOG_DIR in /*) ;; *) LOG_DIR=$WORKDIR/$LOG_DIR ;; esac
 mkdir -p "$LOG_DIR"
 read -r -a extra <<<"${SBATCH_ARGS:-}"
-export CONTRASTLAB=${CONTRASTLAB:-npx contrastlab}
-export NODE_MODULE=${NODE_MODULE:-}
+# CONTRASTLAB and NODE_MODULE, when set, reach the jobs through --export=ALL.
 
 # --parsable prints "id" or "id;cluster".
 sweep=$(sbatch --parsable --export=ALL --chdir="$WORKDIR" --array="0-$((TASKS - 1))" \
