@@ -5,7 +5,7 @@ import { runProgress } from '../../src/cli/commands/run.ts';
 import type { CommandIO } from '../../src/cli/io.ts';
 import { createProgress, formatDuration, type ProgressOptions, progressIntervalMs } from '../../src/cli/progress.ts';
 import type { ExperimentSpec, StudySpec } from '../../src/experiments/spec.ts';
-import type { RunTraceRow } from '../../src/experiments/run.ts';
+import type { RunTraceRow } from '../../src/experiments/train.ts';
 import { cli, tmp } from './harness.ts';
 
 /** A fake clock (ms) and a captured stderr: `lines` (io.err) and `raw` (io.errWrite, terminal only). */
@@ -148,8 +148,8 @@ describe('--quiet', () => {
 
 describe('run progress: weighted by steps over every run', () => {
   const arm: ExperimentSpec = {
-    name: 'a', data: { kind: 'random-sphere', n: 6, d: 5 }, objective: { name: 'infonce', tau: 0.5 }, parametrisation: 'projected',
-    sampler: { kind: 'reshuffle', B: 2 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 3 }, seeds: [0, 1],
+    name: 'a', data: { kind: 'random-sphere', n: 6, d: 5 }, model: { kind: 'free', parametrisation: 'projected' }, objective: { tau: 0.5 },
+    sampler: { kind: 'reshuffle', B: 2 }, estimator: { kind: 'minibatch-infonce', tau: 0.5 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 3 }, seeds: [0, 1],
   };
   // Arm a: 3 epochs × 3 steps = 9 steps per run, 2 seeds; arm b: full batch, 3 steps per run, 1 seed.
   const study: StudySpec = { name: 's', description: 'd', experiments: [arm, { ...arm, name: 'b', sampler: { kind: 'full' }, seeds: [5] }] };
@@ -180,8 +180,9 @@ describe('run progress: weighted by steps over every run', () => {
   it('a resumed study: runs finished before count as done, and out of the rate', () => {
     const s = sink(false);
     const p = runProgress(s.io, study, { intervalMs: 0, now: () => s.t.now });
-    // runStudy passes over runs 0 and 1 (their records are on disk); run 2 resumes from its
+    // Runs 0 and 1 are finished on disk (runStudy says so before any run); run 2 resumes from its
     // checkpoint at step 1 and logs step 2 first.
+    p.callbacks.onPlan!({ runCount: 3, share: [0, 1, 2], finished: [0, 1] });
     s.t.now = 1000;
     p.callbacks.onLog!({ arm: 'b', seed: 5, runIndex: 2, runCount: 3, row: row(2), totalSteps: 3 });
     expect(s.lines[0]).toBe('run s: 95% (20/21 steps), 1.0 s elapsed — b seed 5 (run 3/3) step 2/3');
@@ -190,6 +191,38 @@ describe('run progress: weighted by steps over every run', () => {
     p.callbacks.onRunDone!({ arm: 'b', seed: 5, runIndex: 2, runCount: 3 });
     p.finish();
     expect(s.lines.at(-1)).toBe('run s: 100% (21/21 steps), 2.0 s elapsed, done');
+  });
+
+  it('several runs in flight (workers): done is the sum of each run\'s last step; the ETA from the steps computed', () => {
+    const s = sink(false);
+    const p = runProgress(s.io, study, { intervalMs: 0, now: () => s.t.now });
+    p.callbacks.onPlan!({ runCount: 3, share: [0, 1, 2], finished: [] });
+    const log = (k: number, step: number) => p.callbacks.onLog!({ arm: k < 2 ? 'a' : 'b', seed: k < 2 ? k : 5, runIndex: k, runCount: 3, row: row(step), totalSteps: k < 2 ? 9 : 3 });
+    log(0, 0);
+    log(1, 0);
+    s.t.now = 2000;
+    log(1, 3);
+    log(0, 3);
+    expect(s.lines.at(-1)).toBe('run s: 28% (6/21 steps), 2.0 s elapsed, ETA 5.0 s — a seed 0 (run 1/3) step 3/9');
+    log(1, 9);
+    p.callbacks.onRunDone!({ arm: 'a', seed: 1, runIndex: 1, runCount: 3 });
+    log(2, 0);
+    log(0, 6);
+    expect(s.lines.at(-1)).toMatch(/^run s: 71% \(15\/21 steps\), .* — a seed 0 \(run 1\/3\) step 6\/9$/);
+    p.callbacks.onRunDone!({ arm: 'a', seed: 0, runIndex: 0, runCount: 3 });
+    expect(s.lines.at(-1)).toMatch(/^run s: 85% \(18\/21 steps\)/);
+    const done = s.lines.map((l) => Number(/\((\d+)\//.exec(l)![1]));
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+    p.finish();
+    expect(s.lines.at(-1)).toBe('run s: 100% (21/21 steps), 2.0 s elapsed, done');
+  });
+
+  it('a shard: the total is its runs\' steps only', () => {
+    const s = sink(false);
+    const p = runProgress(s.io, study, { intervalMs: 0, now: () => s.t.now });
+    p.callbacks.onPlan!({ runCount: 3, share: [1, 2], finished: [] });
+    p.callbacks.onLog!({ arm: 'b', seed: 5, runIndex: 2, runCount: 3, row: row(0), totalSteps: 3 });
+    expect(s.lines[0]).toBe('run s: 0% (0/12 steps), 0.0 s elapsed — b seed 5 (run 3/3) step 0/3');
   });
 
   it('--quiet: nothing', () => {
@@ -220,7 +253,8 @@ describe('contrastlab run / bias / check through the CLI (stderr not a terminal)
     const lines = r.stderr.split('\n');
     expect(lines.length).toBeGreaterThan(3);
     for (const l of lines) expect(l).toMatch(LINE);
-    expect(lines[0]).toMatch(/^run fixed-partition-smoke: 0% \(0\/5400 steps\), .* — fixed seed 0 \(run 1\/6\) step 0\/1200$/);
+    // With two workers the first line may come from either of the first two runs.
+    expect(lines[0]).toMatch(/^run fixed-partition-smoke: 0% \(0\/5400 steps\), .* — fixed seed [01] \(run [12]\/6\) step 0\/1200$/);
     expect(lines.some((l) => / ETA /.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(/: 100% \(5400\/5400 steps\), .* elapsed, done$/);
     const done = lines.map((l) => Number(LINE.exec(l)![2]));

@@ -2,14 +2,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESETS } from '../../src/experiments/presets.ts';
-import { initialState } from '../../src/experiments/run.ts';
+import { initialState } from '../../src/experiments/train.ts';
 import type { ExperimentSpec } from '../../src/experiments/spec.ts';
 import { encodeState } from '../../src/io/codec.ts';
 import { cli, tmp } from './harness.ts';
 
 const arm: ExperimentSpec = {
-  name: 'a', data: { kind: 'random-sphere', n: 6, d: 5 }, objective: { name: 'infonce', tau: 0.5 }, parametrisation: 'projected',
-  sampler: { kind: 'reshuffle', B: 2 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 3 }, seeds: [0, 1],
+  name: 'a', data: { kind: 'random-sphere', n: 6, d: 5 }, model: { kind: 'free', parametrisation: 'projected' }, objective: { tau: 0.5 },
+  sampler: { kind: 'reshuffle', B: 2 }, estimator: { kind: 'minibatch-infonce', tau: 0.5 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { epochs: 3 }, seeds: [0, 1],
 };
 const twoArms = (extra: Record<string, unknown> = {}) => ({ name: 's', description: 'd', experiments: [arm, { ...arm, name: 'b', sampler: { kind: 'full' } }], ...extra });
 
@@ -78,6 +78,72 @@ describe('contrastlab run', () => {
       expect(r.stderr).toMatch(msg);
     }
     expect(existsSync(join(dir, 'o'))).toBe(false);
+  });
+});
+
+describe('contrastlab run: --workers, --shard, the job array environments, --dry-run', () => {
+  const envKeys = ['SLURM_ARRAY_TASK_ID', 'SLURM_ARRAY_TASK_COUNT', 'SLURM_ARRAY_TASK_MIN', 'JOB_COMPLETION_INDEX', 'AWS_BATCH_JOB_ARRAY_INDEX', 'AWS_BATCH_JOB_ARRAY_SIZE'];
+  async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(envKeys.map((k) => [k, process.env[k]]));
+    for (const k of envKeys) delete process.env[k];
+    Object.assign(process.env, env);
+    try {
+      return await f();
+    } finally {
+      for (const k of envKeys) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
+  }
+
+  it('bad values: one line naming the flag or the variable and its value, exit 2, nothing created', async () => {
+    const dir = tmp();
+    const spec = join(dir, 'spec.json');
+    writeFileSync(spec, JSON.stringify(twoArms()));
+    const o = join(dir, 'o');
+    const cases: [Record<string, string>, string[], RegExp][] = [
+      [{}, ['--workers', '0'], /--workers must be an integer from 1 to 1024, got '0'/],
+      [{}, ['--workers', 'all'], /--workers must be an integer from 1 to 1024, got 'all'/],
+      [{}, ['--shard', '3/3'], /--shard I\/N needs I an integer from 0 to N-1 = 2, got '3'/],
+      [{}, ['--shard', 'half'], /--shard must be I\/N/],
+      [{}, ['--shard', '0/2', '--force'], /--force cannot be combined with a shard \(--shard 0\/2\)/],
+      [{}, ['--shard-count', '3'], /--shard-count N needs JOB_COMPLETION_INDEX/],
+      [{ SLURM_ARRAY_TASK_ID: 'x', SLURM_ARRAY_TASK_COUNT: '2' }, [], /SLURM_ARRAY_TASK_ID='x' must be a non-negative integer/],
+      [{ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '2' }, [], /SLURM_ARRAY_TASK_ID=4 of SLURM_ARRAY_TASK_COUNT=2 gives shard 4, outside 0\.\.1/],
+      [{ JOB_COMPLETION_INDEX: '1' }, [], /JOB_COMPLETION_INDEX='1' is set: pass --shard-count N/],
+      [{ AWS_BATCH_JOB_ARRAY_INDEX: '1', AWS_BATCH_JOB_ARRAY_SIZE: '-3' }, [], /AWS_BATCH_JOB_ARRAY_SIZE must be an integer in \[1, 100000\], got '-3'/],
+    ];
+    for (const [env, extra, msg] of cases) {
+      const r = await withEnv(env, () => cli('run', spec, '--out', o, ...extra));
+      expect(r.code, `${JSON.stringify(env)} ${extra.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr.split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(msg);
+    }
+    expect(existsSync(o)).toBe(false);
+  });
+
+  it('--dry-run prints each shard\'s runs (index, arm, seed, steps); a Slurm task runs its shard into DIR without summaries', async () => {
+    const dir = tmp();
+    const spec = join(dir, 'spec.json');
+    writeFileSync(spec, JSON.stringify(twoArms()));
+    const r = await cli('run', spec, '--dry-run', '--shard', '1/2');
+    expect(r.code, r.stderr).toBe(0);
+    // Arm a: 3 epochs × 3 steps = 9 per run; arm b (full batch): 3.
+    expect(r.stdout.split('\n')).toEqual([
+      expect.stringMatching(/^s: 4 runs, 24 steps, 2 shards \(longest first by steps/),
+      // 0 (9 steps) to shard 0, 1 (9) to shard 1, 2 (3) to shard 0 (a tie: the lowest), 3 (3) to shard 1.
+      'shard 0/2: 2 runs, 12 steps', '  0000  a  seed 0  9 steps', '  0002  b  seed 0  3 steps',
+      'shard 1/2: 2 runs, 12 steps (this one: --shard 1/2)', '  0001  a  seed 1  9 steps', '  0003  b  seed 1  3 steps',
+    ]);
+    const whole = await cli('run', spec, '--dry-run');
+    expect(whole.stdout.split('\n')[1]).toBe('shard 0/1: 4 runs, 24 steps');
+    const out = join(dir, 'o');
+    const s = await withEnv({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '2' }, () => cli('run', spec, '--out', out, '--quiet', '--json'));
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.json()).toMatchObject({ study: 's', out, shard: { index: 1, count: 2 }, runs: 2 });
+    expect(readdirSync(join(out, 'runs')).sort()).toEqual(['0001.json', '0003.json']);
+    expect(readdirSync(out).sort()).toEqual(['runs', 'shards', 'spec.json']);
   });
 });
 
@@ -167,22 +233,24 @@ describe('contrastlab run: hostile specs and checkpoints', () => {
     writeFileSync(spec, JSON.stringify(arm));
     const out = join(dir, 'o');
     expect((await cli('run', spec, '--out', out)).code).toBe(0);
-    // Make it look interrupted in run 1 at step 0.
+    // Make it look interrupted in run 1 at step 0: its checkpoint, runs/0001.partial.json.
     rmSync(join(out, 'runs', '0001.json'));
     rmSync(join(out, 'final.json'));
-    const ckPath = join(out, 'checkpoint.json');
-    const ck = JSON.parse(readFileSync(ckPath, 'utf8'));
-    ck.current = encodeState(initialState(arm, 1));
+    const ckPath = join(out, 'runs', '0001.partial.json');
+    const { studyHash, runConfig, version } = JSON.parse(readFileSync(join(out, 'runs', '0000.json'), 'utf8'));
+    const ck = { version, studyHash, runConfig, index: 1, state: encodeState(initialState(arm, 1)) };
     writeFileSync(ckPath, JSON.stringify(ck));
     const before = snapshot(out);
     const resume = (...extra: string[]) => ['run', spec, '--out', out, '--resume', ...extra];
     await refused(resume('--dtype', 'f32'), /was computed with backend cpu, dtype f64, blockSize \d+, but this invocation uses backend cpu, dtype f32, .*resume with the same --backend and --dtype/);
     await refused(resume('--backend', 'reference'), /was computed with backend cpu, .* but this invocation uses backend reference/);
     const variants: [(c: any) => unknown, RegExp][] = [
-      [() => null, /checkpoint\.json' content must be an object, got null/],
-      [(c) => { delete c.current.params; }, /current\.params is missing/],
-      [(c) => { c.current.step = 1e9; }, /current\.step must be an integer in \[0, 9\], got 1000000000/],
-      [(c) => { c.current.step = -5; }, /current\.step must be an integer in \[0, 9\], got -5/],
+      [() => null, /0001\.partial\.json' content must be an object, got null/],
+      [(c) => { delete c.state.params; }, /state\.params is missing/],
+      [(c) => { c.state.step = 1e9; }, /state\.step must be an integer in \[0, 9\], got 1000000000/],
+      [(c) => { c.state.step = -5; }, /state\.step must be an integer in \[0, 9\], got -5/],
+      [(c) => { c.index = 0; }, /index is 0 but its file name gives 1/],
+      [(c) => { c.studyHash = 'abc'; }, /0001\.partial\.json' is for another spec \(hash "abc"/],
     ];
     for (const [f, msg] of variants) {
       const c = JSON.parse(JSON.stringify(ck));
