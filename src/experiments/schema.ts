@@ -29,7 +29,7 @@ interface AjvError {
 }
 type Validate = ((v: unknown) => boolean) & { errors?: AjvError[] | null };
 
-type Which = 'study' | 'compact-study' | 'experiment';
+type Which = 'study' | 'compact-study' | 'experiment-file';
 let ajv: { addSchema(s: object): void; getSchema(ref: string): Validate | undefined } | undefined;
 const validators = new Map<Which, Validate>();
 
@@ -147,10 +147,10 @@ export function checkSchema(v: unknown, what?: string): void {
   if (!isObj) throw new ConfigError(OP, `${what ?? 'spec'} must be an object, got ${show(v)}`);
   const o = v as Record<string, unknown>;
   const kind: Which = isCompactStudy(o) ? 'compact-study'
-    : ['experiments', 'figures', 'sweeps', 'description', 'gramFigures', 'thresholds', 'gapReference', 'notes'].some((k) => k in o) ? 'study' : 'experiment';
+    : ['experiments', 'figures', 'sweeps', 'description', 'gramFigures', 'thresholds', 'gapReference', 'notes'].some((k) => k in o) ? 'study' : 'experiment-file';
   const validate = validatorOf(kind);
   if (validate(v)) return;
   const errors = validate.errors ?? [];
-  const root = what ?? (kind === 'experiment' ? 'experiment' : 'study');
+  const root = what ?? (kind === 'experiment-file' ? 'experiment' : 'study');
   throw new ConfigError(OP, message(pick(errors), root, v, errors));
 }

@@ -157,7 +157,6 @@ export const DEFINITIONS: Record<string, S> = {
   seeds: { type: 'array', description: 'The seeds: one run per seed (distinct integers >= 0).', items: { type: 'integer', minimum: 0 }, minItems: 1, uniqueItems: true },
   metric,
   experiment: obj('One experiment (an arm): data → model → sampler → estimator → optimizer, run once per seed.', {
-    $schema: str('The schema this file follows (for editors).'),
     name: str('The arm\'s label, e.g. \'N=4,d=2 projected OSGD\'.', { minLength: 1, maxLength: 200 }),
     data: ref('data'), model: ref('model'), objective: ref('objective'), sampler: ref('sampler'), estimator: ref('estimator'),
     optimizer: ref('optimizer'), budget: ref('budget'), seeds: ref('seeds'),
@@ -167,6 +166,12 @@ export const DEFINITIONS: Record<string, S> = {
     stopWhen: obj('Stop a run early once `metric` is at or below `below`.', { metric, below: num('The threshold.') }, ['metric', 'below']),
     checkpointEvery: int('Write a checkpoint every this many steps (default: every log point).', { minimum: 1 }),
   }, ['name', 'data', 'model', 'objective', 'sampler', 'estimator', 'optimizer', 'budget', 'seeds']),
+};
+
+DEFINITIONS['experiment-file'] = {
+  ...DEFINITIONS.experiment!,
+  description: 'A single experiment in a file of its own (run as a one-arm study).',
+  properties: { $schema: str('The schema this file follows (for editors).'), ...(DEFINITIONS.experiment!.properties as S) },
 };
 
 const armName = str('An arm name of this study.');
@@ -205,7 +210,9 @@ DEFINITIONS.sweep = obj('Final values against a numeric parameter of the arms.',
 DEFINITIONS.study = obj('A study: arms × seeds, with figures, sweeps and summary tables (the expanded form).', {
   ...STUDY_FIELDS,
   experiments: { type: 'array', description: 'The arms.', minItems: 1, items: ref('experiment') },
-  figures: { type: 'array', items: ref('figure') }, sweeps: { type: 'array', items: ref('sweep') }, gramFigures: { type: 'array', items: ref('gramFigure') },
+  figures: { type: 'array', description: 'Curves of metrics against steps or epochs.', items: ref('figure') },
+  sweeps: { type: 'array', description: 'Final values against a numeric parameter of the arms.', items: ref('sweep') },
+  gramFigures: { type: 'array', description: 'Gram heat-maps of UVᵀ at the end.', items: ref('gramFigure') },
 }, ['name', 'experiments']);
 
 // ---- the compact language (studyLanguage.ts) ----
@@ -266,7 +273,6 @@ const seedsCompact: S = {
   const e = partial(DEFINITIONS.experiment!) as S;
   const props = e.properties as S;
   props.seeds = seedsCompact;
-  delete props.$schema;
   DEFINITIONS['experiment-partial'] = e;
   DEFINITIONS['experiment-defaults'] = { ...e, description: 'Keys shared by every arm (deep-merged under grid values and explicit arms).', properties: Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'name')) };
   DEFINITIONS['experiment-extra'] = { ...e, description: 'An explicit arm: merged onto the defaults; listed before the grid\'s arms.', required: ['name'] };
@@ -302,7 +308,7 @@ DEFINITIONS['figure-compact'] = obj('Curves of a metric against steps or epochs;
 }, ['name', 'title', 'metric', 'x']);
 DEFINITIONS['figure-group'] = obj('Several figures per value of `forEach` (in the order listed, value by value); each sees that value\'s arms.', {
   forEach: { ...byKeys, description: 'One group of figures per value of these keys.' }, where, limit: int('Keep only the first this many groups.', { minimum: 1 }),
-  figures: { type: 'array', minItems: 1, items: ref('figure-compact') },
+  figures: { type: 'array', minItems: 1, description: 'The figures made for each value.', items: ref('figure-compact') },
 }, ['forEach', 'figures']);
 DEFINITIONS['gramFigure-compact'] = obj('Gram heat-maps; name and title are templates.', {
   name: template('File name.'), title: template('Title.'), arms: armNames, where,
@@ -331,8 +337,12 @@ DEFINITIONS['compact-study'] = obj('A study written compactly: defaults, a grid 
   },
   names: template('The arms\' names (default: the labels of the grid and zip values, joined by spaces).'),
   experiments: { type: 'array', description: 'Explicit arms, merged onto the defaults, listed before the grid\'s arms.', items: ref('experiment-extra') },
-  figures: { type: 'array', items: { if: { required: ['figures'] }, then: ref('figure-group'), else: ref('figure-compact') } }, sweeps: { type: 'array', items: ref('sweep-compact') },
-  gramFigures: { type: 'array', items: ref('gramFigure-compact') },
+  figures: {
+    type: 'array', description: 'Curves of metrics: figures (templated, selecting arms by key) or groups of figures per value of a key.',
+    items: { if: { required: ['figures'] }, then: ref('figure-group'), else: ref('figure-compact') },
+  },
+  sweeps: { type: 'array', description: 'Final values against a numeric key of the arms.', items: ref('sweep-compact') },
+  gramFigures: { type: 'array', description: 'Gram heat-maps of UVᵀ at the end.', items: ref('gramFigure-compact') },
 }, ['name']);
 
 /** The keys that make a study compact. */
@@ -349,7 +359,7 @@ export function studySchema(): S {
     type: 'object',
     if: isCompact,
     then: ref('compact-study'),
-    else: { if: { anyOf: [{ required: ['experiments'] }, { required: ['figures'] }, { required: ['sweeps'] }, { required: ['description'] }] }, then: ref('study'), else: ref('experiment') },
+    else: { if: { anyOf: [{ required: ['experiments'] }, { required: ['figures'] }, { required: ['sweeps'] }, { required: ['description'] }] }, then: ref('study'), else: ref('experiment-file') },
     definitions: DEFINITIONS as Json,
   } as S;
 }
