@@ -5,6 +5,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { makeFigures } from '../../experiments/figures.ts';
 import { readRunFile, type RunConfig, describeConfig, runFile, runName, studyRuns } from '../../experiments/pool.ts';
 import { configHash, validateStudy, type StudySpec } from '../../experiments/spec.ts';
+import { expandStudy } from '../../experiments/studyLanguage.ts';
 import { finishedRunFiles, folderStudyHash, specText, summariseStudyDir } from '../../experiments/study.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { fsReason, readJsonFile } from '../../io/read.ts';
@@ -30,7 +31,7 @@ summary.md, the figures and run.json: the same bytes as one machine running the 
 const OP = 'contrastlab merge';
 
 function readStudy(dir: string): StudySpec {
-  return validateStudy(readJsonFile(OP, join(dir, 'spec.json'), { what: 'spec file' }));
+  return validateStudy(expandStudy(readJsonFile(OP, join(dir, 'spec.json'), { what: 'spec file' })));
 }
 
 export async function mergeCommand(argv: string[], io: CommandIO): Promise<number> {

@@ -4,10 +4,11 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
 import { makeFigures } from '../../experiments/figures.ts';
-import { findPreset, PRESETS } from '../../experiments/presets.ts';
+import { findPreset, PRESETS } from '../../experiments/presets/index.ts';
 import { runTotalSteps, studyRuns } from '../../experiments/pool.ts';
 import { planShards, resolveShard, type Shard } from '../../experiments/shard.ts';
 import { validateStudy, type StudySpec } from '../../experiments/spec.ts';
+import { expandStudy } from '../../experiments/studyLanguage.ts';
 import { runStudyParallel, type StudyProgress, type StudyResult } from '../../experiments/study.ts';
 import { setAside, writeFileAtomic } from '../../io/atomic.ts';
 import { readJsonFile } from '../../io/read.ts';
@@ -66,9 +67,9 @@ lowest); \`--dry-run\` shows the plan. Without --shard the shard comes from
   --print-spec         print the preset's spec as JSON and exit
   --expand             print the study with every arm listed (the expanded spec) as JSON and exit`;
 
-/** The spec file: bounded, regular files only, BOM accepted, nesting limited (io/read.ts); then the whole spec validated. */
+/** The spec file: bounded, regular files only, BOM accepted, nesting limited (io/read.ts); expanded if compact; then the whole spec validated. */
 function loadSpec(path: string): StudySpec {
-  return validateStudy(readJsonFile('contrastlab run', path, { what: 'spec file' }));
+  return validateStudy(expandStudy(readJsonFile('contrastlab run', path, { what: 'spec file' })));
 }
 
 /** The topmost folder on the way to `p` that does not exist yet (what creating `p` creates), or null. */
@@ -201,18 +202,15 @@ export function humanSummary(study: StudySpec, s: RunSummary): string {
   return lines.join('\n');
 }
 
-/** The study of a preset at a size (validated). */
-function presetStudy(name: string, size: 'full' | 'smoke'): StudySpec {
+function preset(name: string) {
   const p = findPreset(name);
   if (!p) throw new ConfigError('contrastlab run', `unknown preset '${name}'; expected one of ${PRESETS.map((x) => x.name).join(', ')}`);
-  return validateStudy(p.build(size));
+  return p;
 }
 
-/** What --print-spec prints: the preset's spec as written (compact where the preset is). */
-function presetSpecJson(name: string, size: 'full' | 'smoke'): unknown {
-  const p = findPreset(name);
-  if (!p) throw new ConfigError('contrastlab run', `unknown preset '${name}'; expected one of ${PRESETS.map((x) => x.name).join(', ')}`);
-  return p.build(size);
+/** The study of a preset at a size: expanded (studyLanguage.ts) and validated. */
+function presetStudy(name: string, size: 'full' | 'smoke'): StudySpec {
+  return validateStudy(expandStudy(preset(name).spec(size)));
 }
 
 /** --workers K: a positive integer (default: the cores). */
@@ -263,8 +261,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     throw new ConfigError(op, 'give exactly one of SPEC.json or --preset NAME');
   }
   if (flags['print-spec']) {
-    if (presetName === undefined) throw new ConfigError(op, '--print-spec prints a preset\'s spec: give --preset NAME (--expand prints a spec file expanded)');
-    io.out(JSON.stringify(presetSpecJson(presetName, size), null, 2));
+    if (presetName === undefined) throw new ConfigError(op, '--print-spec prints a preset\'s compact spec: give --preset NAME (--expand prints any spec expanded)');
+    io.out(JSON.stringify(preset(presetName).spec(size), null, 2));
     return 0;
   }
   const study = presetName !== undefined ? presetStudy(presetName, size) : loadSpec(positionals[0]!);
