@@ -79,6 +79,9 @@ function kindOf(folder: ReportFolder): ReportKind {
   if (folder.has('checkpoint.json')) {
     throw new ConfigError(folder.op, `'${dir}' holds an unfinished run (checkpoint.json but no final.json); finish it with contrastlab run ... --resume`);
   }
+  if (folder.has('spec.json') && folder.has('runs')) {
+    throw new ConfigError(folder.op, `'${dir}' holds an unfinished study (runs/ but no final.json); finish it with contrastlab run ... --resume, or contrastlab merge when it was run in shards`);
+  }
   throw new ConfigError(folder.op, `'${dir}' is neither a run output (final.json), a check output (report.json) nor a diagnose output (diagnose.json)`);
 }
 
@@ -358,7 +361,10 @@ function runBody(folder: ReportFolder, figs: FigureRenderer): Body {
     if (ck === null) status = 'not known: checkpoint.json was skipped (see Notes)';
     else if (ck.current !== null && ck.current !== undefined) status = 'interrupted: checkpoint.json holds a run in progress (continue with contrastlab run ... --resume)';
   }
-  const runFiles = folder.list('runs').filter((n) => n.endsWith('.json')).length;
+  // Per-run checkpoints (runs/NNNN.partial.json) of runs in progress.
+  const partial = folder.list('runs').filter((n) => n.endsWith('.partial.json')).length;
+  if (partial > 0 && status === 'complete') status = `interrupted: ${partial} run${partial === 1 ? '' : 's'} in progress (runs/NNNN.partial.json; continue with contrastlab run ... --resume)`;
+  const runFiles = folder.list('runs').filter((n) => n.endsWith('.json') && !n.endsWith('.partial.json')).length;
   const lede = `${runs.length} run${runs.length === 1 ? '' : 's'} in ${arms.length} arm${arms.length === 1 ? '' : 's'}; ${status}.`;
 
   const sections: [string, string, string][] = [];

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PRESETS } from '../../src/experiments/presets.ts';
+import { PRESETS } from '../../src/experiments/presets/index.ts';
 import { initialState } from '../../src/experiments/train.ts';
 import type { ExperimentSpec } from '../../src/experiments/spec.ts';
 import { encodeState } from '../../src/io/codec.ts';
