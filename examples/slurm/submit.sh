@@ -14,7 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 if [ $# -lt 2 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2
 fi
 SPEC=$1 OUT=$2 TASKS=${3:-4}
 case $TASKS in ''|*[!0-9]*|0) echo "submit.sh: TASKS must be a positive integer, got '$TASKS'" >&2; exit 2 ;; esac
