@@ -62,7 +62,7 @@ export {
   validateExperiment, validateStudy, configHash, canonicalJson, METRICS,
 } from './experiments/spec.ts';
 export { train, initialState, totalSteps, type RunRecord, type RunState, type RunTraceRow, type TrainOptions } from './experiments/train.ts';
-export { runStudy, summariseStudy, type StudyOptions, type StudyResult } from './experiments/study.ts';
+export { runStudy, runStudyParallel, summariseStudyDir, type ParallelStudyOptions, type RunFinal, type StudyOptions, type StudyResult } from './experiments/study.ts';
 export { stats, summariseTraces, stepsToThreshold, type Stats } from './experiments/summary.ts';
 export { PRESETS, findPreset, type PresetInfo } from './experiments/presets.ts';
 export { buildReport, writeReport, reportKind, type ReportKind, type ReportOptions, type ReportPage, type ReportFigureInfo } from './report/html.ts';
