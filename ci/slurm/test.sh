@@ -20,14 +20,21 @@ work=$(mktemp -d /tmp/contrastlab-slurm-test.XXXXXX)
 export SLURM_CI_DIR=$work/cluster
 t0=$(date +%s)
 
-cleanup() {
-  bash "$repo/ci/slurm/stop.sh" >/dev/null 2>&1 || echo "test.sh: stop.sh could not stop every daemon" >&2
+# The verdict line is printed last, after the daemons are stopped (a cluster left running fails).
+verdict="FAILED (interrupted)"
+finish() {
+  if ! bash "$repo/ci/slurm/stop.sh" >"$work/stop.log" 2>&1; then
+    cat "$work/stop.log"
+    [ "$verdict" != ok ] || verdict="FAILED (stop.sh left daemons running)"
+  fi
   if [ -n "${KEEP:-}" ]; then echo "test.sh: kept $work"; else rm -rf "$work"; fi
+  echo "slurm: $verdict"
+  [ "$verdict" = ok ]
 }
-trap 'rc=$?; cleanup; exit $rc' EXIT
+trap 'finish' EXIT
 trap 'exit 1' INT TERM
 fail() {
-  echo "slurm: FAILED ($1)"
+  verdict="FAILED ($1)"
   exit 1
 }
 show_logs() {
@@ -91,5 +98,5 @@ for f in "${files[@]}"; do
 done
 echo "compared byte for byte (Slurm merge vs local run): ${files[*]}"
 [ ${#differ[@]} -eq 0 ] || fail "differ from the local run: ${differ[*]}"
-echo "slurm: cluster + $tasks tasks + merge ${t_cluster} s, total $(( $(date +%s) - t0 )) s"
-echo "slurm: ok"
+echo "test.sh: cluster + $tasks tasks + merge ${t_cluster} s, total $(( $(date +%s) - t0 )) s"
+verdict=ok
