@@ -64,7 +64,8 @@ export {
 export { train, initialState, totalSteps, type RunRecord, type RunState, type RunTraceRow, type TrainOptions } from './experiments/train.ts';
 export { runStudy, runStudyParallel, summariseStudyDir, type ParallelStudyOptions, type RunFinal, type StudyOptions, type StudyResult } from './experiments/study.ts';
 export { stats, summariseTraces, stepsToThreshold, type Stats } from './experiments/summary.ts';
-export { PRESETS, findPreset, type PresetInfo } from './experiments/presets.ts';
+export { PRESETS, findPreset, type PresetInfo } from './experiments/presets/index.ts';
+export { expandStudy, isCompactStudy, type CompactStudy } from './experiments/studyLanguage.ts';
 export { buildReport, writeReport, reportKind, type ReportKind, type ReportOptions, type ReportPage, type ReportFigureInfo } from './report/html.ts';
 export { encodeState, decodeState } from './io/codec.ts';
 

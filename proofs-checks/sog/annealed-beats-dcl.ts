@@ -12,7 +12,7 @@
  * bias of sog.plugin.biased-decreasing-in-b), SogCLR near that of F (its u tracks g once the
  * parameters stop moving). The SimCLR comparison stays its own claim, unchanged.
  *
- * Setting: the `sogclr-annealed` preset (src/experiments/presetsGcl.ts): linear encoder (d = 16) on 8
+ * Setting: the `sogclr-annealed` preset (src/experiments/presets/sogclr.ts): linear encoder (d = 16) on 8
  * synthetic classes in R^32, fixed training views (every method minimises the logged F), unimodal GCL
  * τ = 0.1, ε₀ = 0 evaluated exactly at the end, momentum SGD (0.9) with lr 0.5 cosine-annealed to 0
  * (src/optim warmupCosine with warm-up 0), SogCLR γ = 0.9 (the preset's γ, not tuned here).
@@ -31,10 +31,12 @@
  * Margin, in standard errors of the paired differences: min over judged (B, seed) of (d − TIE)/SE_B.
  */
 import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
-import { type GclExperimentSpec, runGclExperiment } from '../../src/experiments/gcl.ts';
-import { findPreset } from '../../src/experiments/presets.ts';
-import { ANNEALED_SIZES } from '../../src/experiments/presetsGcl.ts';
+import { train as runGclExperiment } from '../../src/experiments/train.ts';
+import type { ExperimentSpec as GclExperimentSpec } from '../../src/experiments/types.ts';
+import { expandStudy } from '../../src/experiments/studyLanguage.ts';
+import { ANNEALED_SIZES, findPreset } from '../../src/experiments/presets/index.ts';
 import { stats } from '../../src/experiments/summary.ts';
+import type { StudySpec } from '../../src/experiments/types.ts';
 import { lineChartWithBands } from '../../src/plot/charts.ts';
 
 const PRESET = 'sogclr-annealed';
@@ -50,7 +52,7 @@ export const claim: Claim = {
     + 'the plug-in estimator of the same $F$ ($\\varepsilon_0 = 0$), at every seed — the moving average removes the plug-in\'s bias that a decaying step no longer hides behind gradient noise '
     + '(checked on the sogclr-annealed study: smoke N = 128, 100 epochs, B = 8, 8 seeds; full N = 256, 200 epochs, B ∈ {8, 16} judged, 5 seeds).',
   assumptions: [
-    `the '${PRESET}' study of src/experiments/presetsGcl.ts: linear encoder (d = 16) on 8 synthetic classes in R^32, fixed training views, unimodal GCL τ = 0.1, ε₀ = 0`,
+    `the '${PRESET}' study of src/experiments/presets/sogclr.ts: linear encoder (d = 16) on 8 synthetic classes in R^32, fixed training views, unimodal GCL τ = 0.1, ε₀ = 0`,
     'momentum 0.9, lr 0.5 cosine-annealed to 0 over the run (no warm-up); SogCLR γ = 0.9 per-anchor u; DCL = plug-in with ε₀ = 0',
     'paired by seed (same data and initial encoder), so F* cancels; seeds fixed (0–7 smoke, 0–4 full), independent of the runner\'s --seed',
     'smoke: N = 128, 100 epochs, B = 8; full: N = 256, 200 epochs, B ∈ {8, 16} judged and B = 32 reported',
@@ -66,7 +68,7 @@ export const claim: Claim = {
   check(ctx: ClaimContext): Verdict {
     const preset = findPreset(PRESET);
     if (!preset) throw new Error(`preset '${PRESET}' not found`);
-    const study = preset.build(ctx.size);
+    const study = expandStudy(preset.spec(ctx.size)) as StudySpec;
     const z = ANNEALED_SIZES[ctx.size];
     const seeds = [...z.seeds];
     const judged: readonly number[] = JUDGED[ctx.size];
@@ -77,7 +79,7 @@ export const claim: Claim = {
       const e0 = byName.get(name);
       if (!e0) throw new Error(`arm '${name}' is not in the ${study.name} study`);
       // Only the exact F, at the start and the end (logging draws nothing from the run's generator).
-      const e: GclExperimentSpec = { ...e0, seeds, metrics: ['objective'], logEveryEpochs: e0.budget.epochs };
+      const e: GclExperimentSpec = { ...e0, seeds, metrics: ['objective'], logEveryEpochs: (e0.budget as { epochs: number }).epochs };
       ctx.progress(`${name} (${k + 1}/${arms.length})`);
       finalF.set(name, seeds.map((seed) => runGclExperiment(e, seed, { backend: ctx.backend }).final.objective!));
     }

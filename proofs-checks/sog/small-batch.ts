@@ -6,7 +6,7 @@
  *   Consequence on synthetic data: at small B, with the same B and epoch budget, SogCLR ends at a lower
  *   exact objective gap F − F* than SimCLR, and SimCLR's gap grows as B shrinks.
  * The theorems themselves are reconstructed and not checked against the paper text; what is checked is
- * the consequence, on the `sogclr-small-batch` study of src/experiments/presetsGcl.ts (linear encoder on
+ * the consequence, on the `sogclr-small-batch` study of src/experiments/presets/sogclr.ts (linear encoder on
  * synthetic classes, fixed training views so every method minimises the logged F, unimodal GCL with
  * τ = 0.1 and ε₀ = 0 evaluated exactly, SGD with momentum 0.9, lr 0.5 for every B; F* = the final F of
  * full-batch GD run long, per seed), run arm by arm through runGclExperiment with the preset's own
@@ -34,9 +34,12 @@
  * 0 makes SimCLR the DCL estimator, which ends as low as SogCLR here: rule (i) fails).
  */
 import type { Claim, ClaimContext, Verdict } from '../../src/claims/types.ts';
-import { type GclExperimentSpec, runGclExperiment } from '../../src/experiments/gcl.ts';
-import { findPreset } from '../../src/experiments/presets.ts';
+import { train as runGclExperiment } from '../../src/experiments/train.ts';
+import type { ExperimentSpec as GclExperimentSpec } from '../../src/experiments/types.ts';
+import { expandStudy } from '../../src/experiments/studyLanguage.ts';
+import { findPreset } from '../../src/experiments/presets/index.ts';
 import { stats } from '../../src/experiments/summary.ts';
+import type { StudySpec } from '../../src/experiments/types.ts';
 import { lineChartWithBands } from '../../src/plot/charts.ts';
 
 const PRESET = 'sogclr-small-batch';
@@ -62,7 +65,7 @@ export const claim: Claim = {
     + '(the synthetic consequence of SOG\'s theorems, which are themselves reconstructed and unverified; checked on sogclr-small-batch: momentum SGD lr 0.5 constant, smoke N = 256, 4 epochs, B ∈ {8, 32}; full N = 1024, 30 epochs, B ∈ {8, …, 128}). '
     + 'In this regime the gain comes from SimCLR\'s $\\varepsilon_0 = 1/(2B-2)$, not from the moving average: see sog.annealed.sogclr-beats-dcl for the latter.',
   assumptions: [
-    `the '${PRESET}' study of src/experiments/presetsGcl.ts: linear encoder (d = 16) on 8 synthetic classes in R^32, fixed training views, unimodal GCL τ = 0.1, ε₀ = 0, momentum SGD lr 0.5`,
+    `the '${PRESET}' study of src/experiments/presets/sogclr.ts: linear encoder (d = 16) on 8 synthetic classes in R^32, fixed training views, unimodal GCL τ = 0.1, ε₀ = 0, momentum SGD lr 0.5`,
     'full: N = 1024, 30 epochs, 5 seeds, B ∈ {8, 16, 32, 64, 128}, F* from 500 full-batch GD steps; smoke: N = 256, 4 epochs, 5 seeds, B ∈ {8, 32}, F* from 40 steps',
     'SogCLR γ = 0.9 (per-anchor u); SimCLR = plug-in with ε₀ = 1/(2B−2); DCL = plug-in with ε₀ = 0',
     'the preset\'s seeds 0–4 at both sizes (fixed: the verdict does not depend on the runner\'s --seed)',
@@ -78,7 +81,7 @@ export const claim: Claim = {
   check(ctx: ClaimContext): Verdict {
     const preset = findPreset(PRESET);
     if (!preset) throw new Error(`preset '${PRESET}' not found`);
-    const study = preset.build(ctx.size);
+    const study = expandStudy(preset.spec(ctx.size)) as StudySpec;
     const seeds = [0, 1, 2, 3, 4];
     const orderBs = ctx.size === 'smoke' ? [8, 32] : [8, 16, 32, 64, 128];
     const smallBs = ctx.size === 'smoke' ? [8, 32] : [8, 16, 32];
@@ -90,7 +93,7 @@ export const claim: Claim = {
       const e0 = byName.get(name);
       if (!e0) throw new Error(`arm '${name}' is not in the ${study.name} study`);
       // Only the exact F and ‖∇F‖, logged at the start and the end (logging draws nothing from the run's generator).
-      const e: GclExperimentSpec = { ...e0, seeds, metrics: ['objective', 'objectiveGradNorm'], logEveryEpochs: e0.budget.epochs };
+      const e: GclExperimentSpec = { ...e0, seeds, metrics: ['objective', 'objectiveGradNorm'], logEveryEpochs: (e0.budget as { epochs: number }).epochs };
       ctx.progress(`${name} (${k + 1}/${arms.length})`);
       const fs: number[] = [];
       const gs: number[] = [];
@@ -146,7 +149,7 @@ export const claim: Claim = {
         name: 'sog-small-batch-gap-vs-B',
         spec: lineChartWithBands({
           title: 'Final exact F − F* against B (same epoch budget)',
-          subtitle: `${study.name}: N = ${(study.experiments[0] as GclExperimentSpec).data.n}, ${seeds.length} seeds, band ± 1 sd`,
+          subtitle: `${study.name}: N = ${(study.experiments[0]!.data as { n: number }).n}, ${seeds.length} seeds, band ± 1 sd`,
           x: { field: 'B', title: 'batch size B', scale: 'log2' }, y: { field: 'gap', title: 'F − F*', scale: 'log' },
           series: 'series', rows: figRows, points: true,
         }),

@@ -19,7 +19,9 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.ts';
-import { PRESETS } from '../experiments/presets.ts';
+import { PRESETS } from '../experiments/presets/index.ts';
+import { expandStudy } from '../experiments/studyLanguage.ts';
+import { validateStudy } from '../experiments/spec.ts';
 import { configHash } from '../experiments/spec.ts';
 import { assertCanWrite, writeFileAtomic } from '../io/atomic.ts';
 import { READ_CAPS } from '../io/read.ts';
@@ -282,7 +284,7 @@ function findSpec(folder: ReportFolder, name: unknown, hash: unknown): { spec: u
   if (typeof hash !== 'string') return null;
   for (const p of PRESETS) {
     for (const size of ['full', 'smoke'] as const) {
-      const spec = p.build(size);
+      const spec = validateStudy(expandStudy(p.spec(size)));
       if (spec.name === name && configHash(spec) === hash) return { spec, origin: `the shipped preset '${p.name}' at size ${size}, whose hash matches final.json's studyHash ${hash}` };
     }
   }

@@ -3,7 +3,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SOG_CLAIMS } from '../../proofs-checks/sog/index.ts';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import { runClaims } from '../../src/claims/run.ts';
-import { findPreset } from '../../src/experiments/presets.ts';
+import { findPreset } from '../../src/experiments/presets/index.ts';
+import { expandStudy } from '../../src/experiments/studyLanguage.ts';
+import type { StudySpec } from '../../src/experiments/types.ts';
 import { warmupCosine } from '../../src/optim/transforms.ts';
 
 const backend = createCpuBackend({ dtype: 'f64' });
@@ -22,7 +24,7 @@ describe('SOG claims (smoke size)', () => {
 
   it('the sogclr-annealed preset (sog.annealed.sogclr-beats-dcl) anneals the step to 0: cosine, no warm-up, DCL and SogCLR arms', () => {
     for (const size of ['smoke', 'full'] as const) {
-      const study = findPreset('sogclr-annealed')!.build(size);
+      const study = expandStudy(findPreset('sogclr-annealed')!.spec(size)) as StudySpec;
       expect(study.experiments.map((e) => e.name).sort()).toEqual((size === 'smoke' ? [8] : [8, 16, 32]).flatMap((B) => [`DCL B=${B}`, `SogCLR B=${B}`]).sort());
       for (const e of study.experiments) expect(e.optimizer).toEqual({ kind: 'momentum', lr: 0.5, momentum: 0.9, schedule: { kind: 'warmup-cosine', warmupSteps: 0 } });
     }

@@ -2,7 +2,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
-import { findPreset } from '../../src/experiments/presets.ts';
+import { findPreset } from '../../src/experiments/presets/index.ts';
+import { expandStudy } from '../../src/experiments/studyLanguage.ts';
+import { validateStudy } from '../../src/experiments/spec.ts';
 import { configHash } from '../../src/experiments/spec.ts';
 import { buildReport, reportKind, writeReport } from '../../src/index.ts';
 import { markdownToHtml } from '../../src/report/markdown.ts';
@@ -107,7 +109,7 @@ describe('report: check folders', () => {
 });
 
 describe('report: run folders', () => {
-  const preset = findPreset('fixed-partition')!.build('smoke');
+  const preset = validateStudy(expandStudy(findPreset('fixed-partition')!.spec('smoke')));
   const finalJson = (hash: string) => ({
     study: preset.name, description: 'Desc <i>.', studyHash: hash, environment: { node: 'v20', backend: 'cpu', gitCommit: 'abc123' },
     arms: [{ arm: 'fixed', configHash: 'h1', final: { loss: { mean: 1.5, sd: 0.1, min: 1.4, max: 1.6, count: 2 } }, thresholds: [] }],
