@@ -181,13 +181,26 @@ describe('arms: defaults, grid, zip', () => {
     expect(deepMerge({ a: { kind: 'x', p: 1 } }, { a: { q: 2 } })).toEqual({ a: { kind: 'x', p: 1, q: 2 } });
   });
 
-  it('a grid value replaces the whole object at its key; defaults are not changed by expansion', () => {
-    const defaults = JSON.parse(JSON.stringify(base));
-    const s = { name: 's', defaults, grid: { sampler: [{ kind: 'full' }, { kind: 'osgd', B: 2 }] } };
+  it('a grid value replaces the whole object at its key (even of the same kind); defaults are not changed by expansion', () => {
+    const defaults = { ...JSON.parse(JSON.stringify(base)), optimizer: { kind: 'momentum', lr: 0.5, momentum: 0.9 } };
+    const copy = JSON.parse(JSON.stringify(defaults));
+    const s = { name: 's', defaults, grid: { sampler: [{ kind: 'full' }, { kind: 'osgd', B: 2 }], optimizer: [{ kind: 'momentum', lr: 0.1 }] } };
     const arms = expand(s).experiments as Rec[];
     expect(arms.map((a) => a.sampler)).toEqual([{ kind: 'full' }, { kind: 'osgd', B: 2 }]);
-    expect(arms.map((a) => a.name)).toEqual(['full', 'osgd']);
-    expect(defaults).toEqual(base);
+    expect(arms[0]!.optimizer).toEqual({ kind: 'momentum', lr: 0.1 });
+    expect(arms.map((a) => a.name)).toEqual(['full momentum', 'osgd momentum']);
+    expect(defaults).toEqual(copy);
+  });
+
+  it('a label map applies to keys that are not axes too (names, where, series)', () => {
+    const s = {
+      name: 's', defaults: base, grid: { 'sampler.kind': ['osgd', 'reshuffle'] }, names: '{sampler.kind} {model.parametrisation}',
+      labels: { 'model.parametrisation': { projected: 'P' } },
+      sweeps: [{ name: 'w', title: 'w', metric: 'loss', xTitle: 'B', series: { by: 'model.parametrisation', x: 'sampler.B' } }],
+    };
+    const study = expand(s);
+    expect(study.experiments.map((a: Rec) => a.name)).toEqual(['osgd P', 'reshuffle P']);
+    expect(Object.keys(study.sweeps[0].series)).toEqual(['P']);
   });
 
   it('labels: inline {label, value, with}, a label map, a labelled value without value leaves the key unset', () => {
@@ -264,6 +277,12 @@ describe('figures, sweeps and Gram figures', () => {
         { name: 'u', title: 'u', metric: 'loss', xTitle: 'N', series: { mine: [{ arm: 'ref', x: 1 }] } },
       ],
     });
+    // x is the arm's value, not its label
+    const labelled = expand({
+      name: 's', defaults: base, grid: { 'sampler.B': [{ label: 'small', value: 2 }, { label: 'large', value: 4 }] },
+      sweeps: [{ name: 'w', title: 'w', metric: 'loss', xTitle: 'B', series: { name: 'all', x: 'sampler.B' } }],
+    });
+    expect(labelled.sweeps[0].series).toEqual({ all: [{ arm: 'small', x: 2 }, { arm: 'large', x: 4 }] });
     expect(study.sweeps[0].series).toEqual({
       osgd: [{ arm: 'N=4 projected osgd', x: 4 }, { arm: 'N=8 projected osgd', x: 8 }],
       reshuffle: [{ arm: 'N=4 projected reshuffle', x: 4 }, { arm: 'N=8 projected reshuffle', x: 8 }],
