@@ -497,9 +497,20 @@ function expandSweep(w: Value, path: string, arms: readonly Arm[], maps: LabelMa
 
 // ---- entry points ----
 
-/** True when `v` is a study written compactly (it has defaults, grid, zip, labels or names). */
+/** A figure, Gram figure or sweep written with selections (forEach, where, limit, panels by, a group, series by). */
+function usesSelections(list: unknown, series: boolean): boolean {
+  if (!Array.isArray(list)) return false;
+  return list.some((f) => isObj(f) && (GENERATORS.some((k) => k in f) || 'figures' in f || isObj(f.panels)
+    || (series && isObj(f.series) && typeof f.series.x === 'string')));
+}
+
+/**
+ * True when `v` is a study written compactly: it has defaults, grid, zip, labels or names, or a
+ * figure, Gram figure or sweep that selects its arms by key.
+ */
 export function isCompactStudy(v: unknown): v is CompactStudy {
-  return isObj(v) && COMPACT_KEYS.some((k) => k in v);
+  return isObj(v) && (COMPACT_KEYS.some((k) => k in v)
+    || usesSelections(v.figures, false) || usesSelections(v.gramFigures, false) || usesSelections(v.sweeps, true));
 }
 
 /**

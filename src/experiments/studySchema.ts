@@ -350,7 +350,16 @@ export const COMPACT_KEYS = ['defaults', 'grid', 'zip', 'labels', 'names'] as co
 
 /** The whole schema document (schema/study.schema.json). */
 export function studySchema(): S {
-  const isCompact = { anyOf: COMPACT_KEYS.map((k) => ({ required: [k] })) };
+  const selecting = (keys: string[]) => ({ anyOf: keys.map((k) => ({ required: [k] })) });
+  const uses = (field: string, form: S) => ({ required: [field], properties: { [field]: { type: 'array', contains: { type: 'object', ...form } } } });
+  const isCompact = {
+    anyOf: [
+      ...COMPACT_KEYS.map((k) => ({ required: [k] })),
+      uses('figures', { anyOf: [selecting(['forEach', 'where', 'limit', 'figures']), { required: ['panels'], properties: { panels: { type: 'object' } } }] }),
+      uses('gramFigures', selecting(['forEach', 'where', 'limit'])),
+      uses('sweeps', { required: ['series'], properties: { series: { type: 'object', required: ['x'], properties: { x: { type: 'string' } } } } }),
+    ],
+  };
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: SCHEMA_ID,

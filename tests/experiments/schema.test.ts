@@ -54,6 +54,9 @@ describe('the schema file', () => {
     expect(validate(withArm((e) => { e.sampler.kinf = 1; }))).toBe(false);
     expect(validate({ ...compact, grid: { 'sampler.kinf': [1] } })).toBe(false);
     expect(validate({ ...cho.experiments[0], smapler: 1 })).toBe(false);
+    // a study of listed arms with a selecting figure is read as compact
+    expect(validate({ name: 's', experiments: cho.experiments, figures: [{ name: 'f', title: 't', metric: 'loss', x: 'step', where: { 'data.n': 4 } }] })).toBe(true);
+    expect(validate({ name: 's', experiments: cho.experiments, figures: [{ name: 'f', title: 't', metric: 'loss', x: 'step', wher: { 'data.n': 4 } }] })).toBe(false);
   });
 
   it('is shipped in the package and exported', () => {

@@ -304,6 +304,18 @@ describe('pass-through and errors', () => {
     expect(expand(compact)).toEqual(study);
   });
 
+  it('a study with listed arms and selecting figures or sweeps is compact too', () => {
+    const arms = [{ name: 'a', ...base }, { name: 'b', ...base, sampler: { kind: 'osgd', B: 2 } }];
+    const s = { name: 's', experiments: arms, figures: [{ name: 'f', title: 't', metric: 'loss', x: 'step', where: { 'sampler.kind': 'osgd' } }] };
+    expect(isCompactStudy(s)).toBe(true);
+    expect(expand(s)).toEqual({ name: 's', experiments: arms, figures: [{ name: 'f', title: 't', metric: 'loss', x: 'step', arms: ['b'] }] });
+    const w = { name: 's', experiments: arms, sweeps: [{ name: 'w', title: 't', metric: 'loss', xTitle: 'B', series: { by: 'sampler.kind', x: 'sampler.B' } }] };
+    expect(isCompactStudy(w)).toBe(true);
+    expect(expand(w).sweeps[0].series).toEqual({ reshuffle: [{ arm: 'a', x: 2 }], osgd: [{ arm: 'b', x: 2 }] });
+    expect(() => checkSchema(s)).not.toThrow();
+    expect(() => checkSchema(w)).not.toThrow();
+  });
+
   it('one-line ConfigErrors naming the path, the value and the nearest key', () => {
     expect(fails({ name: 's', defaults: base, grid: { 'sampler.kinf': ['osgd'] } }))
       .toMatch(/study\.grid\["sampler\.kinf"\] names no key of an experiment: "sampler\.kinf"; did you mean 'sampler\.kind'\?/);
