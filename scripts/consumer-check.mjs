@@ -22,9 +22,9 @@ try {
   run('npm', ['pack', '--pack-destination', work, '--silent'], root);
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
   const files = run('tar', ['-tzf', join(work, tarball)], work).trim().split('\n');
-  const bad = files.filter((f) => !/^package\/(dist\/src|dist\/proofs-checks|bin|docs)\/|^package\/(package\.json|README\.md|LICENSE)$/.test(f));
+  const bad = files.filter((f) => !/^package\/(dist\/src|dist\/proofs-checks|bin|docs|schema)\/|^package\/(package\.json|README\.md|LICENSE)$/.test(f));
   if (bad.length) throw new Error(`the tarball ships files users do not need: ${bad.slice(0, 5).join(', ')}`);
-  console.log(`ok: packed ${files.length} files (dist, bin, docs, README)`);
+  console.log(`ok: packed ${files.length} files (dist, bin, docs, schema, README)`);
 
   const app = join(work, 'app');
   execFileSync('mkdir', ['-p', app]);
