@@ -240,8 +240,10 @@ export function experimentPaths(): string[] {
 export const TAG_PATTERN = '^@[A-Za-z][A-Za-z0-9_-]*$';
 export const REF_PATTERN = '^\\$[A-Za-z][A-Za-z0-9_.]*$';
 
-const keyName: S = { description: 'A dotted key of an experiment (e.g. "sampler.kind") or a tag ("@name").', anyOf: [{ enum: experimentPaths() }, { type: 'string', pattern: TAG_PATTERN }] };
-const refValue: S = { type: 'string', pattern: REF_PATTERN, description: 'A reference "$dotted.key": the value of that key of the same arm (e.g. "$objective.tau").' };
+DEFINITIONS.key = { description: 'A dotted key of an experiment (e.g. "sampler.kind") or a tag ("@name").', anyOf: [{ enum: experimentPaths() }, { type: 'string', pattern: TAG_PATTERN }] };
+DEFINITIONS.reference = { type: 'string', pattern: REF_PATTERN, description: 'A reference "$dotted.key": the value of that key of the same arm (e.g. "$objective.tau").' };
+const keyName: S = ref('key');
+const refValue: S = ref('reference');
 
 /** The partial form: no required keys (outside if), numbers may be references, one of → any of. */
 function partial(s: Json, inIf = false): Json {
