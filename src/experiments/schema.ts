@@ -81,7 +81,8 @@ const RANK = ['propertyNames', 'additionalProperties', 'enum', 'const', 'type', 
 const depth = (e: AjvError) => (e.instancePath === '' ? 0 : e.instancePath.split('/').length - 1);
 const rank = (e: AjvError) => (RANK.includes(e.keyword) ? RANK.indexOf(e.keyword) : RANK.length);
 /** How far into later alternatives of anyOf an error lies (0: only first alternatives, e.g. a number rather than a reference). */
-const branch = (e: AjvError) => [...e.schemaPath.matchAll(/\/anyOf\/(\d+)\//g)].reduce((t, m) => t + Number(m[1]), 0);
+const branch = (e: AjvError) => [...e.schemaPath.matchAll(/\/anyOf\/(\d+)\//g)].reduce((t, m) => t + Number(m[1]), 0)
+  + (e.schemaPath.startsWith('#/definitions/reference/') ? 1 : 0);
 const better = (e: AjvError, b: AjvError) => depth(e) > depth(b)
   || (depth(e) === depth(b) && (branch(e) < branch(b) || (branch(e) === branch(b) && rank(e) < rank(b))));
 
