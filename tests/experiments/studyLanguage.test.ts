@@ -85,6 +85,14 @@ describe('presets in the compact language', () => {
     expect(lines(expand(cho))).toBeGreaterThan(10 * lines(cho));
   });
 
+  it('the example in docs/study-language.md is cho-grid (less its description and notes) and passes the schema', () => {
+    const md = readFileSync(new URL('../../docs/study-language.md', import.meta.url), 'utf8');
+    const doc = JSON.parse(md.split('```json').at(-1)!.split('```')[0]!);
+    expect(() => checkSchema(doc)).not.toThrow();
+    const { description: _d, notes: _n, ...cho } = expand(findPreset('cho-grid')!.spec('full'));
+    expect(expand(doc)).toEqual(cho);
+  });
+
   it('ANNEALED_SIZES is still exported and drives sogclr-annealed', () => {
     for (const size of SIZES) {
       const s = expand(findPreset('sogclr-annealed')!.spec(size));
