@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import { CapExceededError, ConfigError, ContrastlabError, DomainError, NonFiniteError } from '../../src/core/errors.ts';
 import { assertFiniteParams, assertFiniteRow } from '../../src/experiments/guard.ts';
-import { GCL_PRESETS } from '../../src/experiments/presetsGcl.ts';
-import { PRESETS } from '../../src/experiments/presets.ts';
+import { PRESETS } from '../../src/experiments/presets/index.ts';
+import { expandStudy } from '../../src/experiments/studyLanguage.ts';
 import { initialState, train as runExperiment, train as runGclExperiment, type RunState } from '../../src/experiments/train.ts';
 import { configHash, type ExperimentSpec, type StudySpec, validateExperiment as validateGclExperiment, validateStudy } from '../../src/experiments/spec.ts';
 import { runStudy } from '../../src/experiments/study.ts';
@@ -49,7 +49,7 @@ describe('the shipped presets', () => {
   for (const p of PRESETS) {
     for (const size of ['smoke', 'full'] as const) {
       it(`${p.name} (${size}) round-trips through validateStudy as JSON, same hash`, () => {
-        const spec = p.build(size);
+        const spec = validateStudy(expandStudy(p.spec(size)));
         const parsed = JSON.parse(JSON.stringify(spec));
         const v = validateStudy(parsed);
         expect(v).toEqual(spec);
@@ -57,7 +57,7 @@ describe('the shipped presets', () => {
       });
     }
   }
-  it('cover the gcl presets too', () => expect(GCL_PRESETS.every((g) => PRESETS.includes(g))).toBe(true));
+  it('cover both papers and the two together', () => expect(['cho-grid', 'sogclr-small-batch', 'two-papers'].every((n) => PRESETS.some((p) => p.name === n))).toBe(true));
 });
 
 describe('unknown or misspelt keys are refused, naming the path and the nearest key', () => {

@@ -2,8 +2,8 @@
  * The compact study language (src/experiments/studyLanguage.ts) and the presets written in it.
  *
  * The presets' expansion is compared with fixtures/preset-arms.json: the arms, figures, sweeps and
- * notes of every old preset (presets.ts / presetsGcl.ts) at both sizes, each arm mapped to the
- * unified experiment spec (fixtures/make-preset-arms.ts), so that the new loop runs exactly the
+ * notes of every old preset (the builders removed with the old runners) at both sizes, each arm mapped to the
+ * unified experiment spec (by a script kept in git history, commit 9463e80), so that the new loop runs exactly the
  * old studies.
  */
 import { readFileSync } from 'node:fs';
