@@ -5,28 +5,16 @@
  * Gram heat-maps of UVᵀ at the end of the first seed of the arms listed in `gramHeatmaps`. Written
  * as SVG and PNG beside the results (from what summariseStudyDir computed, arm by arm, from the run files), at a paper size when `size` is given (see plot/charts.ts).
  */
-import { type Matrix64, zeros } from '../core/matrix.ts';
 import { type FigureSize, heatmap, lineChartWithBands, panelGrid, writeFigure } from '../plot/index.ts';
-import type { RunRecord } from './train.ts';
 import type { StudySpec } from './spec.ts';
 import type { StudyResult } from './study.ts';
-import { METRIC_TITLE, centreNote, logCentre, type SweepCentre, sweepChart, sweepRows } from '../analysis/curves.ts';
+import { METRIC_TITLE, centreNote, sweepChart, sweepRows } from '../analysis/curves.ts';
 import type { MetricName } from './spec.ts';
-import { stepsAcrossRuns } from './summary.ts';
+import { centreKey } from './summary.ts';
 
+// Computed arm by arm from the run files (study.ts summariseStudyDir); here for the library's users.
+export { centreKey, gram, traceCentres, type TraceCentreRow } from './summary.ts';
 
-/** UVᵀ. */
-export function gram(U: Matrix64, V: Matrix64): Matrix64 {
-  const G = zeros(U.rows, V.rows);
-  for (let i = 0; i < U.rows; i++) {
-    for (let j = 0; j < V.rows; j++) {
-      let s = 0;
-      for (let k = 0; k < U.cols; k++) s += U.data[i * U.cols + k]! * V.data[j * V.cols + k]!;
-      G.data[i * V.rows + j] = s;
-    }
-  }
-  return G;
-}
 
 /** Series labels without the words every arm of the figure shares (e.g. 'N=8,d=16 projected OSGD' → 'OSGD'). */
 function shortLabels(arms: readonly string[]): Map<string, string> {
@@ -34,27 +22,6 @@ function shortLabels(arms: readonly string[]): Map<string, string> {
   let k = 0;
   while (words.every((w) => w.length > k + 1 && w[k] === words[0]![k])) k++;
   return new Map(arms.map((a, i) => [a, words[i]!.slice(k).join(' ')]));
-}
-
-/** The key of an arm's figure line in StudyResult.centres. */
-export const centreKey = (arm: string, metric: MetricName, log: boolean) => `${arm}\u0000${metric}\u0000${log ? 'log' : 'lin'}`;
-
-export interface TraceCentreRow { arm: string; step: number; epoch: number; mean: number; lo: number; hi: number; centre: SweepCentre; seeds: number }
-
-/**
- * Per arm and logged step, the centre and min–max of `metric` over seeds (a run that stopped early
- * keeps its last value, as in summariseTraces): the mean, or with `log` the geometric mean (the
- * median at a step where a seed is <= 0).
- */
-export function traceCentres(records: readonly RunRecord[], metric: MetricName, log: boolean): TraceCentreRow[] {
-  const out: TraceCentreRow[] = [];
-  for (const { arm, step, epoch, rows } of stepsAcrossRuns(records)) {
-    const vals = rows.map((t) => t?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-    if (vals.length === 0) continue;
-    const c = log ? logCentre(vals)! : { value: vals.reduce((x, y) => x + y, 0) / vals.length, centre: 'mean' as const };
-    out.push({ arm, step, epoch, mean: c.value, lo: Math.min(...vals), hi: Math.max(...vals), centre: c.centre, seeds: vals.length });
-  }
-  return out;
 }
 
 /**

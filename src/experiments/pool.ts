@@ -276,9 +276,15 @@ export function runOnWorkers(todo: readonly number[], o: PoolOptions): Promise<v
       pool.push(w);
       w.on('message', (m: PoolReply) => {
         if (failed) return;
-        if (m.kind === 'log') o.onLog?.(m.index, m.row, m.totalSteps);
-        else if (m.kind === 'done') {
-          o.onDone?.(m.index);
+        try {
+          if (m.kind === 'log') o.onLog?.(m.index, m.row, m.totalSteps);
+          else if (m.kind === 'done') o.onDone?.(m.index);
+        } catch (e) {
+          // A progress callback that throws ends the study, as it does in this thread.
+          return fail(e instanceof Error ? e : new Error(String(e)));
+        }
+        if (m.kind === 'log') return;
+        if (m.kind === 'done') {
           left--;
           if (left === 0) {
             for (const x of pool) x.postMessage({ kind: 'stop' } satisfies PoolRequest);

@@ -23,7 +23,7 @@ import type { Backend } from '../backend/types.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { Matrix64 } from '../core/matrix.ts';
 import { type Aside, setAside, StagedDir, writeFileAtomic } from '../io/atomic.ts';
-import { readTextBounded } from '../io/read.ts';
+import { readJsonFile } from '../io/read.ts';
 import {
   CHECKPOINT_INTERVAL_MS, executeRun, partialFile, type PlannedRun, readPartialFile, readRunFile, type RunConfig, runConfigOf, runFile,
   type RunRecord, runOnWorkers, runTotalSteps, type RunTraceRow, studyRuns, VERSION,
@@ -31,8 +31,8 @@ import {
 import type { PartitionCheck } from './train.ts';
 import { planShards, type Shard } from './shard.ts';
 import { configHash, METRICS, type MetricName, type StudySpec, validateStudy } from './spec.ts';
-import { stats, stepsToThreshold, summariseTraces, type Stats } from './summary.ts';
-import { centreKey, gram, traceCentres, type TraceCentreRow } from './figures.ts';
+import { centreKey, gram, stats, stepsToThreshold, summariseTraces, traceCentres, type Stats, type TraceCentreRow } from './summary.ts';
+
 
 export { type RunConfig, runConfigOf } from './pool.ts';
 
@@ -107,18 +107,11 @@ export function environment(backend: Backend): Record<string, unknown> {
 /** spec.json's bytes for a study. */
 export const specText = (study: StudySpec) => JSON.stringify(study, null, 2) + '\n';
 
-/** The hash of the study in DIR/spec.json, or null when there is none. */
+/** The hash of the study in DIR/spec.json (as written: expanded and validated), or null when there is none. */
 export function folderStudyHash(op: string, dir: string): string | null {
   const p = join(dir, 'spec.json');
   if (!existsSync(p)) return null;
-  let v: unknown;
-  const text = readTextBounded(op, p, 64 * 1024 * 1024, { what: 'spec file' } as never);
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw new ConfigError(op, `'${p}' is not valid JSON`);
-  }
-  return configHash(v);
+  return configHash(readJsonFile(op, p, { what: 'spec file' }));
 }
 
 /** Everything decided before the first run. */
@@ -213,6 +206,17 @@ function planned(p: Prepared, opts: StudyOptions): void {
   opts.progress?.onPlan?.({ runCount: p.runs.length, share: p.share, finished: p.share.filter((k) => !todo.has(k)) });
 }
 
+/** The runs to do, one after another in this thread. */
+function runHere(p: Prepared, opts: StudyOptions): void {
+  const ctx = contextOf(p, opts);
+  const n = p.runs.length;
+  for (const k of p.todo) {
+    const { arm, seed } = p.runs[k]!;
+    executeRun(ctx, p.runs[k]!, opts.backend, (row, totalSteps) => opts.progress?.onLog?.({ arm, seed, runIndex: k, runCount: n, row, totalSteps }));
+    opts.progress?.onRunDone?.({ arm, seed, runIndex: k, runCount: n });
+  }
+}
+
 /**
  * Runs the study in this thread, one run after another, then (without a shard) writes the
  * summaries. Returns null for a shard.
@@ -223,32 +227,31 @@ export function runStudy(study: StudySpec, opts: StudyOptions): StudyResult | nu
   const p = prepare(study, opts);
   try {
     planned(p, opts);
-    const ctx = contextOf(p, opts);
-    const n = p.runs.length;
-    for (const k of p.todo) {
-      const { arm, seed } = p.runs[k]!;
-      executeRun(ctx, p.runs[k]!, opts.backend, (row, totalSteps) => opts.progress?.onLog?.({ arm, seed, runIndex: k, runCount: n, row, totalSteps }));
-      opts.progress?.onRunDone?.({ arm, seed, runIndex: k, runCount: n });
-    }
+    runHere(p, opts);
     return finishStudy(study, p, opts);
   } catch (e) {
     fail(p, e);
   }
 }
 
-/** As runStudy, with the runs on `workers` worker threads (1: this thread). */
+/**
+ * As runStudy, with the runs on `workers` worker threads, each taking the next run in index order
+ * when it is free; with one worker (or one run to do), in this thread.
+ */
 export async function runStudyParallel(study: StudySpec, opts: ParallelStudyOptions): Promise<StudyResult | null> {
-  const workers = opts.workers ?? 1;
-  if (workers <= 1) return runStudy(study, opts);
   const p = prepare(study, opts);
   try {
     planned(p, opts);
-    const n = p.runs.length;
-    await runOnWorkers(p.todo, {
-      study, ctx: contextOf(p, opts), backend: opts.backendName ?? opts.backend.name, dtype: opts.backend.dtype, workers,
-      onLog: (k, row, totalSteps) => opts.progress?.onLog?.({ arm: p.runs[k]!.arm, seed: p.runs[k]!.seed, runIndex: k, runCount: n, row, totalSteps }),
-      onDone: (k) => opts.progress?.onRunDone?.({ arm: p.runs[k]!.arm, seed: p.runs[k]!.seed, runIndex: k, runCount: n }),
-    });
+    const workers = Math.min(opts.workers ?? 1, p.todo.length);
+    if (workers <= 1) runHere(p, opts);
+    else {
+      const n = p.runs.length;
+      await runOnWorkers(p.todo, {
+        study, ctx: contextOf(p, opts), backend: opts.backendName ?? opts.backend.name, dtype: opts.backend.dtype, workers,
+        onLog: (k, row, totalSteps) => opts.progress?.onLog?.({ arm: p.runs[k]!.arm, seed: p.runs[k]!.seed, runIndex: k, runCount: n, row, totalSteps }),
+        onDone: (k) => opts.progress?.onRunDone?.({ arm: p.runs[k]!.arm, seed: p.runs[k]!.seed, runIndex: k, runCount: n }),
+      });
+    }
     return finishStudy(study, p, opts);
   } catch (e) {
     fail(p, e);

@@ -1,4 +1,6 @@
 /** Summaries over seeds: per logged step (mean, sd, min, max) and steps to reach a threshold. */
+import { logCentre, type SweepCentre } from '../analysis/curves.ts';
+import { type Matrix64, zeros } from '../core/matrix.ts';
 import type { RunRecord, RunTraceRow } from './train.ts';
 import type { MetricName } from './spec.ts';
 
@@ -77,4 +79,38 @@ export function stepsToThreshold(r: RunRecord, metric: MetricName, below: number
     if (v !== undefined && v <= below) return { step: t.step, epoch: t.epoch };
   }
   return null;
+}
+
+/** UVᵀ. */
+export function gram(U: Matrix64, V: Matrix64): Matrix64 {
+  const G = zeros(U.rows, V.rows);
+  for (let i = 0; i < U.rows; i++) {
+    for (let j = 0; j < V.rows; j++) {
+      let s = 0;
+      for (let k = 0; k < U.cols; k++) s += U.data[i * U.cols + k]! * V.data[j * V.cols + k]!;
+      G.data[i * V.rows + j] = s;
+    }
+  }
+  return G;
+}
+
+/** The key of an arm's figure line in StudyResult.centres. */
+export const centreKey = (arm: string, metric: MetricName, log: boolean) => `${arm}\u0000${metric}\u0000${log ? 'log' : 'lin'}`;
+
+export interface TraceCentreRow { arm: string; step: number; epoch: number; mean: number; lo: number; hi: number; centre: SweepCentre; seeds: number }
+
+/**
+ * Per arm and logged step, the centre and min–max of `metric` over seeds (a run that stopped early
+ * keeps its last value, as in summariseTraces): the mean, or with `log` the geometric mean (the
+ * median at a step where a seed is <= 0).
+ */
+export function traceCentres(records: readonly RunRecord[], metric: MetricName, log: boolean): TraceCentreRow[] {
+  const out: TraceCentreRow[] = [];
+  for (const { arm, step, epoch, rows } of stepsAcrossRuns(records)) {
+    const vals = rows.map((t) => t?.[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (vals.length === 0) continue;
+    const c = log ? logCentre(vals)! : { value: vals.reduce((x, y) => x + y, 0) / vals.length, centre: 'mean' as const };
+    out.push({ arm, step, epoch, mean: c.value, lo: Math.min(...vals), hi: Math.max(...vals), centre: c.centre, seeds: vals.length });
+  }
+  return out;
 }

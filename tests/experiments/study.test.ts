@@ -135,6 +135,28 @@ describe('runStudy: records streamed to files, summaries from the files', { time
     expect(snapshot(kept, skip)).toEqual(snapshot(ref, skip));
   });
 
+  it('interrupted with several runs in flight on workers: each keeps its checkpoint, and --resume finishes them to the same bytes', async () => {
+    const dir = tmp();
+    const ref = join(dir, 'ref');
+    runStudy(study, { out: ref, backend });
+    const out = join(dir, 'o');
+    class Stop extends Error {}
+    const shard = { index: 0, count: 1, source: 'test' }; // a shard keeps its folder when it fails
+    // Stop once runs 0 and 1 (one per worker) have both logged past a checkpoint.
+    const at = [0, 0];
+    await expect(runStudyParallel(study, {
+      out, backend, workers: 2, checkpointIntervalMs: 0, shard,
+      progress: { onLog: ({ runIndex, row }) => { if (runIndex < 2) at[runIndex] = row.step; if (at[0]! >= 9 && at[1]! >= 9) throw new Stop(); } },
+    })).rejects.toBeInstanceOf(Stop);
+    const names = readdirSync(join(out, 'runs'));
+    expect(names).toEqual(expect.arrayContaining(['0000.partial.json', '0001.partial.json'])); // both in flight
+    expect(names.filter((n) => !n.startsWith('.')).length).toBeLessThan(8);
+    await runStudyParallel(study, { out, backend, workers: 2, resume: true });
+    expect(readdirSync(join(out, 'runs')).filter((n) => n.includes('partial') || n.startsWith('.'))).toEqual([]);
+    const skip = (rel: string) => rel.startsWith('shards/');
+    expect(snapshot(out, skip)).toEqual(snapshot(ref, skip));
+  });
+
   it('shards: into one folder or several; a shard writes no summaries, accepts the same study and refuses another', () => {
     const dir = tmp();
     const ref = join(dir, 'ref');

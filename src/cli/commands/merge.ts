@@ -2,7 +2,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
-import { makeFigures } from '../../experiments/figures.ts';
 import { readRunFile, type RunConfig, describeConfig, runFile, runName, studyRuns } from '../../experiments/pool.ts';
 import { configHash, validateStudy, type StudySpec } from '../../experiments/spec.ts';
 import { expandStudy } from '../../experiments/studyLanguage.ts';
@@ -119,7 +118,9 @@ export async function mergeCommand(argv: string[], io: CommandIO): Promise<numbe
     writeFileAtomic(to, bytes, { op: OP });
   }
   const res = summariseStudyDir(study, out, runConfig!, OP);
-  const figures = await makeFigures(study, res, out, figureSize ? { size: figureSize } : {});
+  // The plotting stack (vega, resvg) is loaded only now: the runs and the summaries do without it.
+      const { makeFigures } = await import('../../experiments/figures.ts');
+      const figures = await makeFigures(study, res, out, figureSize ? { size: figureSize } : {});
   const summary: RunSummary = {
     study: study.name, out, runs: res.records.length, seconds: (Date.now() - started) / 1000, figures,
     arms: res.arms.map((a) => ({ arm: a.arm, final: Object.fromEntries(Object.entries(a.final).map(([k, s]) => [k, s!.mean])) })),

@@ -3,7 +3,6 @@ import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.ts';
-import { makeFigures } from '../../experiments/figures.ts';
 import { findPreset, PRESETS } from '../../experiments/presets/index.ts';
 import { runTotalSteps, studyRuns } from '../../experiments/pool.ts';
 import { planShards, resolveShard, type Shard } from '../../experiments/shard.ts';
@@ -319,6 +318,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     let summary: RunSummary;
     let text: string;
     try {
+      // The plotting stack (vega, resvg) is loaded only now: the runs and the summaries do without it.
+      const { makeFigures } = await import('../../experiments/figures.ts');
       const figures = await makeFigures(study, res, out, figureSize ? { size: figureSize } : {});
       summary = {
         study: study.name, out, runs: res.records.length, seconds: (Date.now() - started) / 1000, figures,
