@@ -15,7 +15,7 @@
  * a time from a queue in index order, write its files themselves (records never travel back to the
  * main thread), and report its logged rows for the progress bar.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Backend } from '../backend/types.ts';
@@ -235,6 +235,23 @@ export function errorToMessage(e: unknown): { name: string; op?: string; message
   return { name: 'Error', message: String(e) };
 }
 
+/**
+ * The temporaries (io/atomic.ts) of run and checkpoint files that stopped workers of this process
+ * were writing: a worker stopped mid-write cannot remove its own, and this process's crash cleanup
+ * does not know them (workers have their own module instances).
+ */
+function removeWorkerTemporaries(out: string): void {
+  const dir = join(out, 'runs');
+  const re = new RegExp(`^\\.\\d{4,}(\\.partial)?\\.json\\.part-${process.pid}-\\d+-\\d+\\.tmp$`);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (re.test(n)) rmSync(join(dir, n), { force: true });
+}
+
 export interface PoolOptions {
   readonly study: StudySpec;
   readonly ctx: RunContext;
@@ -261,7 +278,10 @@ export function runOnWorkers(todo: readonly number[], o: PoolOptions): Promise<v
     const fail = (e: Error) => {
       if (failed) return;
       failed = true;
-      void Promise.all(pool.map((w) => w.terminate())).finally(() => reject(e));
+      void Promise.all(pool.map((w) => w.terminate())).finally(() => {
+        removeWorkerTemporaries(o.ctx.out);
+        reject(e);
+      });
     };
     const next = (w: Worker) => {
       const index = queue.shift();

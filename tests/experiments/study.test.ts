@@ -88,7 +88,6 @@ describe('runStudy: records streamed to files, summaries from the files', { time
       const done: number[] = [];
       await runStudyParallel(study, { out, backend, workers, progress: { onRunDone: ({ runIndex }) => done.push(runIndex) } });
       expect([...done].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
-      if (workers === 3) expect(done[0]).not.toBe(0); // the long run finished after a shorter one
       snaps.push(snapshot(out));
     }
     expect(Object.keys(snaps[0]!)).toEqual(expect.arrayContaining([...OUTPUTS, 'runs/0000.json', 'runs/0006.json']));
@@ -150,7 +149,8 @@ describe('runStudy: records streamed to files, summaries from the files', { time
     })).rejects.toBeInstanceOf(Stop);
     const names = readdirSync(join(out, 'runs'));
     expect(names).toEqual(expect.arrayContaining(['0000.partial.json', '0001.partial.json'])); // both in flight
-    expect(names.filter((n) => !n.startsWith('.')).length).toBeLessThan(8);
+    expect(names.filter((n) => n.startsWith('.'))).toEqual([]); // no temporaries of the stopped workers
+    expect(names.length).toBeLessThan(8);
     await runStudyParallel(study, { out, backend, workers: 2, resume: true });
     expect(readdirSync(join(out, 'runs')).filter((n) => n.includes('partial') || n.startsWith('.'))).toEqual([]);
     const skip = (rel: string) => rel.startsWith('shards/');
@@ -162,7 +162,9 @@ describe('runStudy: records streamed to files, summaries from the files', { time
     const ref = join(dir, 'ref');
     runStudy(study, { out: ref, backend });
     const shared = join(dir, 'shared');
-    for (let i = 0; i < 3; i++) {
+    // Shards in reverse order: the run files are written out of index order (as workers and
+    // machines finish them), which the summaries must not follow.
+    for (let i = 2; i >= 0; i--) {
       expect(runStudy(study, { out: shared, backend, shard: { index: i, count: 3, source: 't' } })).toBeNull();
       runStudy(study, { out: join(dir, `sep${i}`), backend, shard: { index: i, count: 3, source: 't' } });
     }
