@@ -128,7 +128,7 @@ function parent(): void {
     '',
     `Command: \`node --import tsx benchmarks/sogclrStep.ts --readme\`. Date: ${new Date().toISOString()}.`,
     `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, one thread.`,
-    `Load before: \`${before}\`; after: \`${after}\`.${maxLoad > 1.5 ? ` **The 1-minute load average reached ${fmt(maxLoad, 2)} during the run (other processes on the machine): the times are noisier than on a quiet machine.**` : ''}`,
+    `Load before: \`${before}\`; after: \`${after}\`.${maxLoad > 1.5 ? ` **The 1-minute load average (sampled before and after each N; it counts this benchmark's own process, ≈ 1) reached ${fmt(maxLoad, 2)}: other processes were running, the times are noisier than on a quiet machine.**` : ''}`,
     '',
     `Bimodal SogCLR (τ = ${TAU}, γ = ${GAMMA}, ε₀ = 0) on \`freeEmbeddings(N, ${D})\` (projected, float64 rows), B = ${B}, float64 CPU backend, reshuffled batches;`,
     `per step the training loop's plain-SGD path: \`model.forward\` on the batch index → \`estimator.step\` (state updated in place) → \`model.backwardRows\` →`,
