@@ -144,6 +144,9 @@ function prepare(study: StudySpec, opts: StudyOptions): Prepared {
   const other = (h: string) => `'${out}' holds another study (spec.json hash ${h}, this spec ${studyHash})`;
   try {
     if (opts.resume && !existsSync(out)) throw new ConfigError(op, `--resume: no checkpoint at '${out}' (no such folder)`);
+    if (opts.resume && !shard && !existsSync(join(out, 'spec.json')) && !existsSync(join(out, 'runs'))) {
+      throw new ConfigError(op, `--resume: no checkpoint at '${out}' (neither spec.json nor runs/: not a study folder)`);
+    }
     if (opts.resume || shard) {
       // A shard may find the folder made by another shard of the same study, or its own earlier try.
       const h = existsSync(out) ? folderStudyHash(op, out) : null;

@@ -177,7 +177,9 @@ describe('runStudy: records streamed to files, summaries from the files', { time
     // Summaries from the shared folder: the single run's bytes.
     summariseStudyDir(study, shared, runConfigOf(backend));
     for (const f of OUTPUTS) expect(readFileSync(join(shared, f), 'utf8'), f).toBe(readFileSync(join(ref, f), 'utf8'));
-    // A shard refuses a folder of another study, touching nothing.
+    // --resume needs a study folder; a shard refuses a folder of another study, touching nothing.
+    expect(() => runStudy(study, { out: dir, backend, resume: true })).toThrow(/--resume: no checkpoint at '.*' \(neither spec\.json nor runs\/: not a study folder\)/);
+    expect(() => runStudy(study, { out: join(dir, 'none'), backend, resume: true })).toThrow(/--resume: no checkpoint at '.*none' \(no such folder\)/);
     const other = { ...study, name: 'other' };
     const before = snapshot(shared);
     expect(() => runStudy(other, { out: shared, backend, shard: { index: 0, count: 3, source: 't' } })).toThrow(/holds another study \(spec\.json hash [0-9a-f]+, this spec [0-9a-f]+\); use another --out/);
