@@ -10,7 +10,7 @@ import type { StudySpec } from './spec.ts';
 import type { StudyResult } from './study.ts';
 import { METRIC_TITLE, centreNote, sweepChart, sweepRows } from '../analysis/curves.ts';
 import type { MetricName } from './spec.ts';
-import { centreKey } from './summary.ts';
+import { centreKey, collectGarbage } from './summary.ts';
 
 // Computed arm by arm from the run files (study.ts summariseStudyDir); here for the library's users.
 export { centreKey, gram, traceCentres, type TraceCentreRow } from './summary.ts';
@@ -86,6 +86,7 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
       })
       : charts[0]!;
     await writeFigure(out, fileName(f.name), spec, { overwrite: true, ...sized });
+    collectGarbage(); // Vega's and resvg's garbage of this figure, before the next
     written.push(`${fileName(f.name)}.svg`, `${fileName(f.name)}.png`);
   }
   const ran = new Set(res.arms.map((a) => a.arm));
@@ -98,6 +99,7 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
     if (Object.keys(series).length === 0 || sweepRows(only, res, sw.name).length === 0) continue;
     const spec = sweepChart(only, res, sw.name, sized);
     await writeFigure(out, fileName(sw.name), spec, { overwrite: true, ...sized });
+    collectGarbage(); // Vega's and resvg's garbage of this figure, before the next
     written.push(`${fileName(sw.name)}.svg`, `${fileName(sw.name)}.png`);
   }
   for (const g of study.gramFigures ?? []) {
@@ -109,6 +111,7 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
     if (maps.length === 0) continue;
     const name = fileName(g.name);
     await writeFigure(out, name, maps.length === 1 ? maps[0]! : panelGrid(maps, { title: g.title, columns: Math.min(3, maps.length), ...sized }), { overwrite: true, ...sized });
+    collectGarbage(); // Vega's and resvg's garbage of this figure, before the next
     written.push(`${name}.svg`, `${name}.png`);
   }
   return written;

@@ -25,6 +25,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { decodeState, encodeState } from '../io/codec.ts';
 import { readJsonFile } from '../io/read.ts';
 import { StateChecker } from './checkpoint.ts';
+import { collectGarbage } from './summary.ts';
 import { checkRunRecord, checkRunState, type RunRecord, type RunState, type RunTraceRow, totalSteps, train } from './train.ts';
 import type { ExperimentSpec, StudySpec } from './types.ts';
 
@@ -187,6 +188,7 @@ export function executeRun(ctx: RunContext, run: PlannedRun, backend: Backend, o
   const file: RunFile = { version: VERSION, studyHash: ctx.studyHash, runConfig: ctx.runConfig, index: run.index, record };
   writeFileAtomic(runFile(ctx.out, run.index), JSON.stringify(encodeState(file)), { overwrite: true, op: ctx.op });
   rmSync(partial, { force: true });
+  collectGarbage(); // the run's garbage, before the next run grows the heap further
 }
 
 // ---- worker threads ----

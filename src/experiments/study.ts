@@ -31,7 +31,7 @@ import {
 import type { PartitionCheck } from './train.ts';
 import { planShards, type Shard } from './shard.ts';
 import { configHash, METRICS, type MetricName, type StudySpec, validateStudy } from './spec.ts';
-import { centreKey, gram, stats, stepsToThreshold, summariseTraces, traceCentres, type Stats, type TraceCentreRow } from './summary.ts';
+import { centreKey, collectGarbage, gram, stats, stepsToThreshold, summariseTraces, traceCentres, type Stats, type TraceCentreRow } from './summary.ts';
 
 
 export { type RunConfig, runConfigOf } from './pool.ts';
@@ -427,6 +427,7 @@ export function summariseStudyDir(study: StudySpec, out: string, runConfig: RunC
       for (const s of summariseTraces(recs, metrics)) summary.add({ arm: s.arm, step: s.step, epoch: s.epoch, metric: s.metric, ...s.stats });
       for (const { metric, log } of figureArms.get(e.name) ?? []) centres.set(centreKey(e.name, metric, log), traceCentres(recs, metric, log));
       if (gramArms.has(e.name) && recs.length > 0) grams.set(e.name, { seed: recs[0]!.seed, gram: gram(recs[0]!.U, recs[0]!.V) });
+      collectGarbage();
       const finals = byArm[a]!.map((k) => records[k]!);
       const final: Partial<Record<MetricName, Stats>> = {};
       for (const m of metrics) {

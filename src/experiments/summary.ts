@@ -1,4 +1,6 @@
 /** Summaries over seeds: per logged step (mean, sd, min, max) and steps to reach a threshold. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { logCentre, type SweepCentre } from '../analysis/curves.ts';
 import { type Matrix64, zeros } from '../core/matrix.ts';
 import type { RunRecord, RunTraceRow } from './train.ts';
@@ -113,4 +115,24 @@ export function traceCentres(records: readonly RunRecord[], metric: MetricName, 
     out.push({ arm, step, epoch, mean: c.value, lo: Math.min(...vals), hi: Math.max(...vals), centre: c.centre, seeds: vals.length });
   }
   return out;
+}
+
+let gcFn: (() => void) | null | undefined;
+
+/**
+ * A full garbage collection where the runtime allows it (V8's gc, exposed once): called between
+ * the large steps of a study's summaries (each arm) and figures (each figure), it keeps the heap
+ * from growing towards the sum of their garbage; V8 alone grows the heap first and collects later.
+ * Changes no result.
+ */
+export function collectGarbage(): void {
+  if (gcFn === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      gcFn = runInNewContext('gc') as () => void;
+    } catch {
+      gcFn = null;
+    }
+  }
+  gcFn?.();
 }
