@@ -195,7 +195,7 @@ export function executeRun(ctx: RunContext, run: PlannedRun, backend: Backend, o
 
 /** main → worker */
 export type PoolRequest =
-  | { readonly kind: 'init'; readonly study: StudySpec; readonly ctx: RunContext; readonly dtype: string; readonly backend: string }
+  | { readonly kind: 'init'; readonly study: StudySpec; readonly ctx: RunContext; readonly dtype: string; readonly backend: string; readonly crashCleanup: boolean }
   | { readonly kind: 'run'; readonly index: number }
   | { readonly kind: 'stop' };
 
@@ -261,6 +261,8 @@ export interface PoolOptions {
   readonly backend: string;
   readonly dtype: string;
   readonly workers: number;
+  /** The workers register their temporaries with a watchdog (io/atomic.ts enableCrashCleanup), as the CLI's main thread does. */
+  readonly crashCleanup?: boolean;
   readonly onLog?: (index: number, row: RunTraceRow, totalSteps: number) => void;
   readonly onDone?: (index: number) => void;
 }
@@ -318,7 +320,7 @@ export function runOnWorkers(todo: readonly number[], o: PoolOptions): Promise<v
       w.on('exit', (code) => {
         if (!failed && left > 0 && code !== 0) fail(new Error(`a run worker exited with code ${code} before finishing`));
       });
-      w.postMessage({ kind: 'init', study: o.study, ctx: o.ctx, backend: o.backend, dtype: o.dtype } satisfies PoolRequest);
+      w.postMessage({ kind: 'init', study: o.study, ctx: o.ctx, backend: o.backend, dtype: o.dtype, crashCleanup: o.crashCleanup === true } satisfies PoolRequest);
       next(w);
     }
   });

@@ -8,6 +8,7 @@ import type { Backend } from '../backend/types.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { DType } from '../core/matrix.ts';
 import { makeBackend } from '../cli/backendChoice.ts';
+import { enableCrashCleanup } from '../io/atomic.ts';
 import { describeConfig, errorToMessage, executeRun, type PlannedRun, type PoolReply, type PoolRequest, type RunContext, runConfigOf, studyRuns } from './pool.ts';
 
 const port = parentPort!;
@@ -26,6 +27,8 @@ port.on('message', (m: PoolRequest) => {
   try {
     if (m.kind === 'init') {
       ctx = m.ctx;
+      // A worker's temporaries are its own module instance's: registered with a watchdog of its own.
+      if (m.crashCleanup) enableCrashCleanup();
       runs = studyRuns(m.study);
       backend = makeBackend('run', m.backend, m.dtype as DType, () => {});
       const rc = runConfigOf(backend);

@@ -61,6 +61,8 @@ export interface ParallelStudyOptions extends StudyOptions {
   readonly workers?: number;
   /** The backend's CLI name (cpu, reference); the workers make their own. Default: the backend's name. */
   readonly backendName?: string;
+  /** The workers register their temporaries with a crash-cleanup watchdog (set by the CLI, which does so itself). */
+  readonly crashCleanup?: boolean;
 }
 
 export interface ArmSummary {
@@ -250,7 +252,7 @@ export async function runStudyParallel(study: StudySpec, opts: ParallelStudyOpti
     else {
       const n = p.runs.length;
       await runOnWorkers(p.todo, {
-        study, ctx: contextOf(p, opts), backend: opts.backendName ?? opts.backend.name, dtype: opts.backend.dtype, workers,
+        study, ctx: contextOf(p, opts), backend: opts.backendName ?? opts.backend.name, dtype: opts.backend.dtype, workers, crashCleanup: opts.crashCleanup === true,
         onLog: (k, row, totalSteps) => opts.progress?.onLog?.({ arm: p.runs[k]!.arm, seed: p.runs[k]!.seed, runIndex: k, runCount: n, row, totalSteps }),
         onDone: (k) => opts.progress?.onRunDone?.({ arm: p.runs[k]!.arm, seed: p.runs[k]!.seed, runIndex: k, runCount: n }),
       });

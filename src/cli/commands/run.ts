@@ -13,7 +13,7 @@ import { setAside, writeFileAtomic } from '../../io/atomic.ts';
 import { readJsonFile } from '../../io/read.ts';
 import { choiceFlag, parseFlags, stringFlag } from '../args.ts';
 import { defaultDtype, makeBackend } from '../backendChoice.ts';
-import type { CommandIO } from '../io.ts';
+import { type CommandIO, processIO } from '../io.ts';
 import { createProgress, progressIntervalMs } from '../progress.ts';
 
 export const RUN_HELP = `contrastlab run (SPEC.json | --preset NAME) --out DIR [options]
@@ -299,7 +299,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     let res: StudyResult | null;
     try {
       res = await runStudyParallel(study, {
-        out, resume: flags.resume === true, force: false, backend, backendName, workers: k, progress: bar.callbacks, ...(shard ? { shard } : {}),
+        out, resume: flags.resume === true, force: false, backend, backendName, workers: k, crashCleanup: io === processIO, progress: bar.callbacks, ...(shard ? { shard } : {}),
       });
       bar.finish();
     } finally {
