@@ -25,7 +25,7 @@ describe('the public entry point', () => {
     for (const name of [
       'matrix', 'Rng', 'createCpuBackend', 'createReferenceBackend', 'evaluateObjective', 'minibatchLossAndGrad', 'gclUnimodalLossAndGrad',
       'crossPolytope', 'gramDistance', 'etfInfonceBig', 'hungarian', 'minWeightPerfectMatching', 'parseNpy', 'serializeNpy', 'fromNdarray',
-      'makeSampler', 'spectralBatches', 'sgd', 'lars', 'adamw', 'runExperiment', 'runStudy', 'PRESETS',
+      'makeSampler', 'spectralBatches', 'sgd', 'lars', 'adamw', 'train', 'runStudy', 'expandStudy', 'PRESETS',
     ]) expect(typeof (lib as Record<string, unknown>)[name], name).not.toBe('undefined');
     for (const cls of ['ShapeError', 'NonFiniteError', 'DomainError', 'ZeroRowError', 'CapExceededError', 'NpyFormatError', 'ConfigError']) {
       expect(new (lib as unknown as Record<string, new (op: string, m: string) => Error>)[cls]!('op', 'msg')).toBeInstanceOf(lib.ContrastlabError);

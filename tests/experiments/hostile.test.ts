@@ -170,7 +170,7 @@ describe('the whole spec is checked before any run', () => {
 
 class Interrupt extends Error {}
 
-/** A study folder as a kill at run 1, step 4 leaves it (checkpoint.json with a run in progress, runs/0000.json). */
+/** A study folder as a kill at run 1, step 4 leaves it (runs/0000.json finished, runs/0001.partial.json the run in progress). */
 function interrupted(spec: StudySpec): string {
   const killed = fresh();
   const out = fresh();
@@ -206,9 +206,9 @@ describe('failures clean up what the invocation created', () => {
 
   it('a resumed study that fails removes nothing', () => {
     const out = interrupted(tiny);
-    const before = readFileSync(join(out, 'checkpoint.json'), 'utf8');
+    const before = readFileSync(join(out, 'runs', '0001.partial.json'), 'utf8');
     expect(() => runStudy(tiny, { out, backend, resume: true, progress: { onLog: () => { throw new Interrupt(); } } })).toThrow(Interrupt);
-    expect(readFileSync(join(out, 'checkpoint.json'), 'utf8')).toBe(before);
+    expect(readFileSync(join(out, 'runs', '0001.partial.json'), 'utf8')).toBe(before);
     expect(existsSync(join(out, 'runs', '0000.json'))).toBe(true);
     runStudy(tiny, { out, backend, resume: true }); // and it still resumes
   });
@@ -245,39 +245,40 @@ describe('--resume checks the checkpoint and the run records against the spec an
   };
 
   it('the pristine copy resumes', () => {
-    expect(JSON.parse(readFileSync(join(pristine, 'checkpoint.json'), 'utf8')).current.step).toBe(4);
+    expect(JSON.parse(readFileSync(join(pristine, 'runs', '0001.partial.json'), 'utf8')).state.step).toBe(4);
     runStudy(spec, { out: copy(), backend, resume: true });
   });
 
   it('another dtype, backend or block size is refused, naming both', () => {
     const out = copy();
     expect(() => runStudy(spec, { out, backend: createCpuBackend({ dtype: 'f32' }), resume: true }))
-      .toThrow(/checkpoint\.json' was computed with backend cpu, dtype f64, blockSize \d+, but this invocation uses backend cpu, dtype f32/);
+      .toThrow(/0000\.json' was computed with backend cpu, dtype f64, blockSize \d+, but this invocation uses backend cpu, dtype f32/);
     expect(() => runStudy(spec, { out, backend: createCpuBackend({ blockSize: 64 }), resume: true })).toThrow(/blockSize 64; resume with the same --backend/);
   });
 
-  const W = 'checkpoint.json';
+  const W = 'runs/0001.partial.json';
   const cases: [string, string, (o: any) => unknown, RegExp][] = [
-    ['null checkpoint', W, () => null, /checkpoint\.json' content must be an object, got null/],
-    ['an older version', W, (o) => { o.version = 1; delete o.runConfig; }, /version is 1; this contrastlab writes version 2/],
+    ['null checkpoint', W, () => null, /0001\.partial\.json' content must be an object, got null/],
+    ['an older version', W, (o) => { o.version = 1; delete o.runConfig; }, /version is 1; this contrastlab writes version 3/],
     ['no run configuration', W, (o) => { delete o.runConfig; }, /runConfig must be an object/],
-    ['step -5', W, (o) => { o.current.step = -5; }, /current\.step must be an integer in \[0, 36\], got -5/],
-    ['step "x"', W, (o) => { o.current.step = 'x'; }, /current\.step must be an integer in \[0, 36\], got "x"/],
-    ['step 1e9', W, (o) => { o.current.step = 1e9; }, /current\.step must be an integer in \[0, 36\], got 1000000000/],
-    ['step not the optimizer count', W, (o) => { o.current.step = 6; }, /current\.opt\.count is 4 but one optimizer update per step gives 6/],
-    ['totalSteps', W, (o) => { o.current.totalSteps = 99; }, /current\.totalSteps is 99 but the spec gives 36/],
-    ['no params', W, (o) => { delete o.current.params; }, /current\.params is missing/],
-    ['params of another shape', W, (o) => { o.current.params.U.rows = 5; }, /current\.params\.U must be a 6x5 matrix, got 5x5/],
-    ['params truncated', W, (o) => { o.current.params.V.data.$f64 = 'AAAAAAAAAAA='; }, /current\.params\.V\.data must be a Float64Array of length 30/],
-    ['an optimizer state of another optimizer', W, (o) => { o.current.opt = { count: 4, m: o.current.params }; }, /current\.opt\.m is not a field of this state/],
-    ['a sampler state out of range', W, (o) => { o.current.sampler.next = 7; }, /current\.sampler is not valid: .*state\.next must be an integer in \[0, 2\], got 7/],
-    ['a sampler order that is not a permutation', W, (o) => { o.current.sampler.order = [0, 0, 1, 2, 3, 4]; o.current.sampler.next = 1; }, /current\.sampler is not valid: .*state\.order must hold distinct/],
-    ['an rng state', W, (o) => { o.current.rng = { words: [1, 2, 3], spare: null }; }, /current\.rng is not valid: .*four uint32/],
-    ['trace rows out of order', W, (o) => { o.current.trace.reverse(); }, /current\.trace\[1\]\.step must be an integer in \[\d+, 4\]/],
-    ['a trace row of another metric', W, (o) => { o.current.trace[0].objective = 1; }, /current\.trace\[0\]\.objective is not a field of this state/],
-    ['a wrong epoch', W, (o) => { o.current.trace[1].epoch = 7; }, /current\.trace\[1\]\.epoch must be step \/ 3/],
-    ['a run of another arm', W, (o) => { o.current.arm = 'zz'; }, /current is for arm "zz" seed 1, which is not a run of this study/],
-    ['done too early', W, (o) => { o.current.done = true; }, /current\.done is true at step 4 of 36 without an early stop/],
+    ['step -5', W, (o) => { o.state.step = -5; }, /state\.step must be an integer in \[0, 36\], got -5/],
+    ['step "x"', W, (o) => { o.state.step = 'x'; }, /state\.step must be an integer in \[0, 36\], got "x"/],
+    ['step 1e9', W, (o) => { o.state.step = 1e9; }, /state\.step must be an integer in \[0, 36\], got 1000000000/],
+    ['step not the optimizer count', W, (o) => { o.state.step = 6; }, /state\.opt\.count is 4 but one optimizer update per step gives 6/],
+    ['totalSteps', W, (o) => { o.state.totalSteps = 99; }, /state\.totalSteps is 99 but the spec gives 36/],
+    ['no params', W, (o) => { delete o.state.params; }, /state\.params is missing/],
+    ['params of another shape', W, (o) => { o.state.params.U.rows = 5; }, /state\.params\.U must be a 6x5 matrix, got 5x5/],
+    ['params truncated', W, (o) => { o.state.params.V.data.$f64 = 'AAAAAAAAAAA='; }, /state\.params\.V\.data must be a Float64Array of length 30/],
+    ['an optimizer state of another optimizer', W, (o) => { o.state.opt = { count: 4, m: o.state.params }; }, /state\.opt\.m is not a field of this state/],
+    ['a sampler state out of range', W, (o) => { o.state.sampler.next = 7; }, /state\.sampler is not valid: .*state\.next must be an integer in \[0, 2\], got 7/],
+    ['a sampler order that is not a permutation', W, (o) => { o.state.sampler.order = [0, 0, 1, 2, 3, 4]; o.state.sampler.next = 1; }, /state\.sampler is not valid: .*state\.order must hold distinct/],
+    ['an rng state', W, (o) => { o.state.rng = { words: [1, 2, 3], spare: null }; }, /state\.rng is not valid: .*four uint32/],
+    ['trace rows out of order', W, (o) => { o.state.trace.reverse(); }, /state\.trace\[1\]\.step must be an integer in \[\d+, 4\]/],
+    ['a trace row of another metric', W, (o) => { o.state.trace[0].objective = 1; }, /state\.trace\[0\]\.objective is not a field of this state/],
+    ['a wrong epoch', W, (o) => { o.state.trace[1].epoch = 7; }, /state\.trace\[1\]\.epoch must be step \/ 3/],
+    ['a run of another arm', W, (o) => { o.state.arm = 'zz'; }, /is for arm "zz" seed 1 \(config "\w+"\), not 'a' seed 1/],
+    ['the checkpoint of another run', W, (o) => { o.index = 0; }, /index is 0 but its file name gives 1/],
+    ['done too early', W, (o) => { o.state.done = true; }, /state\.done is true at step 4 of 36 without an early stop/],
   ];
   for (const [label, file, f, msg] of cases) it(label, () => resumeFails(file, f, msg));
 
@@ -299,7 +300,7 @@ describe('--resume checks the checkpoint and the run records against the spec an
   ];
   for (const [label, f, msg] of recordCases) it(`runs/0000.json: ${label}`, () => resumeFails(R, f, msg));
 
-  it('runExperiment checks a state handed to it too (no hang at step 1e9, no wrong numbers at step -5)', () => {
+  it('train checks a state handed to it too (no hang at step 1e9, no wrong numbers at step -5)', () => {
     let st: RunState | null = null;
     runExperiment(base, 0, { backend, onCheckpoint: (s) => { st ??= s; } });
     expect(() => runExperiment(base, 0, { backend, resume: { ...st!, step: 1e9 } })).toThrow(/the resume state state\.step must be an integer in \[0, 36\], got 1000000000/);

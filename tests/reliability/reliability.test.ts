@@ -18,17 +18,26 @@ import {
 } from './harness.ts';
 import { dict, goodNpy, makeNpyCorpus, npyBytes, unitRows } from './make-npy-corpus.ts';
 
+/** True once a run in progress has written its checkpoint (R/runs/NNNN.partial.json). */
+function hasPartial(R: string): boolean {
+  try {
+    return readdirSync(join(R, 'runs')).some((f) => f.endsWith('.partial.json'));
+  } catch {
+    return false;
+  }
+}
+
 // ---- specs ----
 
 const TINY = {
-  name: 'tiny', data: { kind: 'random-sphere', n: 4, d: 3 }, objective: { name: 'infonce', tau: 1 }, parametrisation: 'projected',
-  sampler: { kind: 'reshuffle', B: 2 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { steps: 4 }, seeds: [0],
+  name: 'tiny', data: { kind: 'random-sphere', n: 4, d: 3 }, model: { kind: 'free', parametrisation: 'projected' }, objective: { tau: 1 },
+  estimator: { kind: 'minibatch-infonce', tau: 1 }, sampler: { kind: 'reshuffle', B: 2 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { steps: 4 }, seeds: [0],
 };
 
-/** One long run with frequent checkpoints: killed early, its checkpoint.json holds a run in progress. */
+/** One long run with frequent checkpoints: killed early, its runs/0000.partial.json holds the run in progress. */
 const LONG = {
-  name: 'long', data: { kind: 'random-sphere', n: 16, d: 8 }, objective: { name: 'infonce', tau: 1 }, parametrisation: 'projected',
-  sampler: { kind: 'reshuffle', B: 4 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { steps: 10000 }, seeds: [0],
+  name: 'long', data: { kind: 'random-sphere', n: 16, d: 8 }, model: { kind: 'free', parametrisation: 'projected' }, objective: { tau: 1 },
+  estimator: { kind: 'minibatch-infonce', tau: 1 }, sampler: { kind: 'reshuffle', B: 4 }, optimizer: { kind: 'sgd', lr: 1 }, budget: { steps: 10000 }, seeds: [0],
   logEvery: 100, checkpointEvery: 100,
 };
 
@@ -304,7 +313,7 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
       await s.ready(120_000);
       // Interrupt mid-study: once the first checkpoint exists (and, for duringWrite, the moment a
       // temporary of the atomic writer is seen).
-      await waitFor(() => exited || existsSync(join(dir, 'R', 'checkpoint.json')), 120_000);
+      await waitFor(() => exited || hasPartial(join(dir, 'R')), 120_000);
       if (duringWrite) await waitFor(() => exited || leftovers(join(dir, 'R')).length > 0, 60_000, 1);
       else await sleep(150);
       const finishedBefore = exited;
@@ -321,11 +330,11 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
       if (sig === 'SIGKILL' && existsSync(join(dir, 'R'))) {
         // What kill -9 in the middle of a write leaves: temporaries of a process that no longer runs.
         const t = Date.now();
-        writeFileSync(join(dir, 'R', `.checkpoint.json.part-${r.pid}-${t}-7.tmp`), '{"partial');
+        if (existsSync(join(dir, 'R', 'runs'))) writeFileSync(join(dir, 'R', 'runs', `.0001.partial.json.part-${r.pid}-${t}-7.tmp`), '{"partial');
         if (existsSync(join(dir, 'R', 'runs'))) writeFileSync(join(dir, 'R', 'runs', `.0047.json.part-${r.pid}-${t}-8.tmp`), '{"partial');
       }
-      if (!existsSync(join(dir, 'R', 'checkpoint.json'))) {
-        p.push(`after ${sig}: no R/checkpoint.json to resume from`);
+      if (!existsSync(join(dir, 'R', 'spec.json'))) {
+        p.push(`after ${sig}: no R/spec.json (a study folder) to resume from`);
         return { dir, problems: p.map((x) => `[${label}] ${x}`) };
       }
       const res = await runCli([...CHO, '--resume'], { cwd: dir, timeoutMs: 300_000 });
@@ -352,37 +361,37 @@ describe('reliability: hostile inputs against the real CLI (subprocess)', () => 
     expect(problems, report(problems)).toEqual([]);
   }, 1_800_000);
 
-  it('7. --resume with another dtype or an edited checkpoint.json: exit 2, one line, the folder untouched', async () => {
-    // A real checkpoint of a run in progress: kill -9 the long study once checkpoint.json exists.
+  it('7. --resume with another dtype or an edited checkpoint (runs/0000.partial.json): exit 2, one line, the folder untouched', async () => {
+    // A real checkpoint of a run in progress: kill -9 the long study once runs/0000.partial.json exists.
     const src = freshDir('killed');
     writeJson(join(src, 'spec.json'), LONG);
     const s = startCli(['run', 'spec.json', '--out', 'R'], { cwd: src, timeoutMs: 180_000 });
     let exited = false;
     void s.done.then(() => { exited = true; });
     await s.ready(120_000);
-    await waitFor(() => exited || existsSync(join(src, 'R', 'checkpoint.json')), 120_000);
+    await waitFor(() => exited || existsSync(join(src, 'R', 'runs', '0000.partial.json')), 120_000);
     s.child.kill('SIGKILL');
     const killed = await s.done;
-    const ckPath = join(src, 'R', 'checkpoint.json');
+    const ckPath = join(src, 'R', 'runs', '0000.partial.json');
     expect(existsSync(ckPath), `no checkpoint from the killed run: ${show(killed)}`).toBe(true);
     for (const t of leftovers(src)) rmSync(join(src, t), { recursive: true, force: true }); // a killed writer's; not the case here
-    const ck = JSON.parse(readFileSync(ckPath, 'utf8')) as { current?: { step?: unknown } | null };
-    expect(ck.current, 'the killed run\'s checkpoint has no run in progress (current is null)').toBeTruthy();
-    const withStep = (step: unknown) => JSON.stringify({ ...ck, current: { ...ck.current, step } });
+    const ck = JSON.parse(readFileSync(ckPath, 'utf8')) as { state?: { step?: unknown } | null };
+    expect(ck.state, 'the killed run\'s checkpoint holds no state').toBeTruthy();
+    const withStep = (step: unknown) => JSON.stringify({ ...ck, state: { ...ck.state, step } });
     const resume = ['run', 'spec.json', '--out', 'R', '--resume'];
     const edit = (text: string) => (d: string) => {
       cpSync(join(src, 'spec.json'), join(d, 'spec.json'));
       cpSync(join(src, 'R'), join(d, 'R'), { recursive: true });
-      if (text !== '') writeFileSync(join(d, 'R', 'checkpoint.json'), text);
+      if (text !== '') writeFileSync(join(d, 'R', 'runs', '0000.partial.json'), text);
     };
     const cases: Case[] = [
       { name: 'control: the unedited checkpoint resumes (exit 0)', args: resume, setup: edit(''), expectOk: true },
       { name: '--resume --dtype f32 on a folder made with f64', args: [...resume, '--dtype', 'f32'], setup: edit(''), mentions: ['f32', 'f64'] },
-      { name: 'checkpoint.json is null', args: resume, setup: edit('null'), mentions: [/checkpoint/i] },
-      { name: 'checkpoint.json is {"version":1}', args: resume, setup: edit('{"version":1}'), mentions: [/checkpoint/i] },
-      { name: 'checkpoint current.step = -5', args: resume, setup: edit(withStep(-5)), mentions: [/checkpoint/i, /step/i] },
-      { name: 'checkpoint current.step = "x"', args: resume, setup: edit(withStep('x')), mentions: [/checkpoint/i, /step/i] },
-      { name: 'checkpoint current.step = 1e9', args: resume, setup: edit(withStep(1e9)), mentions: [/checkpoint/i, /step/i] },
+      { name: 'the checkpoint is null', args: resume, setup: edit('null'), mentions: [/0000\.partial\.json/] },
+      { name: 'the checkpoint is {"version":1}', args: resume, setup: edit('{"version":1}'), mentions: [/0000\.partial\.json/, /version/] },
+      { name: 'checkpoint state.step = -5', args: resume, setup: edit(withStep(-5)), mentions: [/0000\.partial\.json/, /step/i] },
+      { name: 'checkpoint state.step = "x"', args: resume, setup: edit(withStep('x')), mentions: [/0000\.partial\.json/, /step/i] },
+      { name: 'checkpoint state.step = 1e9', args: resume, setup: edit(withStep(1e9)), mentions: [/0000\.partial\.json/, /step/i] },
     ];
     const problems = await runBadInputs(cases.map((c) => ({ ...c, timeoutMs: 300_000 })));
     rmSync(src, { recursive: true, force: true });
