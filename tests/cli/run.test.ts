@@ -47,7 +47,8 @@ describe('contrastlab run', () => {
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toMatchObject({ study: 'rectangle-smoke', out, runs: 9 });
     expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(/Steps and epochs until angleError ≤ 0.5/);
     const spec = await cli('run', '--preset', 'rectangle', '--size', 'smoke', '--print-spec');
-    writeFileSync(join(dir, 'spec.json'), spec.stdout);
+    // As an editor would write it: pointing at the shipped schema (run checks the file against it too).
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ $schema: './node_modules/contrastlab/schema/study.schema.json', ...JSON.parse(spec.stdout) }, null, 2));
     const again = await cli('run', join(dir, 'spec.json'), '--out', join(dir, 'again'));
     expect(again.code, again.stderr).toBe(0);
     expect(readFileSync(join(dir, 'again', 'trace.csv'), 'utf8')).toBe(readFileSync(join(out, 'trace.csv'), 'utf8'));

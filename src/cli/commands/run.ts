@@ -66,9 +66,16 @@ lowest); \`--dry-run\` shows the plan. Without --shard the shard comes from
   --print-spec         print the preset's spec as JSON and exit
   --expand             print the study with every arm listed (the expanded spec) as JSON and exit`;
 
-/** The spec file: bounded, regular files only, BOM accepted, nesting limited (io/read.ts); expanded if compact; then the whole spec validated. */
-function loadSpec(path: string): StudySpec {
-  return validateStudy(expandStudy(readJsonFile('contrastlab run', path, { what: 'spec file' })));
+/**
+ * The spec file: bounded, regular files only, BOM accepted, nesting limited (io/read.ts); expanded if
+ * compact; then the whole spec validated (keys, values, combinations, names, memory), and the file as
+ * written checked against the shipped JSON Schema (schema/study.schema.json), the one editors use.
+ */
+async function loadSpec(path: string): Promise<StudySpec> {
+  const raw = readJsonFile('contrastlab run', path, { what: 'spec file' });
+  const study = validateStudy(expandStudy(raw));
+  (await import('../../experiments/schema.ts')).checkSchema(raw, 'spec file');
+  return study;
 }
 
 /** The topmost folder on the way to `p` that does not exist yet (what creating `p` creates), or null. */
@@ -264,7 +271,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     io.out(JSON.stringify(preset(presetName).spec(size), null, 2));
     return 0;
   }
-  const study = presetName !== undefined ? presetStudy(presetName, size) : loadSpec(positionals[0]!);
+  const study = presetName !== undefined ? presetStudy(presetName, size) : await loadSpec(positionals[0]!);
   if (flags.expand) {
     io.out(JSON.stringify(study, null, 2));
     return 0;
