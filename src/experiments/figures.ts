@@ -39,6 +39,44 @@ export function sharedRange(panels: readonly (readonly number[])[], log: boolean
   return spans.every(([a, b]) => 2 * (t(b) - t(a)) >= whole) ? [lo, hi] : undefined;
 }
 
+/**
+ * At most this many points per line are drawn: a panel is 260 px wide (a paper figure narrower), so
+ * more points than pixels change nothing visible but the drawing's memory and time. The traces keep
+ * every logged row (trace.csv); the figures thin each line to MAX_POINTS buckets of consecutive
+ * logged steps, drawing each bucket at its last step with the band widened to the bucket's min and
+ * max (so no excursion of the band is hidden), and always keep the first point.
+ */
+export const MAX_POINTS = 300;
+
+interface LineRow { readonly arm: string; readonly x: number; readonly mean: number; readonly lo: number; readonly hi: number }
+
+/** `rows` (grouped by arm, each arm's rows in step order) with every arm thinned to at most `max` points (see MAX_POINTS). */
+export function thinLines<R extends LineRow>(rows: readonly R[], max = MAX_POINTS): R[] {
+  const out: R[] = [];
+  for (let a = 0; a < rows.length;) {
+    let b = a;
+    while (b < rows.length && rows[b]!.arm === rows[a]!.arm) b++;
+    const n = b - a;
+    if (n <= max) for (let i = a; i < b; i++) out.push(rows[i]!);
+    else {
+      out.push(rows[a]!);
+      for (let k = 0; k < max - 1; k++) {
+        const i0 = a + 1 + Math.floor((k * (n - 1)) / (max - 1));
+        const i1 = a + 1 + Math.floor(((k + 1) * (n - 1)) / (max - 1));
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (let i = i0; i < i1; i++) {
+          lo = Math.min(lo, rows[i]!.lo);
+          hi = Math.max(hi, rows[i]!.hi);
+        }
+        if (i1 > i0) out.push({ ...rows[i1 - 1]!, lo, hi });
+      }
+    }
+    a = b;
+  }
+  return out;
+}
+
 const fileName = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
 
 export interface MakeFiguresOptions {
@@ -60,10 +98,10 @@ export async function makeFigures(study: StudySpec, res: StudyResult, out: strin
       // The lines of the panel's arms in the study's order (as the runs are), computed from the run files (study.ts).
       const rows = study.experiments.filter((e) => p.arms.includes(e.name)).flatMap((e) => res.centres.get(centreKey(e.name, f.metric, log)) ?? [])
         .map((s) => ({ arm: label.get(s.arm) ?? s.arm, x: f.x === 'step' ? s.step : s.epoch, mean: s.mean, lo: s.lo, hi: s.hi, centre: s.centre, seeds: s.seeds }));
-      return { p, label, rows };
+      return { p, label, rows: thinLines(rows), all: rows };
     }).filter((q) => q.rows.length > 0);
     if (perPanel.length === 0) continue;
-    const allRows = perPanel.flatMap((q) => q.rows);
+    const allRows = perPanel.flatMap((q) => q.all);
     const note = centreNote(allRows.map((r) => r.centre), seedCount(perPanel.flatMap((q) => q.p.arms)));
     // Panels share the metric: one x and one y range (and so the same ticks) in every panel, unless
     // that would squash some panels (see sharedRange); the subtitle then says the ranges differ.

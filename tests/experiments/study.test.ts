@@ -193,3 +193,20 @@ describe('runStudy: records streamed to files, summaries from the files', { time
     expect(statSync(runFile(shared, 0)).isFile()).toBe(true);
   });
 });
+
+describe('figures draw at most MAX_POINTS points per line', () => {
+  it('thinLines keeps short lines, thins long ones to MAX_POINTS with the first point and every band extreme', async () => {
+    const { thinLines, MAX_POINTS } = await import('../../src/experiments/figures.ts');
+    const line = (arm: string, n: number) => Array.from({ length: n }, (_, i) => ({ arm, x: i, mean: Math.sin(i), lo: Math.sin(i) - (i === 377 ? 5 : 1), hi: Math.sin(i) + (i === 411 ? 7 : 1) }));
+    const rows = [...line('a', 40), ...line('b', 1000)];
+    const out = thinLines(rows);
+    expect(out.filter((r) => r.arm === 'a')).toEqual(rows.slice(0, 40));
+    const b = out.filter((r) => r.arm === 'b');
+    expect(b).toHaveLength(MAX_POINTS);
+    expect(b[0]).toEqual(rows[40]);
+    expect(b[b.length - 1]!.x).toBe(999);
+    expect(Math.min(...b.map((r) => r.lo))).toBe(Math.sin(377) - 5);
+    expect(Math.max(...b.map((r) => r.hi))).toBe(Math.sin(411) + 7);
+    for (let i = 1; i < b.length; i++) expect(b[i]!.x).toBeGreaterThan(b[i - 1]!.x);
+  });
+});
