@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 /** Shared test helpers: seeded random matrices and a central-difference directional derivative. */
 import { type Matrix64, zeros } from '../src/core/matrix.ts';
 import { Rng } from '../src/core/random.ts';
@@ -47,4 +49,17 @@ export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
   return m;
+}
+
+/** Every file under `dir` (but those `skip` names) with its bytes: to show a command left a folder as it was, or two folders equal. */
+export function snapshotDir(dir: string, skip: (rel: string) => boolean = () => false): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
+      else if (!skip(`${rel}${e.name}`)) out[`${rel}${e.name}`] = readFileSync(join(d, e.name), 'base64');
+    }
+  };
+  walk(dir, '');
+  return out;
 }

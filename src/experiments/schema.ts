@@ -10,7 +10,7 @@
 import { createRequire } from 'node:module';
 import { ConfigError } from '../core/errors.ts';
 import { keyPath, nearest } from '../estimators/spec.ts';
-import { isCompactStudy } from './studyLanguage.ts';
+import { isCompactStudy, show } from './studyLanguage.ts';
 import { SCHEMA_ID, studySchema } from './studySchema.ts';
 
 const OP = 'study spec';
@@ -46,16 +46,6 @@ function validatorOf(which: Which): Validate {
   const v = ajv.getSchema(`${SCHEMA_ID}#/definitions/${which}`)!;
   validators.set(which, v);
   return v;
-}
-
-function show(v: unknown): string {
-  let t: string;
-  try {
-    t = JSON.stringify(v) ?? String(v);
-  } catch {
-    t = String(v);
-  }
-  return t.length > 80 ? `${t.slice(0, 77)}...` : t;
 }
 
 /** "/experiments/0/sampler" → "study.experiments[0].sampler". */

@@ -73,16 +73,7 @@ export interface ArmSummary {
 }
 
 /** A run without its trace and end point: what the tables and sweep figures need. */
-export interface RunFinal {
-  readonly arm: string;
-  readonly seed: number;
-  readonly configHash: string;
-  readonly steps: number;
-  readonly epochs: number;
-  readonly stoppedEarly: boolean;
-  readonly final: RunTraceRow;
-  readonly partition?: PartitionCheck;
-}
+export type RunFinal = Omit<RunRecord, 'trace' | 'U' | 'V'>;
 
 export interface StudyResult {
   /** Every run's final values, in index order (not the traces: those are in the files). */

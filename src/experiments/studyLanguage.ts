@@ -75,7 +75,8 @@ const TAG = new RegExp(TAG_PATTERN);
 const REF = new RegExp(REF_PATTERN);
 const STUDY_KEYS = Object.keys((DEFINITIONS['compact-study']!.properties as Obj));
 
-function show(v: unknown): string {
+/** A value for a one-line message: JSON, at most 80 characters. */
+export function show(v: unknown): string {
   let t: string;
   try {
     t = JSON.stringify(v) ?? String(v);

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { snapshotDir } from '../helpers.ts';
 import type { ExperimentSpec } from '../../src/experiments/spec.ts';
 import { cli, tmp } from './harness.ts';
 
@@ -21,17 +22,7 @@ const study = {
   gramFigures: [{ name: 'gram', title: 'gram', arms: ['a', 'c'] }],
 };
 
-function snapshot(dir: string, skip: (rel: string) => boolean = () => false): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
-      else if (!skip(`${rel}${e.name}`)) out[`${rel}${e.name}`] = readFileSync(join(d, e.name), 'base64');
-    }
-  };
-  walk(dir, '');
-  return out;
-}
+const snapshot = snapshotDir;
 const notRunJson = (r: string) => r === 'run.json' || r.startsWith('shards/');
 
 async function ok(...argv: string[]) {
