@@ -127,7 +127,7 @@ if (unavailable !== null) {
 
     it('run: the SogCLR preset, cut to one seed, two experiments and 2 epochs, on the gpujs backend', async () => {
       const dir = tmp();
-      const spec = (await cli('run', '--preset', 'sogclr-small-batch', '--size', 'smoke', '--print-spec')).json() as { experiments: Record<string, unknown>[] };
+      const spec = (await cli('run', '--preset', 'sogclr-small-batch', '--size', 'smoke', '--expand')).json() as { experiments: Record<string, unknown>[] };
       const keep = spec.experiments.filter((e) => /reference|SogCLR/.test(String(e.name))).slice(0, 2);
       expect(keep.length).toBe(2);
       for (const e of keep) Object.assign(e, { seeds: [0], budget: { epochs: 2 }, logEveryEpochs: 1 });

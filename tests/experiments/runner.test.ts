@@ -74,7 +74,7 @@ describe('runStudy', () => {
     const dir = mkdtempSync(join(tmpdir(), 'contrastlab-study-'));
     const a = join(dir, 'a');
     runStudy(study, { out: a, backend });
-    for (const f of ['trace.csv', 'trace.jsonl', 'summary.csv', 'final.json', 'summary.md', 'checkpoint.json']) expect(existsSync(join(a, f)), f).toBe(true);
+    for (const f of ['trace.csv', 'trace.jsonl', 'summary.csv', 'final.json', 'summary.md', 'spec.json', 'runs/0000.json']) expect(existsSync(join(a, f)), f).toBe(true);
     // A kill mid-run leaves the folder as it is on disk at that moment: copied here, because an
     // exception (any failure of a fresh study) removes the folder the study created.
     const b = join(dir, 'b');
@@ -93,7 +93,7 @@ describe('runStudy', () => {
     const fb = JSON.parse(readFileSync(join(b, 'final.json'), 'utf8'));
     expect(fb.runs).toEqual(fa.runs);
     expect(fb.studyHash).toBe(fa.studyHash);
-    expect(() => runStudy({ ...study, name: 'other' }, { out: b, backend, resume: true })).toThrow(/checkpoint .* is for another spec/);
+    expect(() => runStudy({ ...study, name: 'other' }, { out: b, backend, resume: true })).toThrow(/holds another study/);
     rmSync(dir, { recursive: true, force: true });
   });
 });
