@@ -264,11 +264,11 @@ const COLLAPSE_ROWS = 8;
 /** The two-sided InfoNCE of THEORY 2.1 (src/objectives/infonce.ts), as the page shows it. */
 const INFONCE_TEX = String.raw`S = UV^{\top}/\tau,\qquad L(U,V) = \frac{1}{2N}\sum_{i=1}^{N}\Big[\Big(\log\sum_{j=1}^{N} e^{S_{ij}} - S_{ii}\Big) + \Big(\log\sum_{j=1}^{N} e^{S_{ji}} - S_{ii}\Big)\Big]`;
 
-/** The objective's definition, as MathML, when every arm of the spec trains the two-sided InfoNCE; '' otherwise. */
+/** The objective's definition, as MathML, when every arm of the spec trains the two-sided InfoNCE (estimator minibatch-infonce); '' otherwise. */
 function objectiveLine(spec: unknown): string {
   const exps = spec && typeof spec === 'object' && Array.isArray((spec as Json).experiments) ? ((spec as Json).experiments as unknown[]) : [];
-  const objs = exps.map((e) => (e && typeof e === 'object' ? (e as Json).objective : undefined));
-  if (!objs.length || !objs.every((o) => o && typeof o === 'object' && (o as Json).name === 'infonce')) return '';
+  const objs = exps.map((e) => (e && typeof e === 'object' ? (e as Json).estimator : undefined));
+  if (!objs.length || !objs.every((o) => o && typeof o === 'object' && (o as Json).kind === 'minibatch-infonce')) return '';
   const taus = [...new Set(objs.map((o) => (o as Json).tau).filter((t): t is number => typeof t === 'number'))];
   const tau = taus.length ? `, with ${texToMathml(String.raw`\tau = ${taus.map(String).join(', ')}`)}` : '';
   return `<div class="objective" id="objective"><p>Objective: the two-sided InfoNCE over the N rows of U and V (THEORY 2.1)${tau}:</p>${texToMathml(INFONCE_TEX, true)}</div>`;
