@@ -50,13 +50,19 @@ describe('formulas: $...$ is TeX rendered to MathML (temml)', () => {
   });
 
   it("the run page shows the objective's definition as display MathML when every arm trains InfoNCE", () => {
-    const exp = (name: string) => ({ name, data: { kind: 'random-sphere', n: 4, d: 4 }, objective: { name: 'infonce', tau: 0.5 } });
+    const exp = (name: string) => ({ name, data: { kind: 'random-sphere', n: 4, d: 4 }, objective: { tau: 0.5 }, estimator: { kind: 'minibatch-infonce', tau: 0.5 } });
     const dir = folder({
       'final.json': { study: 's', arms: [{ arm: 'a', final: { gap: stat(1, 0.1) } }], runs: [] },
       'spec.json': { name: 's', description: '', experiments: [exp('a')] },
     });
     const h = buildReport(dir, { now: NOW }).html;
     expect(h).toMatch(/<div class="objective" id="objective"><p>Objective: the two-sided InfoNCE .*, with <math class="tex">.*<mi>τ<\/mi><mo>=<\/mo><mn>0\.5<\/mn>.*<\/p><math display="block"[^>]*>.*<mfrac><mn>1<\/mn><mrow><mn>2<\/mn><mi>N<\/mi><\/mrow><\/mfrac>/s);
+    // An arm that trains another objective (SogCLR): no single definition to show.
+    const mixed = folder({
+      'final.json': { study: 's', arms: [{ arm: 'a', final: { gap: stat(1, 0.1) } }], runs: [] },
+      'spec.json': { name: 's', description: '', experiments: [exp('a'), { ...exp('b'), estimator: { kind: 'sogclr', modality: 'bimodal', tau: 0.5, gamma: 0.9 } }] },
+    });
+    expect(buildReport(mixed, { now: NOW }).html).not.toContain('id="objective"');
     // The page stays self-contained: no style attribute, nothing loaded, the same strict CSP.
     expect(h).not.toMatch(/\sstyle="/);
     expect(h).toMatch(/content="default-src 'none'; img-src data:; style-src 'sha256-[^']+'; script-src 'sha256-[^']+'; base-uri 'none'; form-action 'none'"/);
