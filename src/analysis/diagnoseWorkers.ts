@@ -6,6 +6,7 @@
  * backend of the same dtype. A pass is a pure function of its inputs, so the results are the same bits
  * as on the calling thread, for any number of threads.
  */
+import { spawnModuleWorker } from '../core/moduleWorker.ts';
 import { Worker } from 'node:worker_threads';
 import type { DType, Matrix64 } from '../core/matrix.ts';
 import type { LsePasses, PassName } from './diagnosePasses.ts';
@@ -27,12 +28,7 @@ export type PassReply = { readonly name: PassName; readonly arrays: Float64Array
 const workerUrl = () => new URL(`./diagnoseWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 function spawn(): Worker {
-  const url = workerUrl();
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
-  // From the sources (a development checkout): register tsx's loader in the worker, then load it.
-  // tsx is resolved from this module, not from the working directory (the worker's eval code resolves from there).
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true });
+  return spawnModuleWorker(workerUrl());
 }
 
 function shared(m: Matrix64): Float64Array {

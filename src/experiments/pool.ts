@@ -15,6 +15,7 @@
  * a time from a queue in index order, write its files themselves (records never travel back to the
  * main thread), and report its logged rows for the progress bar.
  */
+import { spawnModuleWorker } from '../core/moduleWorker.ts';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -208,11 +209,7 @@ export type PoolReply =
 const workerUrl = () => new URL(`./poolWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 function spawnWorker(): Worker {
-  const url = workerUrl();
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
-  // From the sources (a development checkout): register tsx's loader in the worker, then load it.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true });
+  return spawnModuleWorker(workerUrl());
 }
 
 /** An error from a worker, as the same class (so a ConfigError still exits 2 with its one line). */
