@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { createCpuBackend } from '../../src/backend/cpu/index.ts';
-import { instantiateKernels } from '../../src/backend/cpu/wasm/module.ts';
+import { instantiateKernels, kernelMemory, kernelModule } from '../../src/backend/cpu/wasm/module.ts';
 import type { PairExclusion } from '../../src/backend/types.ts';
 import { DomainError } from '../../src/core/errors.ts';
 import { type DType, type Matrix, zeros } from '../../src/core/matrix.ts';
@@ -82,7 +82,7 @@ describe('cpu backend: results do not depend on the block size beyond rounding',
 });
 
 describe('cpu backend: the SIMD exponential', () => {
-  const ex = instantiateKernels();
+  const ex = instantiateKernels(kernelModule(false).module, kernelMemory());
   const ulp64 = (x: number) => {
     const b = new Float64Array([Math.abs(x)]);
     const i = new BigInt64Array(b.buffer);

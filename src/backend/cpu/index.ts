@@ -1,5 +1,16 @@
 /**
- * The blocked CPU backend: WebAssembly SIMD (v128, no relaxed SIMD, no threads), f64 or f32.
+ * The blocked CPU backend: WebAssembly SIMD (v128), f64 or f32, on every core.
+ *
+ * Threads: the module runs on a shared memory; `threads` workers (./threads.ts) run the same
+ * kernels on it. gemm splits C by row blocks; pairLse / pairSoftmaxGrad split the row blocks of S
+ * and merge into shared columns in row-block order (the wavefront of assembly/pair.ts). Every
+ * output is the same sequence of floating-point operations for any thread count: the same bits.
+ * Calls below MIN_PARALLEL_WORK multiply-adds stay on the calling thread.
+ *
+ * FMA: with `fma` the relaxed-SIMD build of the module is used when the engine accepts it (Node 22+,
+ * or Node 20 with --experimental-wasm-relaxed-simd); its micro-kernels use relaxed_madd, one
+ * rounding per multiply-add where the hardware fuses (x86-64 with FMA3). The plain build is the
+ * fallback and the default (see DEFAULT_FMA).
  *
  * gemm: C ← α·A·B + β·C, GotoBLAS-style (A and B staged into WebAssembly memory keeping their
  * strides, packed into MR x KC / KC x NR panels, register-tiled 4x4 f64 / 4x8 f32 micro-kernel),
@@ -23,7 +34,9 @@
 import { ConfigError, DomainError, ShapeError } from '../../core/errors.ts';
 import { type DType, type FloatArray, type Matrix, shapeStr, zeros } from '../../core/matrix.ts';
 import type { Backend, Kernels, PairExclusion, PairGradCoefficients, PairGradResult, PairLseResult, PairSigmoidResult, PairSpec, SigmoidSpec } from '../types.ts';
-import { Arena, instantiateKernels, type KernelExports, type Layout } from './wasm/module.ts';
+import { availableParallelism } from 'node:os';
+import { Arena, instantiateKernels, kernelMemory, kernelModule, type KernelExports, type Layout } from './wasm/module.ts';
+import { createKernelThreads } from './threads.ts';
 import { blockedPairSigmoid } from './sigmoid.ts';
 import { mutant } from '../../core/mutants.ts';
 import { mutantPairLse } from './mutantKernels.ts';
@@ -33,6 +46,35 @@ export interface CpuBackendOptions {
   dtype?: DType;
   /** Tile edge of the pair-softmax kernels: a multiple of 8 in [8, 1024] (default 128). */
   blockSize?: number;
+  /**
+   * Threads the kernels may use, the calling one included: an integer in [1, 256] (default: the
+   * cores available, `os.availableParallelism()`, or the CONTRASTLAB_THREADS environment variable).
+   * Results are the same bits for every value.
+   */
+  threads?: number;
+  /**
+   * Fused multiply-add in the micro-kernels (relaxed SIMD) where the engine has it: true, false, or
+   * 'auto' (the default, DEFAULT_FMA). Changes rounding (one rounding per multiply-add); the
+   * plain build runs when the engine lacks relaxed SIMD. `info.fma` says which build runs.
+   */
+  fma?: boolean | 'auto';
+}
+
+/** Below this many multiply-adds a call stays on one thread (measured crossover, benchmarks/README.md). */
+export const MIN_PARALLEL_WORK = 1 << 21;
+
+/** The default of `fma`. */
+export const DEFAULT_FMA: boolean | 'auto' = false;
+
+/** Default thread count: CONTRASTLAB_THREADS if set (validated), else the cores available. */
+export function defaultThreads(): number {
+  const env = process.env.CONTRASTLAB_THREADS;
+  if (env !== undefined && env !== '') {
+    const k = Number(env);
+    if (!Number.isInteger(k) || k < 1 || k > 256) throw new ConfigError('createCpuBackend', `CONTRASTLAB_THREADS must be an integer in [1, 256], got '${env}'`);
+    return k;
+  }
+  return Math.max(1, availableParallelism());
 }
 
 /**
@@ -59,8 +101,22 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
   if (!Number.isInteger(T) || T < 8 || T > 1024 || T % 8 !== 0) {
     throw new DomainError('createCpuBackend', `blockSize must be a multiple of 8 in [8, 1024], got ${T}`);
   }
-  let ex: KernelExports | null = instantiateKernels();
+  const threadCount = opts.threads ?? defaultThreads();
+  if (!Number.isInteger(threadCount) || threadCount < 1 || threadCount > 256) {
+    throw new DomainError('createCpuBackend', `threads must be an integer in [1, 256], got ${String(opts.threads)}`);
+  }
+  const fmaOpt = opts.fma ?? DEFAULT_FMA;
+  if (fmaOpt !== true && fmaOpt !== false && fmaOpt !== 'auto') throw new ConfigError('createCpuBackend', `fma must be true, false or 'auto', got ${String(fmaOpt)}`);
+  const { module, relaxed } = kernelModule(fmaOpt !== false);
+  const memory = kernelMemory();
+  let ex: KernelExports | null = instantiateKernels(module, memory);
   const arena = new Arena(ex);
+  const owner = {};
+  const threads = createKernelThreads(owner, threadCount, module, memory, (fn, args, tid, k) => {
+    (live(fn) as unknown as Record<string, (...a: number[]) => void>)[fn]!(...args, tid, k);
+  });
+  /** Threads for a call of `work` multiply-adds that splits into `parts` independent pieces. */
+  const threadsFor = (work: number, parts: number) => (work >= MIN_PARALLEL_WORK ? Math.max(1, Math.min(threadCount, parts)) : 1);
   const es = dtype === 'f64' ? 8 : 4;
   const mr = MR[dtype];
   const nr = NR[dtype];
@@ -128,19 +184,23 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     const pb = stagePlan(B);
     const nch = Math.min(roundUp(n, nr), NCHUNK);
     const ldp = nch;
+    const K = threadsFor(m * n * k, Math.ceil(m / e.gemmMC()));
     const L = arena.layout();
     const pA = L.alloc(pa.len * es);
     const pB = L.alloc(pb.len * es);
     const pP = L.alloc(roundUp(m, mr) * ldp * es);
-    const wsA = L.alloc(e.gemmWsA() * es);
-    const wsB = L.alloc(e.gemmKC() * nch * es);
+    const wsBOff = roundUp(e.gemmWsA() * es, 64);
+    const wsStride = roundUp(wsBOff + e.gemmKC() * nch * es, 64);
+    const ws = L.alloc(K * wsStride);
+    const abort = L.alloc(4);
     arena.reserve('gemm', L.end);
     const sa = stage(A, pA, pa);
     const sb = stage(B, pB, pb);
-    const panel = dtype === 'f64' ? e.gemmPanel64 : e.gemmPanel32;
+    const panel = dtype === 'f64' ? 'gemmPanel64' : 'gemmPanel32';
+    arena.i32(abort, 1)[0] = 0;
     for (let j0 = 0; j0 < n; j0 += nch) {
       const nc = Math.min(nch, n - j0);
-      panel(m, nc, k, pA, sa.rs, sa.cs, pB + j0 * sb.cs * es, sb.rs, sb.cs, pP, ldp, wsA, wsB);
+      threads.run(panel, [m, nc, k, pA, sa.rs, sa.cs, pB + j0 * sb.cs * es, sb.rs, sb.cs, pP, ldp, ws, wsStride, wsBOff], K, abort);
       const P = view(pP, roundUp(m, mr) * ldp);
       const cd = C.data;
       for (let i = 0; i < m; i++) {
@@ -168,22 +228,33 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     V: number;
     Upk: number;
     Vpk: number;
-    S: number;
-    scratch: number;
+    ws: number;
+    wsStride: number;
+    done: number;
+    abort: number;
   }
 
-  function pairLayout(L: Layout, n: number, d: number): PairLayout {
+  function pairLayout(L: Layout, n: number, d: number, K: number): PairLayout {
     const npad = roundUp(n, T);
     const dp = roundUp(d, nr);
+    // Per thread: the S, G and Gᵀ tiles and 12 scratch arrays of T f64 (assembly/pair.ts).
+    const wsStride = roundUp(3 * T * T * es + 12 * T * 8, 64);
     return {
-      n, d, dp, npad,
+      n, d, dp, npad, wsStride,
       U: L.alloc(npad * dp * es),
       V: L.alloc(npad * dp * es),
       Upk: L.alloc(npad * d * es),
       Vpk: L.alloc(npad * d * es),
-      S: L.alloc(T * T * es),
-      scratch: L.alloc(12 * T * 8),
+      ws: L.alloc(K * wsStride),
+      done: L.alloc(4 * (npad / T)),
+      abort: L.alloc(4),
     };
+  }
+
+  /** Clears the wavefront's column counters and the abort flag. */
+  function resetFlags(p: PairLayout): void {
+    arena.i32(p.done, p.npad / T).fill(0);
+    arena.i32(p.abort, 1)[0] = 0;
   }
 
   /** Writes M (n x d) into wasm memory as an npad x dp row-major matrix, zero padded. */
@@ -219,8 +290,9 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     const d = U.cols;
     if (n === 0) return { lseRow: want.row ? new Float64Array(0) : null, lseCol: want.col ? new Float64Array(0) : null, positive: new Float64Array(0) };
     for (const m of ['lse-no-max-shift', 'lse-f32-accumulation'] as const) if (mutant(m)) return mutantPairLse(U, V, spec, want, dtype, m);
+    const K = threadsFor(n * n * d, Math.ceil(n / T));
     const L = arena.layout();
-    const p = pairLayout(L, n, d);
+    const p = pairLayout(L, n, d, K);
     const rowMax = L.alloc(n * 8);
     const rowSum = L.alloc(n * 8);
     const colMax = L.alloc(n * 8);
@@ -231,10 +303,12 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     arena.reserve('pairLse', L.end);
     putPadded(U, p.U, p.npad, p.dp);
     putPadded(V, p.V, p.npad, p.dp);
-    const f = dtype === 'f64' ? e.pairLse64 : e.pairLse32;
-    f(n, d, p.dp, T, shiftOf(spec, n), EXCLUDE_CODE[spec.exclude], 1 / spec.tau,
-      p.U, p.V, p.Upk, p.Vpk, p.S, p.scratch, rowMax, rowSum, colMax, colSum, positive,
-      want.row ? 1 : 0, want.col ? 1 : 0, lseRow, lseCol);
+    (dtype === 'f64' ? e.pairLseInit64 : e.pairLseInit32)(n, d, p.dp, T, p.U, p.V, p.Upk, p.Vpk, rowMax, rowSum, colMax, colSum);
+    resetFlags(p);
+    threads.run(dtype === 'f64' ? 'pairLse64' : 'pairLse32', [n, d, T, shiftOf(spec, n), EXCLUDE_CODE[spec.exclude], 1 / spec.tau,
+      p.Upk, p.Vpk, p.ws, p.wsStride, rowMax, rowSum, colMax, colSum, positive,
+      want.row ? 1 : 0, want.col ? 1 : 0, p.done, p.abort], K, p.abort);
+    live('pairLse').pairLseFinish(n, rowMax, rowSum, colMax, colSum, want.row ? 1 : 0, want.col ? 1 : 0, lseRow, lseCol);
     return {
       lseRow: want.row ? arena.f64(lseRow, n).slice() : null,
       lseCol: want.col ? arena.f64(lseCol, n).slice() : null,
@@ -251,10 +325,9 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     for (const [name, v] of Object.entries(coef) as [string, Float64Array | null][]) {
       if (v !== null && v !== undefined && v.length < n) throw new ShapeError('pairSoftmaxGrad', `${name} has ${v.length} entries, need ${n}`);
     }
+    const K = threadsFor(n * n * d, Math.ceil(n / T));
     const L = arena.layout();
-    const p = pairLayout(L, n, d);
-    const Gp = L.alloc(T * T * es);
-    const Gtp = L.alloc(T * T * es);
+    const p = pairLayout(L, n, d, K);
     const vec = (v: Float64Array | null | undefined) => (v ? L.alloc(n * 8) : 0);
     const lseRow = vec(coef.lseRow);
     const lseCol = vec(coef.lseCol);
@@ -272,9 +345,11 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     put(rowCoef, coef.rowCoef);
     put(colCoef, coef.colCoef);
     put(posCoef, coef.posCoef);
-    const f = dtype === 'f64' ? e.pairGrad64 : e.pairGrad32;
-    f(n, d, p.dp, T, shiftOf(spec, n), EXCLUDE_CODE[spec.exclude], 1 / spec.tau, spec.tau,
-      p.U, p.V, p.Upk, p.Vpk, p.S, Gp, Gtp, p.scratch, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV);
+    (dtype === 'f64' ? e.pairGradInit64 : e.pairGradInit32)(n, d, p.dp, T, p.U, p.V, p.Upk, p.Vpk, gradU, gradV);
+    resetFlags(p);
+    threads.run(dtype === 'f64' ? 'pairGrad64' : 'pairGrad32', [n, d, p.dp, T, shiftOf(spec, n), EXCLUDE_CODE[spec.exclude], 1 / spec.tau,
+      p.U, p.V, p.Upk, p.Vpk, p.ws, p.wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, p.done, p.abort], K, p.abort);
+    (dtype === 'f64' ? live('pairSoftmaxGrad').pairGradFinish64 : live('pairSoftmaxGrad').pairGradFinish32)(n, p.dp, T, spec.tau, gradU, gradV);
     const take = (ptr: number): Matrix => {
       const out = zeros(n, d, dtype);
       const src = view(ptr, p.npad * p.dp);
@@ -303,9 +378,10 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     dtype,
     blockSize: T,
     kernels,
-    info: { simd: true, impl: 'wasm-simd128', microTile: `${mr}x${nr}`, threads: 1, exp: 'simd-polynomial' },
+    info: { simd: true, impl: relaxed ? 'wasm-simd128-relaxed' : 'wasm-simd128', microTile: `${mr}x${nr}`, threads: threadCount, fma: relaxed, exp: 'simd-polynomial' },
     dispose() {
       ex = null;
+      threads.dispose();
     },
   };
 }

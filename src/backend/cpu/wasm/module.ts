@@ -1,22 +1,24 @@
 /**
- * Loading the CPU backend's WebAssembly module (synchronously) and a grow-only arena over its
- * linear memory. The module has no allocator of its own: each kernel call lays out its buffers
+ * Loading the CPU backend's WebAssembly module (synchronously; the plain or the relaxed-SIMD build)
+ * on a shared memory, and a grow-only arena over that memory. The module has no allocator of its own: each kernel call lays out its buffers
  * from `heapBase()` upwards, the arena grows the memory when a call needs more, and the memory is
  * reused by later calls (it never shrinks).
  */
 import { CapExceededError } from '../../../core/errors.ts';
-import { kernelsWasmBase64 } from './kernels.generated.ts';
+import { kernelsRelaxedWasmBase64, kernelsWasmBase64 } from './kernels.generated.ts';
 
 type Ptr = number;
 
 /** The parts of the WebAssembly JS API used here (the project's `lib` has no DOM / wasm types). */
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(deltaPages: number): number;
 }
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: Record<string, unknown> };
+  Memory: new (desc: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  validate(bytes: Uint8Array): boolean;
 };
 
 /** The module's exports (see src/backend/cpu/wasm/assembly/index.ts). */
@@ -24,28 +26,59 @@ export interface KernelExports {
   readonly memory: WasmMemory;
   heapBase(): Ptr;
   kern64(kc: number, a: Ptr, b: Ptr, ldbBytes: Ptr, c: Ptr, ldcBytes: Ptr, scale: number, accumulate: number): void;
-  gemmPanel64(m: number, n: number, k: number, A: Ptr, ars: number, acs: number, B: Ptr, brs: number, bcs: number, P: Ptr, ldp: number, wsA: Ptr, wsB: Ptr): void;
-  gemmPanel32(m: number, n: number, k: number, A: Ptr, ars: number, acs: number, B: Ptr, brs: number, bcs: number, P: Ptr, ldp: number, wsA: Ptr, wsB: Ptr): void;
+  gemmPanel64(...args: number[]): void;
+  gemmPanel32(...args: number[]): void;
   gemmWsA(): number;
   gemmKC(): number;
+  gemmMC(): number;
+  pairLseInit64(...args: number[]): void;
+  pairLseInit32(...args: number[]): void;
   pairLse64(...args: number[]): void;
   pairLse32(...args: number[]): void;
+  pairLseFinish(...args: number[]): void;
+  pairGradInit64(...args: number[]): void;
+  pairGradInit32(...args: number[]): void;
   pairGrad64(...args: number[]): void;
   pairGrad32(...args: number[]): void;
+  pairGradFinish64(...args: number[]): void;
+  pairGradFinish32(...args: number[]): void;
   expF64(x: number): number;
   expF32(x: number): number;
 }
 
-let compiled: object | null = null;
+const compiled: { plain: object | null; relaxed: object | null | false } = { plain: null, relaxed: null };
 
-/** Compiles the module once per process (synchronous) and returns a fresh instance. */
-export function instantiateKernels(): KernelExports {
-  if (compiled === null) {
-    const bytes = Buffer.from(kernelsWasmBase64, 'base64');
-    compiled = new WebAssembly.Module(bytes);
+/**
+ * The compiled module (once per process): the relaxed-SIMD build when `relaxed` and the engine
+ * accepts it (Node 22+, or Node 20 with --experimental-wasm-relaxed-simd), else the plain build.
+ */
+export function kernelModule(relaxed: boolean): { module: object; relaxed: boolean } {
+  if (relaxed) {
+    if (compiled.relaxed === null) {
+      const bytes = Buffer.from(kernelsRelaxedWasmBase64, 'base64');
+      compiled.relaxed = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : false;
+    }
+    if (compiled.relaxed !== false) return { module: compiled.relaxed, relaxed: true };
   }
-  const instance = new WebAssembly.Instance(compiled, {
+  if (compiled.plain === null) compiled.plain = new WebAssembly.Module(Buffer.from(kernelsWasmBase64, 'base64'));
+  return { module: compiled.plain, relaxed: false };
+}
+
+/** Whether this engine runs the relaxed-SIMD build (fused multiply-add in the micro-kernels). */
+export function relaxedSimdAvailable(): boolean {
+  return kernelModule(true).relaxed;
+}
+
+/** A shared memory for the kernels: 1 page to start, growable to 4 GiB. */
+export function kernelMemory(): WasmMemory {
+  return new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+}
+
+/** An instance of `module` on `memory` (the calling thread's; workers make their own). */
+export function instantiateKernels(module: object, memory: WasmMemory): KernelExports {
+  const instance = new WebAssembly.Instance(module, {
     env: {
+      memory,
       abort(_msg: number, _file: number, line: number, col: number) {
         throw new Error(`cpu backend: wasm abort at ${line}:${col}`);
       },
@@ -75,7 +108,7 @@ export class Layout {
 
 export class Arena {
   readonly base: number;
-  constructor(private readonly ex: KernelExports) {
+  constructor(private readonly ex: { readonly memory: WasmMemory; heapBase(): Ptr }) {
     this.base = Math.ceil(ex.heapBase() / ALIGN) * ALIGN;
   }
 
@@ -106,5 +139,8 @@ export class Arena {
   }
   f32(ptr: Ptr, length: number): Float32Array {
     return new Float32Array(this.ex.memory.buffer, ptr, length);
+  }
+  i32(ptr: Ptr, length: number): Int32Array {
+    return new Int32Array(this.ex.memory.buffer, ptr, length);
   }
 }

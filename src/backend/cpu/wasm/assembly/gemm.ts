@@ -7,8 +7,10 @@
  * A panel ("A format"): for each k, MR consecutive values (rows of the panel).
  * B operand: for each k, NR consecutive values at b + k·ldb (a packed panel, ldb = NR, or NR
  * columns of a row-major matrix, ldb = its row length).
- * Each C entry is accumulated over k in order 0..kc−1 with separate multiply and add (no FMA), so
- * it equals a plain sequential dot product bit for bit.
+ * Each C entry is accumulated over k in order 0..kc−1. The plain build uses a separate multiply and
+ * add, so it equals a sequential dot product bit for bit; the relaxed-SIMD build (scripts/build-wasm.mjs
+ * --enable relaxed-simd) uses relaxed_madd, a fused multiply-add where the hardware has one (one
+ * rounding per step instead of two). Either way the result does not depend on the thread count.
  *
  * All pointers are byte addresses in linear memory; strides and leading dimensions are in
  * elements unless named ...Bytes.
@@ -23,6 +25,16 @@ export const NR32: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 96;
 
+/** c + a·b: fused where the build enables relaxed SIMD, else multiply then add (as before). */
+@inline function madd64(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(c, f64x2.mul(a, b));
+}
+@inline function madd32(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 export function kern64(kc: i32, a: usize, b: usize, ldbBytes: usize, c: usize, ldcBytes: usize, scale: f64, accumulate: i32): void {
   let c00 = f64x2.splat(0.0);
   let c01 = f64x2.splat(0.0);
@@ -36,17 +48,17 @@ export function kern64(kc: i32, a: usize, b: usize, ldbBytes: usize, c: usize, l
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let av = v128.load64_splat(a);
-    c00 = f64x2.add(c00, f64x2.mul(av, b0));
-    c01 = f64x2.add(c01, f64x2.mul(av, b1));
+    c00 = madd64(av, b0, c00);
+    c01 = madd64(av, b1, c01);
     av = v128.load64_splat(a, 8);
-    c10 = f64x2.add(c10, f64x2.mul(av, b0));
-    c11 = f64x2.add(c11, f64x2.mul(av, b1));
+    c10 = madd64(av, b0, c10);
+    c11 = madd64(av, b1, c11);
     av = v128.load64_splat(a, 16);
-    c20 = f64x2.add(c20, f64x2.mul(av, b0));
-    c21 = f64x2.add(c21, f64x2.mul(av, b1));
+    c20 = madd64(av, b0, c20);
+    c21 = madd64(av, b1, c21);
     av = v128.load64_splat(a, 24);
-    c30 = f64x2.add(c30, f64x2.mul(av, b0));
-    c31 = f64x2.add(c31, f64x2.mul(av, b1));
+    c30 = madd64(av, b0, c30);
+    c31 = madd64(av, b1, c31);
     a += 32;
     b += ldbBytes;
   }
@@ -91,17 +103,17 @@ export function kern32(kc: i32, a: usize, b: usize, ldbBytes: usize, c: usize, l
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let av = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(av, b0));
-    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    c00 = madd32(av, b0, c00);
+    c01 = madd32(av, b1, c01);
     av = v128.load32_splat(a, 4);
-    c10 = f32x4.add(c10, f32x4.mul(av, b0));
-    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    c10 = madd32(av, b0, c10);
+    c11 = madd32(av, b1, c11);
     av = v128.load32_splat(a, 8);
-    c20 = f32x4.add(c20, f32x4.mul(av, b0));
-    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    c20 = madd32(av, b0, c20);
+    c21 = madd32(av, b1, c21);
     av = v128.load32_splat(a, 12);
-    c30 = f32x4.add(c30, f32x4.mul(av, b0));
-    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    c30 = madd32(av, b0, c30);
+    c31 = madd32(av, b1, c31);
     a += 16;
     b += ldbBytes;
   }
@@ -221,14 +233,17 @@ export function packB<T>(kc: i32, nc: i32, B: usize, brs: i32, bcs: i32, dst: us
  * ceil(n/NR)·NR ≤ ldp columns (the padding receives zeros' products). Workspaces: wsA holds
  * ceil(MC/MR)·MR·KC elements, wsB ceil(n/NR)·NR·KC elements. k = 0 leaves P untouched.
  */
-function gemmPanel<T>(m: i32, n: i32, k: i32, A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs: i32, P: usize, ldp: i32, wsA: usize, wsB: usize): void {
+function gemmPanel<T>(m: i32, n: i32, k: i32, A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs: i32, P: usize, ldp: i32, wsA: usize, wsB: usize, tid: i32, K: i32): void {
   const es = <usize>sizeof<T>();
   const mr = mrOf<T>();
   const nr = nrOf<T>();
+  // Thread tid computes the MC-row blocks tid, tid + K, …; each packs its own copy of the B panel.
+  // Every entry of P is the same sequence of operations whoever computes it.
+  if (tid * MC >= m) return;
   for (let pc = 0; pc < k; pc += KC) {
     const kc = min(KC, k - pc);
     packB<T>(kc, n, B + <usize>(pc * brs) * es, brs, bcs, wsB, nr);
-    for (let ic = 0; ic < m; ic += MC) {
+    for (let ic = tid * MC; ic < m; ic += K * MC) {
       const mc = min(MC, m - ic);
       packA<T>(mc, kc, A + <usize>(ic * ars + pc * acs) * es, ars, acs, wsA, mr);
       for (let jr = 0; jr < n; jr += nr) {
@@ -241,12 +256,20 @@ function gemmPanel<T>(m: i32, n: i32, k: i32, A: usize, ars: i32, acs: i32, B: u
   }
 }
 
-export function gemmPanel64(m: i32, n: i32, k: i32, A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs: i32, P: usize, ldp: i32, wsA: usize, wsB: usize): void {
-  gemmPanel<f64>(m, n, k, A, ars, acs, B, brs, bcs, P, ldp, wsA, wsB);
+/** Thread tid's part of P = A·B; its workspaces are at ws + tid·wsStride (wsA first, then wsB at wsBOff). */
+export function gemmPanel64(m: i32, n: i32, k: i32, A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs: i32, P: usize, ldp: i32, ws: usize, wsStride: usize, wsBOff: usize, tid: i32, K: i32): void {
+  const w = ws + <usize>tid * wsStride;
+  gemmPanel<f64>(m, n, k, A, ars, acs, B, brs, bcs, P, ldp, w, w + wsBOff, tid, K);
 }
 
-export function gemmPanel32(m: i32, n: i32, k: i32, A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs: i32, P: usize, ldp: i32, wsA: usize, wsB: usize): void {
-  gemmPanel<f32>(m, n, k, A, ars, acs, B, brs, bcs, P, ldp, wsA, wsB);
+export function gemmPanel32(m: i32, n: i32, k: i32, A: usize, ars: i32, acs: i32, B: usize, brs: i32, bcs: i32, P: usize, ldp: i32, ws: usize, wsStride: usize, wsBOff: usize, tid: i32, K: i32): void {
+  const w = ws + <usize>tid * wsStride;
+  gemmPanel<f32>(m, n, k, A, ars, acs, B, brs, bcs, P, ldp, w, w + wsBOff, tid, K);
+}
+
+/** The MC row-block height (threads split P by these blocks). */
+export function gemmMC(): i32 {
+  return MC;
 }
 
 /** Workspace sizes (in elements) that gemmPanel needs for a panel of n columns. */

@@ -241,24 +241,53 @@ function maskTile<T>(n: i32, I: i32, J: i32, ti: i32, tj: i32, tjp: i32, T: i32,
   return scratch + <usize>(k * T) * 8;
 }
 
+// ---- threads: the wavefront over row blocks ----
+//
+// Thread tid of K takes the row blocks I = tid·T, (tid + K)·T, … in order and, in each, the column
+// tiles J = 0, T, 2T, … in order. Everything a tile contributes to its own rows (row maxima and
+// sums, the positives, gradU) belongs to the thread. What it contributes to its columns (column
+// maxima and sums, gradV) is merged only when done[J/T] = I/T, that is after every earlier row
+// block has merged into those columns, and then done[J/T] becomes I/T + 1. So every column sees
+// the same sequence of merges, in row-block order, for any K: the bits are those of K = 1.
+// The tile itself (the S tile, its exponentials, G and both products) is computed before the wait.
+
+/** Waits until the i32 at addr equals target (spins briefly, then sleeps); false if abort is set. */
+function waitFor(addr: usize, target: i32, abort: usize): bool {
+  for (let spin = 0; spin < 4096; spin++) {
+    if (atomic.load<i32>(addr) == target) return true;
+  }
+  while (true) {
+    const v = atomic.load<i32>(addr);
+    if (v == target) return true;
+    if (atomic.load<i32>(abort) != 0) return false;
+    atomic.wait<i32>(addr, v, 1000000); // 1 ms, then look at abort again
+  }
+  return false;
+}
+
+@inline function publish(addr: usize, value: i32): void {
+  atomic.store<i32>(addr, value);
+  atomic.notify(addr);
+}
+
+// Per-thread workspace: S, G and Gᵀ tiles (T·T elements each) then 12 scratch arrays of T f64.
+@inline function tileBytes<T>(T: i32): usize {
+  return <usize>(T * T) * sizeof<T>();
+}
+
 // ---- pass 1 ----
 
 function pairLse<T>(
-  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
-  U: usize, V: usize, Upk: usize, Vpk: usize, S: usize, scratch: usize,
+  n: i32, d: i32, T: i32, shift: i32, excl: i32, invTau: f64,
+  Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   rowMax: usize, rowSum: usize, colMax: usize, colSum: usize, positive: usize,
-  wantRow: i32, wantCol: i32, lseRow: usize, lseCol: usize,
+  wantRow: i32, wantCol: i32, done: usize, abort: usize, tid: i32, K: i32,
 ): void {
   const mr = mrOf<T>();
   const nr = nrOf<T>();
-  const npad = ((n + T - 1) / T) * T;
-  packUV<T>(npad, d, dp, U, V, Upk, Vpk);
-  for (let i = 0; i < n; i++) {
-    st64(rowMax, i, -Infinity);
-    st64(rowSum, i, 0.0);
-    st64(colMax, i, -Infinity);
-    st64(colSum, i, 0.0);
-  }
+  const w = ws + <usize>tid * wsStride;
+  const S = w;
+  const scratch = w + 3 * tileBytes<T>(T);
   const rm = scr(scratch, T, 0); // f64
   const rs = scr(scratch, T, 1); // f64
   const rsh = scr(scratch, T, 2); // f64
@@ -266,16 +295,22 @@ function pairLse<T>(
   const cs = scr(scratch, T, 4); // T
   const csh = scr(scratch, T, 5); // T
   const L = limit<T>();
-  for (let I = 0; I < n; I += T) {
+  for (let I = tid * T; I < n; I += K * T) {
     const ti = min(T, n - I);
     const tip = ((ti + mr - 1) / mr) * mr;
+    const bi = I / T;
     for (let J = 0; J < n; J += T) {
       const tj = min(T, n - J);
       const tjp = ((tj + nr - 1) / nr) * nr;
+      const flag = done + (<usize>(J / T) << 2);
       computeTile<T>(d, I, J, tip, tjp, T, invTau, Upk, Vpk, S);
       maskTile<T>(n, I, J, ti, tj, tjp, T, shift, excl, S, positive);
       const M = tileMax<T>(S, T, ti, tjp, rm, cm);
-      if (M == -Infinity) continue; // every entry of the tile is excluded
+      if (M == -Infinity) { // every entry of the tile is excluded
+        if (!waitFor(flag, bi, abort)) return;
+        publish(flag, bi + 1);
+        continue;
+      }
       let one = true;
       if (wantRow) {
         for (let i = 0; i < ti; i++) {
@@ -289,21 +324,7 @@ function pairLse<T>(
           if (m > -Infinity && M - m > L) one = false;
         }
       }
-      if (one) {
-        tileSumOne<T>(S, T, ti, tjp, M, rs, cs);
-        if (wantRow) {
-          for (let i = 0; i < ti; i++) {
-            const m = ld64(rm, i);
-            if (m > -Infinity) combine(rowMax, rowSum, I + i, m, ld64(rs, i) * Math.exp(M - m));
-          }
-        }
-        if (wantCol) {
-          for (let j = 0; j < tj; j++) {
-            const m = ldT<T>(cm, j);
-            if (m > -Infinity) combine(colMax, colSum, J + j, m, ldT<T>(cs, j) * Math.exp(M - m));
-          }
-        }
-      } else {
+      if (!one) {
         for (let i = 0; i < ti; i++) {
           const m = ld64(rm, i);
           st64(rsh, i, m > -Infinity ? m : 0.0);
@@ -313,21 +334,41 @@ function pairLse<T>(
           stT<T>(csh, j, m > -Infinity ? m : 0.0);
         }
         tileSumTwo<T>(S, T, ti, tjp, rsh, csh, rs, cs);
-        if (wantRow) {
-          for (let i = 0; i < ti; i++) {
-            const m = ld64(rm, i);
-            if (m > -Infinity) combine(rowMax, rowSum, I + i, m, ld64(rs, i));
-          }
-        }
-        if (wantCol) {
-          for (let j = 0; j < tj; j++) {
-            const m = ldT<T>(cm, j);
-            if (m > -Infinity) combine(colMax, colSum, J + j, m, ldT<T>(cs, j));
-          }
+      } else {
+        tileSumOne<T>(S, T, ti, tjp, M, rs, cs);
+      }
+      if (wantRow) {
+        for (let i = 0; i < ti; i++) {
+          const m = ld64(rm, i);
+          if (m > -Infinity) combine(rowMax, rowSum, I + i, m, one ? ld64(rs, i) * Math.exp(M - m) : ld64(rs, i));
         }
       }
+      if (!waitFor(flag, bi, abort)) return;
+      if (wantCol) {
+        for (let j = 0; j < tj; j++) {
+          const m = ldT<T>(cm, j);
+          if (m > -Infinity) combine(colMax, colSum, J + j, m, one ? ldT<T>(cs, j) * Math.exp(M - m) : ldT<T>(cs, j));
+        }
+      }
+      publish(flag, bi + 1);
     }
   }
+}
+
+/** Before pass 1: pack U, V and reset the running (max, sum) pairs. */
+function pairLseInit<T>(n: i32, d: i32, dp: i32, T: i32, U: usize, V: usize, Upk: usize, Vpk: usize, rowMax: usize, rowSum: usize, colMax: usize, colSum: usize): void {
+  const npad = ((n + T - 1) / T) * T;
+  packUV<T>(npad, d, dp, U, V, Upk, Vpk);
+  for (let i = 0; i < n; i++) {
+    st64(rowMax, i, -Infinity);
+    st64(rowSum, i, 0.0);
+    st64(colMax, i, -Infinity);
+    st64(colSum, i, 0.0);
+  }
+}
+
+/** After pass 1: lse = max + log(sum) (−Infinity for a row / column with no kept entry). */
+export function pairLseFinish(n: i32, rowMax: usize, rowSum: usize, colMax: usize, colSum: usize, wantRow: i32, wantCol: i32, lseRow: usize, lseCol: usize): void {
   if (wantRow) {
     for (let i = 0; i < n; i++) {
       const m = ld64(rowMax, i);
@@ -344,23 +385,32 @@ function pairLse<T>(
 
 // ---- pass 2 ----
 
+/** Before pass 2: zero both gradients, pack U and V. */
+function pairGradInit<T>(n: i32, d: i32, dp: i32, T: i32, U: usize, V: usize, Upk: usize, Vpk: usize, gradU: usize, gradV: usize): void {
+  const npad = ((n + T - 1) / T) * T;
+  const gradBytes = <usize>(npad * dp) * sizeof<T>();
+  memory.fill(gradU, 0, gradBytes);
+  memory.fill(gradV, 0, gradBytes);
+  packUV<T>(npad, d, dp, U, V, Upk, Vpk);
+}
+
 function pairGrad<T>(
-  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64, tau: f64,
-  U: usize, V: usize, Upk: usize, Vpk: usize, S: usize, Gp: usize, Gtp: usize, scratch: usize,
+  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
+  U: usize, V: usize, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   lseRow: usize, lseCol: usize, rowCoef: usize, colCoef: usize, posCoef: usize,
-  gradU: usize, gradV: usize,
+  gradU: usize, gradV: usize, done: usize, abort: usize, tid: i32, K: i32,
 ): void {
   const es = <usize>sizeof<T>();
   const mr = mrOf<T>();
   const nr = nrOf<T>();
-  const npad = ((n + T - 1) / T) * T;
   const rowOn = rowCoef != 0 && lseRow != 0;
   const colOn = colCoef != 0 && lseCol != 0;
-  const gradBytes = <usize>(npad * dp) * es;
-  memory.fill(gradU, 0, gradBytes);
-  memory.fill(gradV, 0, gradBytes);
   if (!rowOn && !colOn && posCoef == 0) return;
-  packUV<T>(npad, d, dp, U, V, Upk, Vpk);
+  const w = ws + <usize>tid * wsStride;
+  const S = w;
+  const Gp = w + tileBytes<T>(T);
+  const Gtp = w + 2 * tileBytes<T>(T);
+  const scratch = w + 3 * tileBytes<T>(T);
   const rm = scr(scratch, T, 0); // f64
   const cm = scr(scratch, T, 3); // T
   const ra = scr(scratch, T, 6); // T
@@ -371,9 +421,10 @@ function pairGrad<T>(
   const cact = scr(scratch, T, 11); // f64 flags: column takes part
   const L = limit<T>();
   const ldU = <usize>dp * es;
-  for (let I = 0; I < n; I += T) {
+  for (let I = tid * T; I < n; I += K * T) {
     const ti = min(T, n - I);
     const tip = ((ti + mr - 1) / mr) * mr;
+    const bi = I / T;
     for (let J = 0; J < n; J += T) {
       const tj = min(T, n - J);
       const tjp = ((tj + nr - 1) / nr) * nr;
@@ -435,17 +486,27 @@ function pairGrad<T>(
         for (let ir = 0; ir < tip; ir += mr) {
           kern<T>(tj, Gp + <usize>(ir * tj) * es, bV, ldU, gradU + <usize>((I + ir) * dp + jr) * es, ldU, 1.0, 1);
         }
+      }
+      // gradV_J is shared with the other row blocks: accumulate in row-block order.
+      const flag = done + (<usize>(J / T) << 2);
+      if (!waitFor(flag, bi, abort)) return;
+      for (let jr = 0; jr < dp; jr += nr) {
         const bU = U + <usize>(I * dp + jr) * es;
         for (let jc = 0; jc < tjp; jc += mr) {
           kern<T>(ti, Gtp + <usize>(jc * ti) * es, bU, ldU, gradV + <usize>((J + jc) * dp + jr) * es, ldU, 1.0, 1);
         }
       }
+      publish(flag, bi + 1);
     }
   }
-  // gradients = (G V) / τ, (Gᵀ U) / τ
+}
+
+/** After pass 2: gradients = (G V) / τ, (Gᵀ U) / τ. */
+function pairGradFinish<T>(n: i32, dp: i32, T: i32, tau: f64, gradU: usize, gradV: usize): void {
+  const es = <usize>sizeof<T>();
   const vt = vsplat<T>(tau);
   const w = lanes<T>();
-  const total = npad * dp;
+  const total = (((n + T - 1) / T) * T) * dp;
   for (let k = 0; k < total; k += w) {
     const o = <usize>k * es;
     v128.store(gradU + o, vdiv<T>(v128.load(gradU + o), vt));
@@ -455,38 +516,55 @@ function pairGrad<T>(
 
 // ---- exports ----
 
-export function pairLse64(
-  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
-  U: usize, V: usize, Upk: usize, Vpk: usize, S: usize, scratch: usize,
-  rowMax: usize, rowSum: usize, colMax: usize, colSum: usize, positive: usize,
-  wantRow: i32, wantCol: i32, lseRow: usize, lseCol: usize,
-): void {
-  pairLse<f64>(n, d, dp, T, shift, excl, invTau, U, V, Upk, Vpk, S, scratch, rowMax, rowSum, colMax, colSum, positive, wantRow, wantCol, lseRow, lseCol);
+export function pairLseInit64(n: i32, d: i32, dp: i32, T: i32, U: usize, V: usize, Upk: usize, Vpk: usize, rowMax: usize, rowSum: usize, colMax: usize, colSum: usize): void {
+  pairLseInit<f64>(n, d, dp, T, U, V, Upk, Vpk, rowMax, rowSum, colMax, colSum);
+}
+export function pairLseInit32(n: i32, d: i32, dp: i32, T: i32, U: usize, V: usize, Upk: usize, Vpk: usize, rowMax: usize, rowSum: usize, colMax: usize, colSum: usize): void {
+  pairLseInit<f32>(n, d, dp, T, U, V, Upk, Vpk, rowMax, rowSum, colMax, colSum);
 }
 
-export function pairLse32(
-  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
-  U: usize, V: usize, Upk: usize, Vpk: usize, S: usize, scratch: usize,
+export function pairLse64(
+  n: i32, d: i32, T: i32, shift: i32, excl: i32, invTau: f64, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   rowMax: usize, rowSum: usize, colMax: usize, colSum: usize, positive: usize,
-  wantRow: i32, wantCol: i32, lseRow: usize, lseCol: usize,
+  wantRow: i32, wantCol: i32, done: usize, abort: usize, tid: i32, K: i32,
 ): void {
-  pairLse<f32>(n, d, dp, T, shift, excl, invTau, U, V, Upk, Vpk, S, scratch, rowMax, rowSum, colMax, colSum, positive, wantRow, wantCol, lseRow, lseCol);
+  pairLse<f64>(n, d, T, shift, excl, invTau, Upk, Vpk, ws, wsStride, rowMax, rowSum, colMax, colSum, positive, wantRow, wantCol, done, abort, tid, K);
+}
+export function pairLse32(
+  n: i32, d: i32, T: i32, shift: i32, excl: i32, invTau: f64, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
+  rowMax: usize, rowSum: usize, colMax: usize, colSum: usize, positive: usize,
+  wantRow: i32, wantCol: i32, done: usize, abort: usize, tid: i32, K: i32,
+): void {
+  pairLse<f32>(n, d, T, shift, excl, invTau, Upk, Vpk, ws, wsStride, rowMax, rowSum, colMax, colSum, positive, wantRow, wantCol, done, abort, tid, K);
+}
+
+export function pairGradInit64(n: i32, d: i32, dp: i32, T: i32, U: usize, V: usize, Upk: usize, Vpk: usize, gradU: usize, gradV: usize): void {
+  pairGradInit<f64>(n, d, dp, T, U, V, Upk, Vpk, gradU, gradV);
+}
+export function pairGradInit32(n: i32, d: i32, dp: i32, T: i32, U: usize, V: usize, Upk: usize, Vpk: usize, gradU: usize, gradV: usize): void {
+  pairGradInit<f32>(n, d, dp, T, U, V, Upk, Vpk, gradU, gradV);
 }
 
 export function pairGrad64(
-  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64, tau: f64,
-  U: usize, V: usize, Upk: usize, Vpk: usize, S: usize, Gp: usize, Gtp: usize, scratch: usize,
+  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
+  U: usize, V: usize, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   lseRow: usize, lseCol: usize, rowCoef: usize, colCoef: usize, posCoef: usize,
-  gradU: usize, gradV: usize,
+  gradU: usize, gradV: usize, done: usize, abort: usize, tid: i32, K: i32,
 ): void {
-  pairGrad<f64>(n, d, dp, T, shift, excl, invTau, tau, U, V, Upk, Vpk, S, Gp, Gtp, scratch, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV);
+  pairGrad<f64>(n, d, dp, T, shift, excl, invTau, U, V, Upk, Vpk, ws, wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, done, abort, tid, K);
+}
+export function pairGrad32(
+  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
+  U: usize, V: usize, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
+  lseRow: usize, lseCol: usize, rowCoef: usize, colCoef: usize, posCoef: usize,
+  gradU: usize, gradV: usize, done: usize, abort: usize, tid: i32, K: i32,
+): void {
+  pairGrad<f32>(n, d, dp, T, shift, excl, invTau, U, V, Upk, Vpk, ws, wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, done, abort, tid, K);
 }
 
-export function pairGrad32(
-  n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64, tau: f64,
-  U: usize, V: usize, Upk: usize, Vpk: usize, S: usize, Gp: usize, Gtp: usize, scratch: usize,
-  lseRow: usize, lseCol: usize, rowCoef: usize, colCoef: usize, posCoef: usize,
-  gradU: usize, gradV: usize,
-): void {
-  pairGrad<f32>(n, d, dp, T, shift, excl, invTau, tau, U, V, Upk, Vpk, S, Gp, Gtp, scratch, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV);
+export function pairGradFinish64(n: i32, dp: i32, T: i32, tau: f64, gradU: usize, gradV: usize): void {
+  pairGradFinish<f64>(n, dp, T, tau, gradU, gradV);
+}
+export function pairGradFinish32(n: i32, dp: i32, T: i32, tau: f64, gradU: usize, gradV: usize): void {
+  pairGradFinish<f32>(n, dp, T, tau, gradU, gradV);
 }
