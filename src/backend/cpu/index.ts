@@ -58,6 +58,13 @@ export interface CpuBackendOptions {
    * plain build runs when the engine lacks relaxed SIMD. `info.fma` says which build runs.
    */
   fma?: boolean | 'auto';
+  /** Calls below this many multiply-adds stay on the calling thread (default MIN_PARALLEL_WORK). */
+  minParallelWork?: number;
+  /**
+   * Test hook, not for use: 'arrival' merges the threads' column contributions as they arrive
+   * (racing) instead of in row-block order — the broken variant the determinism test must catch.
+   */
+  mergeOrder?: 'row-block' | 'arrival';
 }
 
 /** Below this many multiply-adds a call stays on one thread (measured crossover, benchmarks/README.md). */
@@ -111,12 +118,15 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
   const memory = kernelMemory();
   let ex: KernelExports | null = instantiateKernels(module, memory);
   const arena = new Arena(ex);
+  const ordered = opts.mergeOrder === 'arrival' ? 0 : 1;
   const owner = {};
   const threads = createKernelThreads(owner, threadCount, module, memory, (fn, args, tid, k) => {
     (live(fn) as unknown as Record<string, (...a: number[]) => void>)[fn]!(...args, tid, k);
   });
   /** Threads for a call of `work` multiply-adds that splits into `parts` independent pieces. */
-  const threadsFor = (work: number, parts: number) => (work >= MIN_PARALLEL_WORK ? Math.max(1, Math.min(threadCount, parts)) : 1);
+  const minWork = opts.minParallelWork ?? MIN_PARALLEL_WORK;
+  if (!(minWork >= 0)) throw new DomainError('createCpuBackend', `minParallelWork must be a number ≥ 0, got ${String(opts.minParallelWork)}`);
+  const threadsFor = (work: number, parts: number) => (work >= minWork ? Math.max(1, Math.min(threadCount, parts)) : 1);
   const es = dtype === 'f64' ? 8 : 4;
   const mr = MR[dtype];
   const nr = NR[dtype];
@@ -307,7 +317,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     resetFlags(p);
     threads.run(dtype === 'f64' ? 'pairLse64' : 'pairLse32', [n, d, T, shiftOf(spec, n), EXCLUDE_CODE[spec.exclude], 1 / spec.tau,
       p.Upk, p.Vpk, p.ws, p.wsStride, rowMax, rowSum, colMax, colSum, positive,
-      want.row ? 1 : 0, want.col ? 1 : 0, p.done, p.abort], K, p.abort);
+      want.row ? 1 : 0, want.col ? 1 : 0, p.done, p.abort, ordered], K, p.abort);
     live('pairLse').pairLseFinish(n, rowMax, rowSum, colMax, colSum, want.row ? 1 : 0, want.col ? 1 : 0, lseRow, lseCol);
     return {
       lseRow: want.row ? arena.f64(lseRow, n).slice() : null,
@@ -348,7 +358,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     (dtype === 'f64' ? e.pairGradInit64 : e.pairGradInit32)(n, d, p.dp, T, p.U, p.V, p.Upk, p.Vpk, gradU, gradV);
     resetFlags(p);
     threads.run(dtype === 'f64' ? 'pairGrad64' : 'pairGrad32', [n, d, p.dp, T, shiftOf(spec, n), EXCLUDE_CODE[spec.exclude], 1 / spec.tau,
-      p.U, p.V, p.Upk, p.Vpk, p.ws, p.wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, p.done, p.abort], K, p.abort);
+      p.U, p.V, p.Upk, p.Vpk, p.ws, p.wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, p.done, p.abort, ordered], K, p.abort);
     (dtype === 'f64' ? live('pairSoftmaxGrad').pairGradFinish64 : live('pairSoftmaxGrad').pairGradFinish32)(n, p.dp, T, spec.tau, gradU, gradV);
     const take = (ptr: number): Matrix => {
       const out = zeros(n, d, dtype);

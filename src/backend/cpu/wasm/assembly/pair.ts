@@ -250,6 +250,8 @@ function maskTile<T>(n: i32, I: i32, J: i32, ti: i32, tj: i32, tjp: i32, T: i32,
 // block has merged into those columns, and then done[J/T] becomes I/T + 1. So every column sees
 // the same sequence of merges, in row-block order, for any K: the bits are those of K = 1.
 // The tile itself (the S tile, its exponentials, G and both products) is computed before the wait.
+// ordered = 0 skips the wait (merges in arrival order, racing): a deliberately broken variant
+// that the determinism test must catch.
 
 /** Waits until the i32 at addr equals target (spins briefly, then sleeps); false if abort is set. */
 function waitFor(addr: usize, target: i32, abort: usize): bool {
@@ -281,7 +283,7 @@ function pairLse<T>(
   n: i32, d: i32, T: i32, shift: i32, excl: i32, invTau: f64,
   Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   rowMax: usize, rowSum: usize, colMax: usize, colSum: usize, positive: usize,
-  wantRow: i32, wantCol: i32, done: usize, abort: usize, tid: i32, K: i32,
+  wantRow: i32, wantCol: i32, done: usize, abort: usize, ordered: i32, tid: i32, K: i32,
 ): void {
   const mr = mrOf<T>();
   const nr = nrOf<T>();
@@ -307,7 +309,7 @@ function pairLse<T>(
       maskTile<T>(n, I, J, ti, tj, tjp, T, shift, excl, S, positive);
       const M = tileMax<T>(S, T, ti, tjp, rm, cm);
       if (M == -Infinity) { // every entry of the tile is excluded
-        if (!waitFor(flag, bi, abort)) return;
+        if (ordered && !waitFor(flag, bi, abort)) return;
         publish(flag, bi + 1);
         continue;
       }
@@ -343,7 +345,7 @@ function pairLse<T>(
           if (m > -Infinity) combine(rowMax, rowSum, I + i, m, one ? ld64(rs, i) * Math.exp(M - m) : ld64(rs, i));
         }
       }
-      if (!waitFor(flag, bi, abort)) return;
+      if (ordered && !waitFor(flag, bi, abort)) return;
       if (wantCol) {
         for (let j = 0; j < tj; j++) {
           const m = ldT<T>(cm, j);
@@ -398,7 +400,7 @@ function pairGrad<T>(
   n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
   U: usize, V: usize, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   lseRow: usize, lseCol: usize, rowCoef: usize, colCoef: usize, posCoef: usize,
-  gradU: usize, gradV: usize, done: usize, abort: usize, tid: i32, K: i32,
+  gradU: usize, gradV: usize, done: usize, abort: usize, ordered: i32, tid: i32, K: i32,
 ): void {
   const es = <usize>sizeof<T>();
   const mr = mrOf<T>();
@@ -489,7 +491,7 @@ function pairGrad<T>(
       }
       // gradV_J is shared with the other row blocks: accumulate in row-block order.
       const flag = done + (<usize>(J / T) << 2);
-      if (!waitFor(flag, bi, abort)) return;
+      if (ordered && !waitFor(flag, bi, abort)) return;
       for (let jr = 0; jr < dp; jr += nr) {
         const bU = U + <usize>(I * dp + jr) * es;
         for (let jc = 0; jc < tjp; jc += mr) {
@@ -526,16 +528,16 @@ export function pairLseInit32(n: i32, d: i32, dp: i32, T: i32, U: usize, V: usiz
 export function pairLse64(
   n: i32, d: i32, T: i32, shift: i32, excl: i32, invTau: f64, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   rowMax: usize, rowSum: usize, colMax: usize, colSum: usize, positive: usize,
-  wantRow: i32, wantCol: i32, done: usize, abort: usize, tid: i32, K: i32,
+  wantRow: i32, wantCol: i32, done: usize, abort: usize, ordered: i32, tid: i32, K: i32,
 ): void {
-  pairLse<f64>(n, d, T, shift, excl, invTau, Upk, Vpk, ws, wsStride, rowMax, rowSum, colMax, colSum, positive, wantRow, wantCol, done, abort, tid, K);
+  pairLse<f64>(n, d, T, shift, excl, invTau, Upk, Vpk, ws, wsStride, rowMax, rowSum, colMax, colSum, positive, wantRow, wantCol, done, abort, ordered, tid, K);
 }
 export function pairLse32(
   n: i32, d: i32, T: i32, shift: i32, excl: i32, invTau: f64, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   rowMax: usize, rowSum: usize, colMax: usize, colSum: usize, positive: usize,
-  wantRow: i32, wantCol: i32, done: usize, abort: usize, tid: i32, K: i32,
+  wantRow: i32, wantCol: i32, done: usize, abort: usize, ordered: i32, tid: i32, K: i32,
 ): void {
-  pairLse<f32>(n, d, T, shift, excl, invTau, Upk, Vpk, ws, wsStride, rowMax, rowSum, colMax, colSum, positive, wantRow, wantCol, done, abort, tid, K);
+  pairLse<f32>(n, d, T, shift, excl, invTau, Upk, Vpk, ws, wsStride, rowMax, rowSum, colMax, colSum, positive, wantRow, wantCol, done, abort, ordered, tid, K);
 }
 
 export function pairGradInit64(n: i32, d: i32, dp: i32, T: i32, U: usize, V: usize, Upk: usize, Vpk: usize, gradU: usize, gradV: usize): void {
@@ -549,17 +551,17 @@ export function pairGrad64(
   n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
   U: usize, V: usize, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   lseRow: usize, lseCol: usize, rowCoef: usize, colCoef: usize, posCoef: usize,
-  gradU: usize, gradV: usize, done: usize, abort: usize, tid: i32, K: i32,
+  gradU: usize, gradV: usize, done: usize, abort: usize, ordered: i32, tid: i32, K: i32,
 ): void {
-  pairGrad<f64>(n, d, dp, T, shift, excl, invTau, U, V, Upk, Vpk, ws, wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, done, abort, tid, K);
+  pairGrad<f64>(n, d, dp, T, shift, excl, invTau, U, V, Upk, Vpk, ws, wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, done, abort, ordered, tid, K);
 }
 export function pairGrad32(
   n: i32, d: i32, dp: i32, T: i32, shift: i32, excl: i32, invTau: f64,
   U: usize, V: usize, Upk: usize, Vpk: usize, ws: usize, wsStride: usize,
   lseRow: usize, lseCol: usize, rowCoef: usize, colCoef: usize, posCoef: usize,
-  gradU: usize, gradV: usize, done: usize, abort: usize, tid: i32, K: i32,
+  gradU: usize, gradV: usize, done: usize, abort: usize, ordered: i32, tid: i32, K: i32,
 ): void {
-  pairGrad<f32>(n, d, dp, T, shift, excl, invTau, U, V, Upk, Vpk, ws, wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, done, abort, tid, K);
+  pairGrad<f32>(n, d, dp, T, shift, excl, invTau, U, V, Upk, Vpk, ws, wsStride, lseRow, lseCol, rowCoef, colCoef, posCoef, gradU, gradV, done, abort, ordered, tid, K);
 }
 
 export function pairGradFinish64(n: i32, dp: i32, T: i32, tau: f64, gradU: usize, gradV: usize): void {
