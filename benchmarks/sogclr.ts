@@ -22,6 +22,7 @@
  * epoch's alone (plus Node itself, ≈ 50 MiB). Never gates anything.
  */
 import { execFileSync, execSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '../src/backend/index.ts';
@@ -32,6 +33,7 @@ import { makeEstimator } from '../src/estimators/index.ts';
 import { writeReadmeSection } from './readme.ts';
 
 const N = 100_000;
+const NDEFAULT = N;
 const D = 128;
 const B = 256;
 const TAU = 0.1;
@@ -51,11 +53,29 @@ interface EpochTiming {
   meanBatchValue: number;
 }
 
-interface ChildResult {
+export interface ChildResult {
   epochs: EpochTiming[];
   maxRssMiB: number;
   setupMs: number;
   simd: unknown;
+  /** The backend's `info` (benchmarks/peers.ts records it). */
+  info?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** Options of {@link runSogclrEpochs} (benchmarks/peers.ts passes them; this script uses the defaults). */
+export interface SogclrRunOptions {
+  n?: number;
+  epochs?: number;
+  /** Extra createCpuBackend options (e.g. threads), on top of dtype f32. */
+  backend?: Record<string, unknown>;
+}
+
+/** The initial free embeddings (U, V) of the run: the first draws of the seed 'sogclr-bench'. */
+export function sogclrData(n = N): { U: Matrix32; V: Matrix32; rng: Rng } {
+  const rng = Rng.fromSeed('sogclr-bench');
+  const U = unitRowsF32(rng, n, D);
+  const V = unitRowsF32(rng, n, D);
+  return { U, V, rng };
 }
 
 function unitRowsF32(rng: Rng, n: number, d: number): Matrix32 {
@@ -95,14 +115,14 @@ function timedBackend(be: Backend, acc: { pairLse: number; pairSoftmaxGrad: numb
   return { ...be, name: be.name, dtype: be.dtype, blockSize: be.blockSize, info: be.info, kernels, dispose: () => be.dispose() };
 }
 
-function child(): void {
+/** The timed run (in the calling process): set-up, warm-up, then `epochs` SogCLR epochs. */
+export function runSogclrEpochs(opts: SogclrRunOptions = {}): ChildResult {
+  const N = opts.n ?? NDEFAULT;
   const t0 = performance.now();
-  const base = createCpuBackend({ dtype: 'f32' });
+  const base = createCpuBackend({ ...opts.backend, dtype: 'f32' } as Parameters<typeof createCpuBackend>[0]);
   const acc = { pairLse: 0, pairSoftmaxGrad: 0 };
   const backend = timedBackend(base, acc);
-  const rng = Rng.fromSeed('sogclr-bench');
-  const U = unitRowsF32(rng, N, D);
-  const V = unitRowsF32(rng, N, D);
+  const { U, V, rng } = sogclrData(N);
   const est = makeEstimator({ kind: 'sogclr', modality: 'bimodal', tau: TAU, gamma: GAMMA, eps0: 0 });
   // Warm-up (JIT, wasm memory growth) on a throw-away state.
   let warm = est.init(N);
@@ -115,7 +135,7 @@ function child(): void {
   let state = est.init(N);
   const epochs: EpochTiming[] = [];
   let step = 0;
-  for (let epoch = 0; epoch < 2; epoch++) {
+  for (let epoch = 0; epoch < (opts.epochs ?? 2); epoch++) {
     acc.pairLse = 0;
     acc.pairSoftmaxGrad = 0;
     let gatherMs = 0;
@@ -160,9 +180,13 @@ function child(): void {
       estimatorOtherMs: stepMs - acc.pairLse - acc.pairSoftmaxGrad, updateMs, meanBatchValue: valueSum / nb,
     });
   }
-  const result: ChildResult = { epochs, maxRssMiB: process.resourceUsage().maxRSS / 1024, setupMs, simd: base.info['simd'] };
+  const result: ChildResult = { epochs, maxRssMiB: process.resourceUsage().maxRSS / 1024, setupMs, simd: base.info['simd'], info: base.info };
   base.dispose();
-  process.stdout.write(JSON.stringify(result) + '\n');
+  return result;
+}
+
+function child(): void {
+  process.stdout.write(JSON.stringify(runSogclrEpochs()) + '\n');
 }
 
 const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -209,5 +233,8 @@ function parent(): void {
   if (process.argv.includes('--readme')) writeReadmeSection('sogclr', table, 'SogCLR epoch at scale (`benchmarks/sogclr.ts`)');
 }
 
-if (process.argv.includes('--child')) child();
-else parent();
+// Run only as a script (benchmarks/peers.ts imports runSogclrEpochs).
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+  if (process.argv.includes('--child')) child();
+  else parent();
+}
