@@ -27,8 +27,8 @@ export type PassReply = { readonly name: PassName; readonly arrays: Float64Array
 
 const workerUrl = () => new URL(`./diagnoseWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-function spawn(): Worker {
-  return spawnModuleWorker(workerUrl());
+function spawn(siblings: number): Worker {
+  return spawnModuleWorker(workerUrl(), { siblings });
 }
 
 function shared(m: Matrix64): Float64Array {
@@ -54,7 +54,7 @@ export function runPassesOnWorkers(
   for (const q of queues.filter((x) => x.length > 0)) {
     const settle = new Map<PassName, { resolve: (a: Float64Array[]) => void; reject: (e: Error) => void }>();
     for (const name of q) out.set(name, new Promise((resolve, reject) => settle.set(name, { resolve, reject })));
-    const w = spawn();
+    const w = spawn(o.threads);
     const fail = (e: Error) => {
       void w.terminate();
       for (const s of settle.values()) s.reject(e);

@@ -208,8 +208,8 @@ export type PoolReply =
 
 const workerUrl = () => new URL(`./poolWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-function spawnWorker(): Worker {
-  return spawnModuleWorker(workerUrl());
+function spawnWorker(siblings: number): Worker {
+  return spawnModuleWorker(workerUrl(), { siblings });
 }
 
 /** An error from a worker, as the same class (so a ConfigError still exits 2 with its one line). */
@@ -293,7 +293,7 @@ export function runOnWorkers(todo: readonly number[], o: PoolOptions): Promise<v
       w.postMessage({ kind: 'run', index } satisfies PoolRequest);
     };
     for (let i = 0; i < k; i++) {
-      const w = spawnWorker();
+      const w = spawnWorker(k);
       pool.push(w);
       w.on('message', (m: PoolReply) => {
         if (failed) return;

@@ -12,7 +12,7 @@ import { createCpuBackend } from '../../src/backend/cpu/index.ts';
 import { relaxedSimdAvailable } from '../../src/backend/cpu/wasm/module.ts';
 import type { Backend, PairExclusion } from '../../src/backend/types.ts';
 import { ConfigError, DomainError } from '../../src/core/errors.ts';
-import { type DType, type Matrix, zeros } from '../../src/core/matrix.ts';
+import { type DType, type Matrix, dtypeOf, zeros } from '../../src/core/matrix.ts';
 import { Rng } from '../../src/core/random.ts';
 import { runBackendContract } from './contract.ts';
 
@@ -30,7 +30,7 @@ function outputs(be: Backend, U: Matrix, V: Matrix, exclude: PairExclusion, shif
   const rng = Rng.fromSeed(`coef-${n}`);
   const coef = (s: number) => Float64Array.from({ length: n }, () => s * (0.5 + rng.uniform()));
   const g = be.kernels.pairSoftmaxGrad(U, V, spec, { lseRow: l.lseRow, lseCol: l.lseCol, rowCoef: coef(1 / n), colCoef: coef(1 / n), posCoef: coef(-2 / n) });
-  const C = zeros(n, n, U.dtype);
+  const C = zeros(n, n, dtypeOf(U));
   const Vt: Matrix = { ...V, rows: V.cols, cols: V.rows, rowStride: V.colStride, colStride: V.rowStride };
   be.kernels.gemm(0.5, U, Vt, 0, C);
   const bytes = (a: ArrayLike<number> & ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
