@@ -247,8 +247,8 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
   function pairLayout(L: Layout, n: number, d: number, K: number): PairLayout {
     const npad = roundUp(n, T);
     const dp = roundUp(d, nr);
-    // Per thread: the S, G and Gᵀ tiles and 12 scratch arrays of T f64 (assembly/pair.ts).
-    const wsStride = roundUp(3 * T * T * es + 12 * T * 8, 64);
+    // Per thread: the S, G and Gᵀ tiles, 12 scratch arrays of T f64 and a T x dp tile (assembly/pair.ts).
+    const wsStride = roundUp(3 * T * T * es + 12 * T * 8 + T * dp * es, 64);
     return {
       n, d, dp, npad, wsStride,
       U: L.alloc(npad * dp * es),

@@ -272,7 +272,8 @@ function waitFor(addr: usize, target: i32, abort: usize): bool {
   atomic.notify(addr);
 }
 
-// Per-thread workspace: S, G and Gᵀ tiles (T·T elements each) then 12 scratch arrays of T f64.
+// Per-thread workspace: S, G and Gᵀ tiles (T·T elements each), 12 scratch arrays of T f64, then
+// (pass 2) a T x dp tile of Gᵀ U.
 @inline function tileBytes<T>(T: i32): usize {
   return <usize>(T * T) * sizeof<T>();
 }
@@ -413,6 +414,7 @@ function pairGrad<T>(
   const Gp = w + tileBytes<T>(T);
   const Gtp = w + 2 * tileBytes<T>(T);
   const scratch = w + 3 * tileBytes<T>(T);
+  const Pv = scratch + <usize>(12 * T) * 8; // T x dp of type T: this thread's Gᵀ U_I tile
   const rm = scr(scratch, T, 0); // f64
   const cm = scr(scratch, T, 3); // T
   const ra = scr(scratch, T, 6); // T
@@ -489,14 +491,23 @@ function pairGrad<T>(
           kern<T>(tj, Gp + <usize>(ir * tj) * es, bV, ldU, gradU + <usize>((I + ir) * dp + jr) * es, ldU, 1.0, 1);
         }
       }
-      // gradV_J is shared with the other row blocks: accumulate in row-block order.
-      const flag = done + (<usize>(J / T) << 2);
-      if (ordered && !waitFor(flag, bi, abort)) return;
+      // gradV_J is shared with the other row blocks: the product Gᵀ U_I goes into this thread's Pv
+      // first (the same register sums as accumulating directly), and is added to gradV_J in
+      // row-block order; only the addition waits.
       for (let jr = 0; jr < dp; jr += nr) {
         const bU = U + <usize>(I * dp + jr) * es;
         for (let jc = 0; jc < tjp; jc += mr) {
-          kern<T>(ti, Gtp + <usize>(jc * ti) * es, bU, ldU, gradV + <usize>((J + jc) * dp + jr) * es, ldU, 1.0, 1);
+          kern<T>(ti, Gtp + <usize>(jc * ti) * es, bU, ldU, Pv + <usize>(jc * dp + jr) * es, ldU, 1.0, 0);
         }
+      }
+      const flag = done + (<usize>(J / T) << 2);
+      if (ordered && !waitFor(flag, bi, abort)) return;
+      const gv = gradV + <usize>(J * dp) * es;
+      const count = tjp * dp;
+      const w = lanes<T>();
+      for (let k = 0; k < count; k += w) {
+        const o = <usize>k * es;
+        v128.store(gv + o, vadd<T>(v128.load(gv + o), v128.load(Pv + o)));
       }
       publish(flag, bi + 1);
     }
