@@ -4,6 +4,7 @@
  * short summary), and exits non-zero with a one-line
  * message on stderr for any bad input (2), or an unexpected internal error (70).
  */
+import { setFlagsFromString } from 'node:v8';
 import { ContrastlabError } from '../core/errors.ts';
 import { enableCrashCleanup, removeTemporaries } from '../io/atomic.ts';
 import { type CommandIO, exitQuietlyOnEpipe, processIO } from './io.ts';
@@ -41,6 +42,9 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     exitQuietlyOnEpipe(removeTemporaries);
     enableCrashCleanup(); // temporaries of a run ended by a signal or kill -9 are removed by a watchdog
   }
+  // CONTRASTLAB_FMA=1: the CPU backend's relaxed-SIMD (FMA) build; Node 20 has relaxed SIMD behind
+  // this V8 flag, which takes effect for modules compiled after it is set (newer Node: on already).
+  if (process.env.CONTRASTLAB_FMA === '1') setFlagsFromString('--experimental-wasm-relaxed-simd');
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(MAIN_HELP);

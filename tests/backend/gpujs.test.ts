@@ -195,6 +195,16 @@ if (unavailable !== null) {
       expect(() => createGpujsBackend({ mode: 'webgpu' })).toThrow(BackendUnavailableError);
       expect(() => createGpujsBackend({ tile: 0 })).toThrow(/tile/);
     });
+
+    it("gpu.js's cpu and webasm modes (no textures) refuse the kernels with a typed error, not a crash", () => {
+      for (const mode of ['cpu', 'webasm'] as const) {
+        const be = createGpujsBackend({ mode });
+        const U = zeros(4, 2, 'f32');
+        expect(() => be.kernels.pairLse(U, U, { tau: 1, positiveShift: 0, exclude: 'none' }, { row: true, col: true })).toThrow(BackendUnavailableError);
+        expect(() => be.kernels.gemm(1, U, zeros(2, 4, 'f32'), 0, zeros(4, 4, 'f32'))).toThrow(new RegExp(`mode '${mode}' has no textures`));
+        be.dispose(); // the resident inputs are plain arrays in these modes: dispose must not throw
+      }
+    });
   });
 }
 

@@ -70,8 +70,24 @@ export interface CpuBackendOptions {
 /** Below this many multiply-adds a call stays on one thread (measured crossover, benchmarks/README.md). */
 export const MIN_PARALLEL_WORK = 1 << 21;
 
-/** The default of `fma`. */
+/**
+ * The default of `fma`: off. relaxed_madd is implementation-defined (fused on FMA hardware, not
+ * elsewhere) and the relaxed-SIMD build is not available on every engine, so with FMA on the bits
+ * of a result would depend on the machine and the Node version; off, they depend on neither.
+ */
 export const DEFAULT_FMA: boolean | 'auto' = false;
+
+/**
+ * Default of `fma`: CONTRASTLAB_FMA=1 → 'auto', 0 or unset → DEFAULT_FMA (off). The CLI also sets
+ * V8's --experimental-wasm-relaxed-simd when CONTRASTLAB_FMA=1, so Node 20 gets the FMA build.
+ */
+export function defaultFma(): boolean | 'auto' {
+  const env = process.env.CONTRASTLAB_FMA;
+  if (env === undefined || env === '') return DEFAULT_FMA;
+  if (env === '1') return 'auto';
+  if (env === '0') return false;
+  throw new ConfigError('createCpuBackend', `CONTRASTLAB_FMA must be 0 or 1, got '${env}'`);
+}
 
 /** Default thread count: CONTRASTLAB_THREADS if set (validated), else the cores available. */
 export function defaultThreads(): number {
@@ -112,7 +128,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
   if (!Number.isInteger(threadCount) || threadCount < 1 || threadCount > 256) {
     throw new DomainError('createCpuBackend', `threads must be an integer in [1, 256], got ${String(opts.threads)}`);
   }
-  const fmaOpt = opts.fma ?? DEFAULT_FMA;
+  const fmaOpt = opts.fma ?? defaultFma();
   if (fmaOpt !== true && fmaOpt !== false && fmaOpt !== 'auto') throw new ConfigError('createCpuBackend', `fma must be true, false or 'auto', got ${String(fmaOpt)}`);
   const { module, relaxed } = kernelModule(fmaOpt !== false);
   const memory = kernelMemory();

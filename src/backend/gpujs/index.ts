@@ -73,6 +73,12 @@ export const GPUJS_DEFAULT_LSE_TILE = 1024;
 
 // Minimal structural types of the parts of gpu.js used here.
 interface GpuTexture { delete(): void; toArray(): unknown }
+
+/** Frees a resident input: a texture in the GL modes; the cpu / webasm modes hold plain arrays. */
+function release(t: GpuTexture | unknown): void {
+  const del = (t as { delete?: unknown } | null)?.delete;
+  if (typeof del === 'function') del.call(t);
+}
 interface GpuKernel {
   (...args: unknown[]): unknown;
   setOutput(output: number[]): void;
@@ -358,12 +364,17 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     counters.uploadMs += performance.now() - t0;
     counters.matrixUploads++;
     resident.unshift({ data: data.slice(), tex, rows: M.rows, cols: M.cols, packed });
-    while (resident.length > RESIDENT_MAX) resident.pop()!.tex.delete();
+    while (resident.length > RESIDENT_MAX) release(resident.pop()!.tex);
     return tex;
   }
 
   const live = (opName: string) => {
     if (gpu === null) throw new ConfigError(opName, 'the gpujs backend has been disposed');
+    // The kernels keep tiles and accumulators in textures (pipeline mode); gpu.js's cpu and webasm
+    // modes have none (their outputs are plain arrays), so they cannot run them.
+    if (!/^(headlessgl|webgl|webgl2)$/.test(mode)) {
+      throw new BackendUnavailableError(opName, `gpu.js mode '${mode}' has no textures, and this backend's kernels keep their tiles in textures; run in a WebGL mode (headlessgl under an X display: xvfb-run -a …) or use the cpu backend`);
+    }
   };
 
   /** lse = m + log s from (m, s) partial pairs (float64; −∞ where nothing was kept). */
@@ -396,26 +407,26 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
         const S = run(sk, [Math.ceil(cols / 4), rows], Ut, Vt, n, shift, invTau, r0, c0) as GpuTexture;
         if (lseRow) {
           const nr = (accRow ? run(rowK(true, rows), [rows], accRow, S, n, c0) : run(rowK(false, rows), [rows], S, n, c0)) as GpuTexture;
-          accRow?.delete();
+          release(accRow);
           accRow = nr;
         }
         if (lseCol) {
           const pc = accCol[ct] ?? null;
           const nc = (pc ? run(colK(true, cols), [cols], pc, S, n, r0) : run(colK(false, cols), [cols], S, n, r0)) as GpuTexture;
-          pc?.delete();
+          release(pc);
           accCol[ct] = nc;
         }
-        S.delete();
+        release(S);
       }
       if (accRow && lseRow) {
         finishLse(accRow.toArray() as ArrayLike<ArrayLike<number>>, rows, lseRow, r0);
-        accRow.delete();
+        release(accRow);
       }
     }
     if (lseCol) {
       for (let c0 = 0, ct = 0; c0 < n; c0 += C, ct++) {
         finishLse(accCol[ct]!.toArray() as ArrayLike<ArrayLike<number>>, Math.min(C, n - c0), lseCol, c0);
-        accCol[ct]!.delete();
+        release(accCol[ct]!);
       }
     }
     return { lseRow, lseCol };
@@ -430,7 +441,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     const P = run(part, [nT, n], At, Bt, n, shift, invTau) as GpuTexture;
     const comb = kernel('lseCombine', K.LSE_COMBINE, {});
     const out = run(comb, [n], P, nT) as Float32Array;
-    P.delete();
+    release(P);
     const lse = new Float64Array(n);
     for (let i = 0; i < n; i++) lse[i] = out[i]! <= -1e38 ? -Infinity : out[i]!;
     return lse;
@@ -547,7 +558,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
         counters.readbackMs += performance.now() - t0;
         const w = vec4 ? 4 * d4 : d;
         for (let i = 0; i < rows; i++) for (let k = 0; k < d; k++) dst[(row0 + i) * d + k] = Math.fround(flat[i * w + k]! / tauF);
-        t.delete();
+        release(t);
       };
       for (let r0 = 0, rt = 0; r0 < n; r0 += R, rt++) {
         const rows = Math.min(R, n - r0);
@@ -556,18 +567,18 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
           const cols = Math.min(C, n - c0);
           const G = run(gk, [gW(cols), rows], Ut, Vt, coefT, n, shift, invTau, r0, c0) as GpuTexture;
           const nu = (accU ? run(gu1(rows), [aW, rows], accU, G, Vt, n, c0) : run(gu0, [aW, rows], G, Vt, n, c0)) as GpuTexture;
-          accU?.delete();
+          release(accU);
           accU = nu;
           const pv = accV[ct] ?? null;
           const nv = (pv ? run(gv1(cols), [aW, cols], pv, G, Ut, n, r0) : run(gv0, [aW, cols], G, Ut, n, r0)) as GpuTexture;
-          pv?.delete();
+          release(pv);
           accV[ct] = nv;
-          G.delete();
+          release(G);
         }
         unload(accU!, rows, gradU.data as Float32Array, r0);
       }
       for (let c0 = 0, ct = 0; c0 < n; c0 += C, ct++) unload(accV[ct]!, Math.min(C, n - c0), gradV.data as Float32Array, c0);
-      coefT.delete();
+      release(coefT);
       return { gradU, gradV };
     },
 
@@ -629,7 +640,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
         const flat = flatten(tex.toArray(), rows, d);
         counters.readbackMs += performance.now() - t1;
         dst.set(flat.subarray(0, rows * d), row0 * d);
-        tex.delete();
+        release(tex);
       };
       const accV: (GpuTexture | null)[] = [];
       for (let r0 = 0; r0 < n; r0 += R) {
@@ -639,13 +650,13 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
           const cols = Math.min(C, n - c0);
           const G = run(gk, [cols, rows], Ut, Vt, n, t, b, r0, c0) as GpuTexture;
           const nu = (accU ? run(gu1(rows), [d, rows], accU, G, Vt, n, c0) : run(gu0, [d, rows], G, Vt, n, c0)) as GpuTexture;
-          accU?.delete();
+          release(accU);
           accU = nu;
           const pv = accV[ct] ?? null;
           const nv = (pv ? run(gv1(cols), [d, cols], pv, G, Ut, n, r0) : run(gv0, [d, cols], G, Ut, n, r0)) as GpuTexture;
-          pv?.delete();
+          release(pv);
           accV[ct] = nv;
-          G.delete();
+          release(G);
         }
         unload(accU!, rows, gradU.data as Float32Array, r0);
       }
@@ -679,7 +690,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     info,
     dispose() {
       if (gpu === null) return;
-      for (const r of resident) r.tex.delete();
+      for (const r of resident) release(r.tex);
       resident.length = 0;
       for (const k of kernels.values()) k.destroy();
       kernels.clear();
