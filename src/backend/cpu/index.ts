@@ -67,8 +67,13 @@ export interface CpuBackendOptions {
   mergeOrder?: 'row-block' | 'arrival';
 }
 
-/** Below this many multiply-adds a call stays on one thread (measured crossover, benchmarks/README.md). */
-export const MIN_PARALLEL_WORK = 1 << 21;
+/**
+ * Below this much work a call stays on one thread: m·n·k multiply-adds for gemm, n²·(d + 16) for the
+ * pair kernels (an exponential and the masking cost about 16 multiply-adds per entry). Measured
+ * crossover on 2 cores (benchmarks/README.md, "threads"): the pair kernels broke even at n = 192,
+ * d = 8 (0.9·2^20) and gained 1.5x from n = 256, d = 8 (1.5·2^20); gemm broke even at 256 x 8 x 256.
+ */
+export const MIN_PARALLEL_WORK = 1 << 20;
 
 /**
  * The default of `fma`: off. relaxed_madd is implementation-defined (fused on FMA hardware, not
@@ -316,7 +321,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     const d = U.cols;
     if (n === 0) return { lseRow: want.row ? new Float64Array(0) : null, lseCol: want.col ? new Float64Array(0) : null, positive: new Float64Array(0) };
     for (const m of ['lse-no-max-shift', 'lse-f32-accumulation'] as const) if (mutant(m)) return mutantPairLse(U, V, spec, want, dtype, m);
-    const K = threadsFor(n * n * d, Math.ceil(n / T));
+    const K = threadsFor(n * n * (d + 16), Math.ceil(n / T));
     const L = arena.layout();
     const p = pairLayout(L, n, d, K);
     const rowMax = L.alloc(n * 8);
@@ -351,7 +356,7 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     for (const [name, v] of Object.entries(coef) as [string, Float64Array | null][]) {
       if (v !== null && v !== undefined && v.length < n) throw new ShapeError('pairSoftmaxGrad', `${name} has ${v.length} entries, need ${n}`);
     }
-    const K = threadsFor(n * n * d, Math.ceil(n / T));
+    const K = threadsFor(n * n * (d + 16), Math.ceil(n / T));
     const L = arena.layout();
     const p = pairLayout(L, n, d, K);
     const vec = (v: Float64Array | null | undefined) => (v ? L.alloc(n * 8) : 0);
