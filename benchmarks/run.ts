@@ -134,7 +134,7 @@ function prepare(c: Case): { fn: () => void; check: () => number } {
     const small2 = unitRows(rng, c.N, c.d, dt);
     const big = c.shape === 'ABt' ? null : unitRows(rng, c.N, c.N, dt);
     if (c.impl === 'wasm') {
-      const be = createCpuBackend({ dtype: c.dtype });
+      const be = createCpuBackend({ dtype: c.dtype, threads: 1 });
       const [A, B, C] = c.shape === 'ABt'
         ? [small1, transpose(small2), zeros(c.N, c.N, dt)]
         : c.shape === 'AB' ? [big!, small1, zeros(c.N, c.d, dt)] : [transpose(big!), small1, zeros(c.N, c.d, dt)];
@@ -150,7 +150,7 @@ function prepare(c: Case): { fn: () => void; check: () => number } {
   const U = unitRows(rng, c.N, c.d, dt);
   const V = unitRows(rng, c.N, c.d, dt);
   if (c.impl === 'wasm') {
-    const be = createCpuBackend({ dtype: c.dtype, blockSize: c.blockSize ?? DEFAULT_BLOCK_SIZE });
+    const be = createCpuBackend({ dtype: c.dtype, blockSize: c.blockSize ?? DEFAULT_BLOCK_SIZE, threads: 1 });
     let loss = NaN;
     return { fn: () => { loss = infonceWasm(be, U, V).loss; }, check: () => loss };
   }

@@ -211,7 +211,7 @@ function parent(): void {
     '## SogCLR epoch at scale (`benchmarks/sogclr.ts`)',
     '',
     `Command: \`node --import tsx benchmarks/sogclr.ts --readme\` (${fmt(wallS, 1)} s in all, including start-up and the data). Date: ${new Date().toISOString()}.`,
-    `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}, one thread, wasm SIMD: ${String(r.simd)}.`,
+    `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}, kernel threads: ${String(r.info?.['threads'] ?? 1)}, FMA build: ${String(r.info?.['fma'] ?? false)}, wasm SIMD: ${String(r.simd)}.`,
     `Load before: \`${uptime}\`; after: \`${after}\`.`,
     '',
     `One bimodal SogCLR epoch on free embeddings: N = ${fmt(N)}, d = ${D}, B = ${B} (${Math.ceil(N / B)} steps, the last one partial), float32 CPU backend, τ = ${TAU}, γ = ${GAMMA}, ε₀ = 0;`,

@@ -58,7 +58,7 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 
 function child(n: number): void {
   const t0 = performance.now();
-  const backend = createCpuBackend({ dtype: 'f64' });
+  const backend = createCpuBackend({ dtype: 'f64', threads: 1 });
   const rng = Rng.fromSeed(`sogclr-step ${n}`);
   const model = freeEmbeddings(n, D);
   const params = model.init(rng);

@@ -31,7 +31,7 @@ function child(n: number): void {
     optimizer: { kind: 'sgd', lr: 0.1 }, budget: { steps: TO }, seeds: [0], logEvery: 50, metrics: ['batchValue'],
   };
   const at = new Map<number, number>();
-  const backend = createCpuBackend({ dtype: 'f64' });
+  const backend = createCpuBackend({ dtype: 'f64', threads: 1 });
   train(spec, 0, { backend, onLog: (row) => { at.set(row.step, performance.now()); } });
   const ms = (at.get(TO)! - at.get(FROM)!) / (TO - FROM);
   process.stdout.write(`${JSON.stringify({ n, stepMs: ms })}\n`);
