@@ -38,3 +38,17 @@ def blas_env():
 def emit(result):
     sys.stdout.write("RESULT " + json.dumps(result) + "\n")
     sys.stdout.flush()
+
+
+def input_args(ap, infonce=False):
+    """The driver's input flags: the raw float64 U and V files and their shape (plus, for the
+    InfoNCE peers, the dtype, τ and repetitions)."""
+    ap.add_argument("--u", required=True)
+    ap.add_argument("--v", required=True)
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--d", type=int, required=True)
+    if infonce:
+        ap.add_argument("--dtype", choices=["f64", "f32"], default="f64")
+        ap.add_argument("--tau", type=float, default=0.1)
+        ap.add_argument("--reps", type=int, default=5)
+    return ap

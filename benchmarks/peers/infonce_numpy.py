@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
-from common import blas_env, emit, loaded_blas, max_rss_mib, read_matrix  # noqa: E402
+from common import input_args, blas_env, emit, loaded_blas, max_rss_mib, read_matrix  # noqa: E402
 
 
 def infonce(U, V, tau):
@@ -64,13 +64,7 @@ def numpy_blas():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--u", required=True)
-    ap.add_argument("--v", required=True)
-    ap.add_argument("--n", type=int, required=True)
-    ap.add_argument("--d", type=int, required=True)
-    ap.add_argument("--dtype", choices=["f64", "f32"], default="f64")
-    ap.add_argument("--tau", type=float, default=0.1)
-    ap.add_argument("--reps", type=int, default=5)
+    input_args(ap, infonce=True)
     ap.add_argument("--grad-out")
     a = ap.parse_args()
     dt = np.float64 if a.dtype == "f64" else np.float32

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from common import blas_env, emit, loaded_blas, max_rss_mib, read_matrix  # noqa: E402
+from common import input_args, blas_env, emit, loaded_blas, max_rss_mib, read_matrix  # noqa: E402
 from infonce_torch import torch_config  # noqa: E402
 
 
@@ -57,10 +57,7 @@ def step(U, V, log_u, visited, idx, n, tau, gamma, lr):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--u", required=True)
-    ap.add_argument("--v", required=True)
-    ap.add_argument("--n", type=int, required=True)
-    ap.add_argument("--d", type=int, required=True)
+    input_args(ap)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--tau", type=float, default=0.1)
     ap.add_argument("--gamma", type=float, default=0.9)
