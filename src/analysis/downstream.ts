@@ -1,5 +1,6 @@
 /**
- * Downstream metrics of learned embeddings on the synthetic encoder task (src/data/synthetic.ts).
+ * Downstream metrics of learned embeddings on an encoder's data set (any Dataset, src/data/dataset.ts;
+ * k-NN and the probe need its labels, R@1 does not).
  * All are deterministic functions of their inputs (and of a seed where views are drawn); every
  * similarity is the cosine, computed as a product of row-normalised matrices through the backend's
  * float64 gemm in blocks of query rows (memory O((N_ref + N_query)·d) plus a 32 MiB block).
@@ -25,7 +26,7 @@ import { ConfigError, DomainError, ShapeError } from '../core/errors.ts';
 import { block, type Matrix64, shapeStr, transpose, zeros } from '../core/matrix.ts';
 import { Rng } from '../core/random.ts';
 import { assertNonNegative, assertPositiveInt } from '../core/validate.ts';
-import { augment, type SyntheticDataset } from '../data/synthetic.ts';
+import { augmentView, type Dataset } from '../data/dataset.ts';
 import type { Model } from '../models/types.ts';
 import type { Params } from '../optim/types.ts';
 
@@ -289,35 +290,53 @@ export interface DownstreamOptions {
 }
 
 export interface DownstreamReport {
-  /** k-NN accuracy of the held-out embeddings against the clean training embeddings. */
+  /** k-NN accuracy of the held-out embeddings against the clean training embeddings (NaN when not asked for). */
   readonly knn: number;
-  /** Ridge linear-probe accuracy (fitted on the clean training embeddings) on the held-out set. */
+  /** Ridge linear-probe accuracy (fitted on the clean training embeddings) on the held-out set (NaN when not asked for). */
   readonly probe: number;
-  /** Two-view R@1 on the held-out set: two views drawn with data.augment from Rng.fromSeed(viewSeed). */
+  /** Two-view R@1 on the held-out set: two views drawn with data.augment from Rng.fromSeed(viewSeed) (NaN when not asked for). */
   readonly retrieval: number;
-  /** Chance levels: 1/K for the accuracies (balanced classes), 1/N_test for R@1. */
+  /** Chance levels: 1/K for the accuracies (balanced classes; NaN without labels), 1/N_test for R@1. */
   readonly chance: { readonly accuracy: number; readonly retrieval: number };
 }
 
+/** Which of the three metrics to compute (default all). */
+export type DownstreamMetric = 'knn' | 'probe' | 'retrieval';
+
 /**
- * All three metrics for an encoder model: reference = embeddings of the clean training inputs,
+ * The metrics for an encoder model: reference = embeddings of the clean training inputs,
  * queries = embeddings of the clean held-out inputs; R@1 on two views of every held-out input (all
  * first views, then all second views, from Rng.fromSeed(viewSeed)). Deterministic given the
- * parameters, the data set and viewSeed.
+ * parameters, the data set and viewSeed. k-NN and the probe need labels: asking for them on an
+ * unlabelled data set is a ConfigError.
  */
-export function downstreamMetrics(model: Model, params: Params, data: SyntheticDataset, backend?: Backend, opts: DownstreamOptions = {}): DownstreamReport {
+export function downstreamMetrics(
+  model: Model, params: Params, data: Dataset, backend?: Backend, opts: DownstreamOptions = {},
+  which: readonly DownstreamMetric[] = ['knn', 'probe', 'retrieval'],
+): DownstreamReport {
   const op = 'downstreamMetrics';
   if (!model.embedInputs) throw new ConfigError(op, `model '${model.name}' has no input encoder (free embeddings have no held-out inputs)`);
   if (data.Xtest.rows < 1) throw new ShapeError(op, 'the data set has no held-out examples');
+  const labelled = which.includes('knn') || which.includes('probe');
+  if (labelled && (data.y === null || data.ytest === null)) {
+    throw new ConfigError(op, `data '${data.kind}' has no labels; k-NN and linear-probe accuracy need them (two-view R@1 does not)`);
+  }
   const be = f64(backend);
-  const train = model.embedInputs(params, data.X, be);
-  const test = model.embedInputs(params, data.Xtest, be);
   const K = data.classes;
-  const knn = knnAccuracy(train, data.y, test, data.ytest, { k: opts.k ?? 5, classes: K, backend: be });
-  const probe = linearProbeAccuracy(train, data.y, test, data.ytest, { ridge: opts.ridge ?? 1e-3, classes: K, backend: be });
-  const rng = Rng.fromSeed(opts.viewSeed ?? 0);
-  const X1 = augment(data.Xtest, rng, data.augment);
-  const X2 = augment(data.Xtest, rng, data.augment);
-  const retrieval = twoViewRecallAt1(model.embedInputs(params, X1, be), model.embedInputs(params, X2, be), { backend: be });
-  return { knn, probe, retrieval, chance: { accuracy: 1 / K, retrieval: 1 / data.Xtest.rows } };
+  let knn = NaN;
+  let probe = NaN;
+  let retrieval = NaN;
+  if (labelled) {
+    const train = model.embedInputs(params, data.X, be);
+    const test = model.embedInputs(params, data.Xtest, be);
+    if (which.includes('knn')) knn = knnAccuracy(train, data.y!, test, data.ytest!, { k: opts.k ?? 5, classes: K, backend: be });
+    if (which.includes('probe')) probe = linearProbeAccuracy(train, data.y!, test, data.ytest!, { ridge: opts.ridge ?? 1e-3, classes: K, backend: be });
+  }
+  if (which.includes('retrieval')) {
+    const rng = Rng.fromSeed(opts.viewSeed ?? 0);
+    const X1 = augmentView(data.Xtest, rng, data.augment);
+    const X2 = augmentView(data.Xtest, rng, data.augment);
+    retrieval = twoViewRecallAt1(model.embedInputs(params, X1, be), model.embedInputs(params, X2, be), { backend: be });
+  }
+  return { knn, probe, retrieval, chance: { accuracy: K > 0 ? 1 / K : NaN, retrieval: 1 / data.Xtest.rows } };
 }

@@ -23,16 +23,12 @@
  *   const data = syntheticDataset({ n: 1000, nTest: 500, p: 32, classes: 10, sigma: 0.5 }, Rng.fromSeed(1));
  *   const { X1, X2 } = twoViews(data.X, Int32Array.of(0, 1, 2), Rng.fromSeed(2), data.augment);
  */
-import { DomainError } from '../core/errors.ts';
-import { gatherRows, type Matrix64, zeros } from '../core/matrix.ts';
-import { Rng, type RngState } from '../core/random.ts';
+import { type Matrix64, zeros } from '../core/matrix.ts';
+import type { Rng } from '../core/random.ts';
 import { assertNonNegative, assertPositiveInt } from '../core/validate.ts';
+import { type AugmentSpec, type Dataset, validateVectorAugment } from './dataset.ts';
 
-/** Augmentation spec: `noise` is the norm scale s of the additive noise, `mask` the drop probability q ∈ [0, 1). */
-export interface AugmentSpec {
-  readonly noise: number;
-  readonly mask: number;
-}
+export { augment, evalViews, twoViews, type AugmentSpec } from './dataset.ts';
 
 export const DEFAULT_AUGMENT: AugmentSpec = { noise: 0.2, mask: 0.2 };
 
@@ -51,27 +47,17 @@ export interface SyntheticSpec {
   readonly augment?: AugmentSpec;
 }
 
-export interface SyntheticDataset {
+/** The synthetic Dataset: always labelled, with its class centres. */
+export interface SyntheticDataset extends Dataset {
+  readonly kind: 'synthetic-classes';
   readonly spec: SyntheticSpec;
-  readonly n: number;
-  readonly p: number;
-  readonly classes: number;
   readonly augment: AugmentSpec;
   /** K x p unit centres. */
   readonly centres: Matrix64;
   /** N x p clean training inputs (unit rows) and their classes. */
-  readonly X: Matrix64;
   readonly y: Int32Array;
-  /** Held-out inputs and classes. */
-  readonly Xtest: Matrix64;
+  /** Held-out classes. */
   readonly ytest: Int32Array;
-  /** Generator state from which `evalViews` draws the fixed views. */
-  readonly evalViewState: RngState;
-}
-
-function validateAugment(op: string, a: AugmentSpec): void {
-  assertNonNegative(op, 'augment.noise', a?.noise);
-  if (!Number.isFinite(a.mask) || a.mask < 0 || a.mask >= 1) throw new DomainError(op, `augment.mask must be in [0, 1), got ${a.mask}`);
 }
 
 /** Balanced labels (class k for i ≡ k mod K), shuffled by `rng`. */
@@ -119,7 +105,7 @@ export function syntheticDataset(spec: SyntheticSpec, rng: Rng): SyntheticDatase
   assertPositiveInt(op, 'classes', spec.classes);
   assertNonNegative(op, 'sigma', spec.sigma);
   const augment = spec.augment ?? DEFAULT_AUGMENT;
-  validateAugment(op, augment);
+  validateVectorAugment(op, augment);
   const [rc, rt, rh, rv] = rng.splitN(4) as [Rng, Rng, Rng, Rng];
   const { p, classes: K } = spec;
   const centres = zeros(K, p);
@@ -142,55 +128,6 @@ export function syntheticDataset(spec: SyntheticSpec, rng: Rng): SyntheticDatase
   const ytest = balancedLabels(spec.nTest, K, rh);
   const Xtest = drawInputs(centres, ytest, spec.sigma, rh);
   return {
-    spec, n: spec.n, p, classes: K, augment, centres, X, y, Xtest, ytest, evalViewState: rv.state(),
+    kind: 'synthetic-classes', spec, n: spec.n, p, classes: K, augment, centres, X, y, Xtest, ytest, evalViewState: rv.state(),
   };
-}
-
-/**
- * One random view of every row of X (B x p): x̃ = m ⊙ (x + (s/√p)·η), m_j ~ Bernoulli(1 − q).
- * Returns a new contiguous B x p matrix; X is not modified.
- */
-export function augment(X: Matrix64, rng: Rng, spec: AugmentSpec): Matrix64 {
-  validateAugment('augment', spec);
-  const { rows: B, cols: p } = X;
-  const out = zeros(B, p);
-  const s = spec.noise / Math.sqrt(p);
-  const q = spec.mask;
-  for (let i = 0; i < B; i++) {
-    const src = X.offset + i * X.rowStride;
-    const o = i * p;
-    for (let j = 0; j < p; j++) out.data[o + j] = X.data[src + j * X.colStride]!;
-    if (s > 0) for (let j = 0; j < p; j++) out.data[o + j]! += s * rng.normal();
-    if (q > 0) for (let j = 0; j < p; j++) if (rng.uniform() < q) out.data[o + j] = 0;
-  }
-  return out;
-}
-
-/**
- * Two independent views of the examples `index` of X: all first views are drawn, then all second
- * views, from `rng`. Each is B x p.
- */
-export function twoViews(X: Matrix64, index: ArrayLike<number>, rng: Rng, spec: AugmentSpec): { X1: Matrix64; X2: Matrix64 } {
-  const rows = gatherRows(X, index, 'f64') as Matrix64;
-  const X1 = augment(rows, rng, spec);
-  const X2 = augment(rows, rng, spec);
-  return { X1, X2 };
-}
-
-const evalViewCache = new WeakMap<SyntheticDataset, { X1: Matrix64; X2: Matrix64 }>();
-
-/**
- * The fixed pair of views of every training example on which the exact objective F is evaluated:
- * `twoViews(X, 0..N−1, Rng.fromState(evalViewState), augment)`, memoised per data set. Callers
- * must not modify the returned matrices.
- */
-export function evalViews(data: SyntheticDataset): { X1: Matrix64; X2: Matrix64 } {
-  let v = evalViewCache.get(data);
-  if (!v) {
-    const all = new Int32Array(data.n);
-    for (let i = 0; i < data.n; i++) all[i] = i;
-    v = twoViews(data.X, all, Rng.fromState(data.evalViewState), data.augment);
-    evalViewCache.set(data, v);
-  }
-  return v;
 }

@@ -7,7 +7,7 @@ import { adamw, lars, momentum, sgd, warmupCosine } from '../optim/transforms.ts
 import type { GradientTransformation, Schedule } from '../optim/types.ts';
 import type { DataSpec, OptimizerSpec } from './types.ts';
 
-type FreeData = Exclude<DataSpec, { kind: 'synthetic-classes' }>;
+type FreeData = Extract<DataSpec, { kind: 'random-sphere' | 'rectangle' }>;
 
 /** Initial embeddings (unit rows): random-sphere draws U then V from `rng`; the rectangle is fixed. */
 export function initialEmbeddings(data: FreeData, rng: Rng): { U: Matrix64; V: Matrix64 } {

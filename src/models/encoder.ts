@@ -1,7 +1,7 @@
 /**
  * Shared-encoder models (SogCLR's setting, unimodal): one weight set f_θ serves every example,
  *   u_i = normalize(f_θ(x̃_i¹)),  v_i = normalize(f_θ(x̃_i²)),   x̃¹, x̃² two independent augmented views
- * (src/data/synthetic.ts). Backward: through the row normalisation, ∂/∂z = (g − (g·u)u)/‖z‖, then
+ * (any Dataset of src/data/dataset.ts: synthetic-classes, mnist, npy). Backward: through the row normalisation, ∂/∂z = (g − (g·u)u)/‖z‖, then
  * through the network; the two views' parameter gradients add.
  *
  *   linearEncoder(data, d)      f(x) = W x                       params { W: d x p }
@@ -29,7 +29,7 @@ import { ConfigError, ShapeError } from '../core/errors.ts';
 import { gatherRows, type Matrix64, shapeStr, zeros } from '../core/matrix.ts';
 import type { Rng } from '../core/random.ts';
 import { assertPositiveInt } from '../core/validate.ts';
-import { evalViews, type SyntheticDataset, twoViews } from '../data/synthetic.ts';
+import { type Dataset, evalViews, twoViews } from '../data/dataset.ts';
 import type { Params } from '../optim/types.ts';
 import { assertIndex, assertParams, matmulAB, matmulABt, matmulAtB, normalizeBackward, normalizeWithNorms, paramsNorm } from './common.ts';
 import type { Model, ModelOutput } from './types.ts';
@@ -74,7 +74,7 @@ interface EncoderCache {
   readonly netV: unknown;
 }
 
-function encoderModel(data: SyntheticDataset, d: number, net: Net, opts: EncoderOptions): Model {
+function encoderModel(data: Dataset, d: number, net: Net, opts: EncoderOptions): Model {
   const op = net.name;
   const views: EvalViews = opts.evalViews ?? 'fixed';
   if (views !== 'fixed' && views !== 'clean') throw new ConfigError(op, `evalViews must be 'fixed' or 'clean', got ${String(views)}`);
@@ -156,7 +156,7 @@ function gaussianMatrix(rng: Rng, rows: number, cols: number, scale: number): Ma
  * Linear encoder u = normalize(W x), W ∈ R^{d x p}, initialised W_kj ~ N(0, 1/p).
  * Backward: ∂F/∂W = Σ_views gZᵀ X̃ with gZ the gradient through the normalisation.
  */
-export function linearEncoder(data: SyntheticDataset, d: number, opts: EncoderOptions = {}): Model {
+export function linearEncoder(data: Dataset, d: number, opts: EncoderOptions = {}): Model {
   const op = 'linearEncoder';
   assertPositiveInt(op, 'd', d);
   const p = data.p;
@@ -180,7 +180,7 @@ export function linearEncoder(data: SyntheticDataset, d: number, opts: EncoderOp
  * Backward: gW2 = gZᵀ H, gA = (gZ W2) ⊙ 1[A > 0], gW1 = gAᵀ X, gb1 = 1ᵀ gA (A = X W1ᵀ + b1, H = relu(A)).
  * At A = 0 exactly the derivative is taken as 0.
  */
-export function mlpEncoder(data: SyntheticDataset, h: number, d: number, opts: EncoderOptions = {}): Model {
+export function mlpEncoder(data: Dataset, h: number, d: number, opts: EncoderOptions = {}): Model {
   const op = 'mlpEncoder';
   assertPositiveInt(op, 'h', h);
   assertPositiveInt(op, 'd', d);
