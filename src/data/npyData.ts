@@ -10,7 +10,7 @@
  *
  * Paths are read as given: relative paths are relative to the working directory of the process
  * (the spec's folder plays no part). Only the files named are read. The arrays are read once per
- * process and path (keyed by the resolved path, size and modification time). The rows are used as
+ * process and path (keyed by the role, the resolved path, its size and modification time). The rows are used as
  * they are (no centring or scaling); the default augmentation is the vector one,
  * `{ noise: 0.2, mask: 0.2 }`, whose noise scale assumes rows of norm about 1.
  */
@@ -43,8 +43,9 @@ function shapeText(shape: readonly number[]): string {
 }
 
 const cache = new Map<string, { key: string; value: unknown }>();
-function cached<T>(path: string, read: (abs: string) => T): T {
+function cached<T>(what: 'x' | 'labels', path: string, read: (abs: string) => T): T {
   const abs = resolve(path);
+  const slot = `${what}:${abs}`;
   let key = '';
   try {
     const st = statSync(abs);
@@ -52,16 +53,16 @@ function cached<T>(path: string, read: (abs: string) => T): T {
   } catch {
     // readNpyAnyFileSync reports the missing file with its own message.
   }
-  const hit = cache.get(abs);
+  const hit = cache.get(slot);
   if (hit && key && hit.key === key) return hit.value as T;
   const value = read(abs);
-  if (key) cache.set(abs, { key, value });
+  if (key) cache.set(slot, { key, value });
   return value;
 }
 
 /** The N x p feature matrix of `path` (see the module comment). */
 export function readFeatures(path: string): Matrix64 {
-  return cached(path, (abs) => {
+  return cached('x', path, (abs) => {
     const where = `x file '${path}'`;
     const any = readNpyAnyFileSync(abs, { what: 'x file' });
     const arr: NpyArray = any.kind === 'float' ? any.array : { dtype: 'f64', shape: any.array.shape, data: intNpyToFloat64(any.array, `${OP}: ${where}`, 'x') };
@@ -78,7 +79,7 @@ export function readFeatures(path: string): Matrix64 {
 /** Integer class labels for `n` rows (the checks of the CLI's readLabelsFlag, messages naming the file). */
 export function readLabels(path: string, n: number): Int32Array {
   const where = `labels file '${path}'`;
-  const y = cached(path, (abs) => {
+  const y = cached('labels', path, (abs) => {
     const any = readNpyAnyFileSync(abs, { what: 'labels file' });
     if (any.kind === 'float') {
       throw new ConfigError(OP, `${where}: labels must be an integer array (int32, int64, uint8), got ${DTYPE_NAMES[any.array.dtype]}`);

@@ -92,7 +92,9 @@ const imageAugment = obj('Image augmentations of each view (src/data/image.ts), 
   },
   noise: num('Standard deviation of the additive Gaussian pixel noise (0: none).', { minimum: 0 }),
 }, ['kind', 'height', 'width', 'crop', 'translate', 'erase', 'noise']);
-const anyAugment: S = { description: 'Augmentation of each view: the vector one { noise, mask } or the image one { kind: "image", ... } (default: image 28 x 28 for mnist, vector { noise: 0.2, mask: 0.2 } for npy).', anyOf: [vectorAugment, imageAugment] };
+/** The vector augmentation, or with a `kind` the image one (if/then: an error names the right alternative's keys). */
+const eitherAugment = (description: string): S => ({ description, if: { type: 'object', required: ['kind'] }, then: imageAugment, else: vectorAugment });
+const anyAugment = eitherAugment('Augmentation of each view: the vector one { noise, mask } or the image one { kind: "image", ... } (default: image 28 x 28 for mnist, vector { noise: 0.2, mask: 0.2 } for npy).');
 
 export const DEFINITIONS: Record<string, S> = {
   data: kinded('The data set (and for free embeddings, their initial values).', {
@@ -128,7 +130,7 @@ export const DEFINITIONS: Record<string, S> = {
       },
       required: ['x'],
     },
-  }, { augment: { description: 'Augmentation of each view: the vector one { noise, mask } (every input kind) or { kind: "image", ... } (mnist, npy).', anyOf: [vectorAugment, imageAugment] } }),
+  }, { augment: eitherAugment('Augmentation of each view: the vector one { noise, mask } (every input kind) or { kind: "image", ... } (mnist, npy).') }),
   model: kinded('The model: free embeddings (bimodal) or an encoder (unimodal: two views of one input).', {
     free: {
       description: 'Free embeddings u_i, v_i on the unit sphere.',
@@ -273,6 +275,7 @@ export function experimentPaths(): string[] {
       out.push(p);
       walk(v as S, p);
       for (const alt of ((v as S).anyOf as S[] | undefined) ?? []) walk(alt, p);
+      for (const alt of [(v as S).then, (v as S).else]) if (alt && typeof alt === 'object' && !Array.isArray(alt) && (alt as S).properties) walk(alt as S, p);
     }
   };
   walk(DEFINITIONS.experiment!, '');
