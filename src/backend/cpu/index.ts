@@ -115,8 +115,13 @@ export const DEFAULT_BLOCK_SIZE = 128;
 /** Micro-tile shapes of the WebAssembly kernels (see assembly/gemm.ts). */
 const MR = { f64: 4, f32: 4 } as const;
 const NR = { f64: 4, f32: 8 } as const;
-/** Columns of C computed per gemmPanel call (bounds the P buffer to m x NCHUNK). */
-const NCHUNK = 512;
+/**
+ * Columns of C per gemmPanel call: all of them when the m x n panel P fits P_BUDGET bytes (then a
+ * contiguous C takes P in one copy), else as many as fit, at least NCHUNK_MIN. The width does not
+ * change any entry's arithmetic (each is the same micro-kernel sum whatever the panel).
+ */
+const NCHUNK_MIN = 512;
+const P_BUDGET = 32 * 2 ** 20;
 
 const EXCLUDE_CODE: Record<PairExclusion, number> = { none: 0, positive: 1, 'self-and-positive': 2 };
 
@@ -213,7 +218,8 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
     }
     const pa = stagePlan(A);
     const pb = stagePlan(B);
-    const nch = Math.min(roundUp(n, nr), NCHUNK);
+    const mp = roundUp(m, mr);
+    const nch = Math.min(roundUp(n, nr), Math.max(NCHUNK_MIN, Math.floor(P_BUDGET / (mp * es) / nr) * nr));
     const ldp = nch;
     const K = threadsFor(m * n * k, Math.ceil(m / e.gemmMC()));
     const L = arena.layout();
@@ -234,6 +240,10 @@ export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
       threads.run(panel, [m, nc, k, pA, sa.rs, sa.cs, pB + j0 * sb.cs * es, sb.rs, sb.cs, pP, ldp, ws, wsStride, wsBOff], K, abort);
       const P = view(pP, roundUp(m, mr) * ldp);
       const cd = C.data;
+      if (beta === 0 && alpha === 1 && nc === n && ldp === n && C.colStride === 1 && (C.rowStride === n || m === 1)) {
+        cd.set(P.subarray(0, m * n), C.offset); // C is P: one copy
+        continue;
+      }
       for (let i = 0; i < m; i++) {
         const po = i * ldp;
         const co = C.offset + i * C.rowStride + j0 * C.colStride;
