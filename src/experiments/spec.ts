@@ -372,7 +372,7 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
     : (x === 'distance' || x === 'gap') && !optimum ? `needs free embeddings with a known optimum (d >= N-1 or N = 2d); ${mk === 'free' ? `N = ${n}, d = ${d} has none` : `model '${mk}'`}`
     : x === 'angleError' && dk !== 'rectangle' ? "is the rectangle toy's metric (data 'rectangle')"
     : (x === 'knn' || x === 'probe' || x === 'retrieval') && !downstream ? `needs encoder data with held-out rows (${inputs ? `data '${dk}' holds out none: set data.test` : `data '${dk}' has no inputs`})`
-    : (x === 'knn' || x === 'probe') && false ? `needs labels (data '${dk}' has none: give data.labels; 'retrieval' needs none)`
+    : (x === 'knn' || x === 'probe') && !labelled ? `needs labels (data '${dk}' has none: give data.labels; 'retrieval' needs none)`
     : null;
   let metrics: MetricName[];
   if (e.metrics !== undefined) {
