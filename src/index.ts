@@ -74,6 +74,10 @@ export { makeEstimator, type Estimator, type EstimatorInput, type EstimatorOutpu
 export type { EstimatorSpec } from './estimators/spec.ts';
 export { freeEmbeddings, linearEncoder, mlpEncoder, type Model, type ModelOutput } from './models/index.ts';
 export { syntheticDataset, augment, twoViews, evalViews, type SyntheticSpec, type SyntheticDataset, type AugmentSpec } from './data/synthetic.ts';
+export { augmentView, type Dataset, type ViewAugmentSpec } from './data/dataset.ts';
+export { imageAugment, DEFAULT_IMAGE_AUGMENT, type ImageAugmentSpec } from './data/image.ts';
+export { mnistDataset, loadMnist, type MnistSpec, type MnistDataset } from './data/mnist.ts';
+export { npyDataset, type NpyDataSpec, type NpyDataset } from './data/npyData.ts';
 export { knnAccuracy, linearProbeAccuracy, twoViewRecallAt1, downstreamMetrics } from './analysis/downstream.ts';
 export { nesterov, isVectorShaped } from './optim/transforms.ts';
 export { regularPolygon, gramMatrix, lossAlongRotation, minimiserEndPoints, type LabelledObjective, type RotationSliceOptions, type RotationSliceRow, type EndPointOptions, type EndPoint } from './analysis/choFigure1.ts';

@@ -7,6 +7,9 @@
  *   inputs    x_i = normalize(c_{y_i} + (σ/√p)·ξ_i),  ξ_i ~ N(0, I_p)      (‖(σ/√p)ξ‖ ≈ σ)
  * The held-out set is drawn the same way (same centres, its own labels and noise).
  *
+ * This is one of the Dataset kinds of ./dataset.ts (which defines `augment`, `twoViews` and
+ * `evalViews`, re-exported here); MNIST (./mnist.ts) and user arrays (./npyData.ts) are the others.
+ *
  * Augmentation, a random "view" of x (spec `{ noise: s, mask: q }`):
  *   x̃ = m ⊙ (x + (s/√p)·η),  η ~ N(0, I_p),  m_j ~ Bernoulli(1 − q) independently
  * so every coordinate is exactly 0 with probability q, and an unmasked coordinate differs from x_j
