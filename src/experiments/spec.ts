@@ -371,7 +371,7 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
     x === 'objectiveGap' ? 'is derived by the study (study.gapReference), not logged by a run'
     : (x === 'distance' || x === 'gap') && !optimum ? `needs free embeddings with a known optimum (d >= N-1 or N = 2d); ${mk === 'free' ? `N = ${n}, d = ${d} has none` : `model '${mk}'`}`
     : x === 'angleError' && dk !== 'rectangle' ? "is the rectangle toy's metric (data 'rectangle')"
-    : (x === 'knn' || x === 'probe' || x === 'retrieval') && !downstream ? `needs encoder data with held-out rows (${inputs ? `data '${dk}' holds out none: set data.test` : `data '${dk}' has no inputs`})`
+    : (x === 'knn' || x === 'probe' || x === 'retrieval') && !downstream ? `needs data 'synthetic-classes', 'mnist' or 'npy' with held-out rows (${inputs ? `data '${dk}' holds out none: set data.test` : `data '${dk}' has no inputs`})`
     : (x === 'knn' || x === 'probe') && !labelled ? `needs labels (data '${dk}' has none: give data.labels; 'retrieval' needs none)`
     : null;
   let metrics: MetricName[];
