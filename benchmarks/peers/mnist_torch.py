@@ -139,52 +139,108 @@ def load_data(a):
 # ------------------------------------------------------------------ augmentations (two views per example per visit)
 
 def augment(x, g, a):
-    """One augmented view of each row of x (n x 784, values in [0, 1]), from generator g, in this order:
-    (a) crop-and-resize: a square crop of area fraction s ~ U[minScale, 1] (side c = 28·√s pixels,
-        continuous), top-left uniform in [0, 28 − c]², resized back to 28 x 28 by bilinear interpolation
-        (pixel centres: output pixel j samples x0 + (j + ½)·c/28 − ½; a sample outside the image
-        takes the nearest edge pixel);
-    (b) translation by integers tx, ty ~ U{−2..2}, zero fill;
-    (c) erasing with probability ½ of a square of area fraction ~ U[0.02, 0.2] (side round(28·√area),
-        at least 1), top-left uniform over the integer positions inside the image, set to 0;
+    """One augmented view of each row of x (n x 784, values in [0, 1]), from generator g: contrastlab's
+    `imageAugment` (src/data/image.ts, DEFAULT_IMAGE_AUGMENT), in this order:
+    (a) crop-and-resize: a box of area fraction s ~ U[minScale, 1] (0.6) and aspect ratio
+        r = exp(U[log 3/4, log 4/3]) (height 28·√(s/r), width 28·√(s·r), each capped at 28, continuous),
+        top-left uniform in [0, 28 − h] x [0, 28 − w], resized back to 28 x 28 by bilinear interpolation
+        (pixel centres: output pixel j samples left + (j + ½)·w/28 − ½; coordinates clamped to the image,
+        edge values repeated: align_corners = False, padding_mode = "border");
+    (b) translation by integers dx, dy ~ U{−2..2}, zero fill;
+    (c) erasing with probability ½ of a rectangle of area fraction e ~ U[0.02, 0.2] and aspect ratio
+        exp(U[log 0.3, log 3.3]) (height round(√(e·784·r)), width round(√(e·784/r)), each in [1, 28]),
+        top-left uniform over the integer positions inside the image, set to 0;
     (d) additive Gaussian noise σ (0.1), no clipping."""
     n = x.shape[0]
-    dt = x.dtype
-    img = x.view(n, 1, SIDE, SIDE)
-    # (a)
-    s = a.min_scale + (1 - a.min_scale) * torch.rand(n, generator=g, dtype=torch.float64)
-    c = SIDE * torch.sqrt(s)
-    x0 = torch.rand(n, generator=g, dtype=torch.float64) * (SIDE - c)
-    y0 = torch.rand(n, generator=g, dtype=torch.float64) * (SIDE - c)
-    theta = torch.zeros(n, 2, 3, dtype=torch.float64)
-    theta[:, 0, 0] = c / SIDE
-    theta[:, 0, 2] = (2 * x0 + c) / SIDE - 1
-    theta[:, 1, 1] = c / SIDE
-    theta[:, 1, 2] = (2 * y0 + c) / SIDE - 1
-    grid = F.affine_grid(theta.to(dt), [n, 1, SIDE, SIDE], align_corners=False)
-    img = F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)[:, 0]
-    # (b)
+    q = draw_augment(n, g, a)
+    return apply_augment(x, q, a, a.noise * torch.randn(n, P, generator=g, dtype=x.dtype))
+
+
+def draw_augment(n, g, a):
+    """The random parameters of `augment` for n rows (float64 / int64 tensors, one entry per row)."""
+    f64 = torch.float64
+
+    def unif(lo, hi):
+        return lo + (hi - lo) * torch.rand(n, generator=g, dtype=f64)
+    s = unif(a.min_scale, 1.0)
+    r = torch.exp(unif(math.log(3 / 4), math.log(4 / 3)))
+    ch = torch.clamp(SIDE * torch.sqrt(s / r), max=SIDE)
+    cw = torch.clamp(SIDE * torch.sqrt(s * r), max=SIDE)
+    top = torch.rand(n, generator=g, dtype=f64) * (SIDE - ch)
+    left = torch.rand(n, generator=g, dtype=f64) * (SIDE - cw)
     m = a.max_shift
-    tx = torch.randint(-m, m + 1, (n,), generator=g)
-    ty = torch.randint(-m, m + 1, (n,), generator=g)
+    dx = torch.randint(-m, m + 1, (n,), generator=g)
+    dy = torch.randint(-m, m + 1, (n,), generator=g)
+    on = torch.rand(n, generator=g, dtype=f64) < a.erase_p
+    e = unif(a.erase_min, a.erase_max)
+    re = torch.exp(unif(math.log(0.3), math.log(3.3)))
+    eh = torch.clamp(torch.round(torch.sqrt(e * P * re)), 1, SIDE).to(torch.int64)
+    ew = torch.clamp(torch.round(torch.sqrt(e * P / re)), 1, SIDE).to(torch.int64)
+    ey = torch.floor(torch.rand(n, generator=g, dtype=f64) * (SIDE - eh + 1)).to(torch.int64)
+    ex = torch.floor(torch.rand(n, generator=g, dtype=f64) * (SIDE - ew + 1)).to(torch.int64)
+    return {"ch": ch, "cw": cw, "top": top, "left": left, "dx": dx, "dy": dy, "erase": on, "eh": eh, "ew": ew,
+            "ey": ey, "ex": ex}
+
+
+def draw_augment_contrastlab(n, rng, a):
+    """The parameters contrastlab's `imageAugment` draws for n rows from its generator (a XoshiroRng at the same
+    state), in its order per row: crop 4 uniforms (scale, log-ratio, top, left), translation 2 integers (dy, dx),
+    erasing 5 uniforms (apply?, scale, log-ratio, top, left). For the tests (--augment-check); noise not drawn."""
+    q = {k: [] for k in ("ch", "cw", "top", "left", "dx", "dy", "erase", "eh", "ew", "ey", "ex")}
+    lc, le = (math.log(3 / 4), math.log(4 / 3)), (math.log(0.3), math.log(3.3))
+    m = a.max_shift
+    for _ in range(n):
+        s = a.min_scale + (1 - a.min_scale) * rng.uniform()
+        r = math.exp(lc[0] + (lc[1] - lc[0]) * rng.uniform())
+        ch, cw = min(SIDE, SIDE * math.sqrt(s / r)), min(SIDE, SIDE * math.sqrt(s * r))
+        top, left = (SIDE - ch) * rng.uniform(), (SIDE - cw) * rng.uniform()
+        dy = rng.int(2 * m + 1) - m
+        dx = rng.int(2 * m + 1) - m
+        on = rng.uniform() < a.erase_p
+        e = a.erase_min + (a.erase_max - a.erase_min) * rng.uniform()
+        re = math.exp(le[0] + (le[1] - le[0]) * rng.uniform())
+        ut, ul = rng.uniform(), rng.uniform()
+        eh = min(SIDE, max(1, math.floor(math.sqrt(e * P * re) + 0.5)))  # Math.round
+        ew = min(SIDE, max(1, math.floor(math.sqrt(e * P / re) + 0.5)))
+        for k, v in zip(q, (ch, cw, top, left, dx, dy, on, eh, ew, math.floor(ut * (SIDE - eh + 1)),
+                            math.floor(ul * (SIDE - ew + 1)))):
+            q[k].append(v)
+    return {k: torch.tensor(v) for k, v in q.items()}
+
+
+def augment_check(a):
+    """--augment-check DIR: DIR/meta.json {"n", "seed"}, DIR/x.f64 (n x 784 float64): writes DIR/views.f64, the views
+    of contrastlab's imageAugment(X, Rng.fromSeed(seed), DEFAULT_IMAGE_AUGMENT with noise 0) through apply_augment."""
+    with open(os.path.join(a.augment_check, "meta.json")) as f:
+        meta = json.load(f)
+    n = meta["n"]
+    X = torch.from_numpy(np.fromfile(os.path.join(a.augment_check, "x.f64"), dtype="<f8").reshape(n, P))
+    q = draw_augment_contrastlab(n, XoshiroRng(meta["seed"]), a)
+    apply_augment(X, q, a).numpy().astype("<f8").tofile(os.path.join(a.augment_check, "views.f64"))
+    emit({"peer": "torch", "case": "mnist-augment-check", "n": n, "erased": int(q["erase"].sum())})
+
+
+def apply_augment(x, q, a, noise=None):
+    """The views of the rows of x for the parameters q of `draw_augment` (crop, translation, erasing), plus noise."""
+    n = x.shape[0]
+    dt = x.dtype
+    theta = torch.zeros(n, 2, 3, dtype=torch.float64)
+    theta[:, 0, 0] = q["cw"] / SIDE
+    theta[:, 0, 2] = (2 * q["left"] + q["cw"]) / SIDE - 1
+    theta[:, 1, 1] = q["ch"] / SIDE
+    theta[:, 1, 2] = (2 * q["top"] + q["ch"]) / SIDE - 1
+    grid = F.affine_grid(theta.to(dt), [n, 1, SIDE, SIDE], align_corners=False)
+    img = F.grid_sample(x.view(n, 1, SIDE, SIDE), grid, mode="bilinear", padding_mode="border", align_corners=False)[:, 0]
+    m = a.max_shift
     pad = F.pad(img, (m, m, m, m))
     ar = torch.arange(SIDE)
-    rows = (ar[None, :] - ty[:, None] + m)
-    cols = (ar[None, :] - tx[:, None] + m)
+    rows = ar[None, :] - q["dy"][:, None] + m
+    cols = ar[None, :] - q["dx"][:, None] + m
     img = pad[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    # (c)
-    on = torch.rand(n, generator=g, dtype=torch.float64) < a.erase_p
-    area = a.erase_min + (a.erase_max - a.erase_min) * torch.rand(n, generator=g, dtype=torch.float64)
-    side = torch.clamp(torch.round(SIDE * torch.sqrt(area)), 1, SIDE).to(torch.int64)
-    ex = torch.floor(torch.rand(n, generator=g, dtype=torch.float64) * (SIDE - side + 1)).to(torch.int64)
-    ey = torch.floor(torch.rand(n, generator=g, dtype=torch.float64) * (SIDE - side + 1)).to(torch.int64)
-    inr = (ar[None, :] >= ey[:, None]) & (ar[None, :] < (ey + side)[:, None])
-    inc = (ar[None, :] >= ex[:, None]) & (ar[None, :] < (ex + side)[:, None])
-    mask = inr[:, :, None] & inc[:, None, :] & on[:, None, None]
-    img = img.masked_fill(mask, 0.0)
-    # (d)
-    img = img + a.noise * torch.randn(img.shape, generator=g, dtype=dt)
-    return img.reshape(n, P)
+    inr = (ar[None, :] >= q["ey"][:, None]) & (ar[None, :] < (q["ey"] + q["eh"])[:, None])
+    inc = (ar[None, :] >= q["ex"][:, None]) & (ar[None, :] < (q["ex"] + q["ew"])[:, None])
+    img = img.masked_fill(inr[:, :, None] & inc[:, None, :] & q["erase"][:, None, None], 0.0).reshape(n, P)
+    return img if noise is None else img + noise
 
 
 # ------------------------------------------------------------------ model and losses
@@ -388,6 +444,7 @@ def main():
     ap.add_argument("--x-test")
     ap.add_argument("--y-test")
     ap.add_argument("--loss-check", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--augment-check", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.batch < 2:
         raise SystemExit("mnist_torch: --batch must be >= 2")
@@ -397,6 +454,8 @@ def main():
         torch.set_num_threads(a.threads)
     if a.loss_check:
         return loss_check(a)
+    if a.augment_check:
+        return augment_check(a)
     dt = torch.float32 if a.dtype == "f32" else torch.float64
 
     t_load = time.perf_counter()

@@ -1,4 +1,5 @@
-"""contrastlab's generator (src/core/random.ts) in pure Python: Rng.fromSeed(integer seed), nextU32, int, permutation.
+"""contrastlab's generator (src/core/random.ts) in pure Python: Rng.fromSeed(integer seed), nextU32, uniform, int,
+permutation.
 
 xoshiro128** (Blackman & Vigna 2018) seeded by SplitMix32, the same numbers as contrastlab's, bit for bit
 (tests/benchmarks/mnistPeer.test.ts). The MNIST peer draws its train/test split with it:
@@ -49,6 +50,12 @@ class XoshiroRng:
         s3 = _rotl(s3, 11)
         self.s = [s0, s1, s2, s3]
         return result
+
+    def uniform(self):
+        """Uniform in [0, 1) with 53 random bits (two draws)."""
+        hi = self.next_u32() >> 5
+        lo = self.next_u32() >> 6
+        return (hi * 67108864 + lo) / 9007199254740992
 
     def int(self, n):
         limit = 0x100000000 - (0x100000000 % n)
