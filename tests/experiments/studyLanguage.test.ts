@@ -44,7 +44,7 @@ describe('presets in the compact language', () => {
       expect(p, name).toBeDefined();
       expect(p!.description).toBe(fixture[`${name}/full`]!.description);
     }
-    expect(PRESETS.map((p) => p.name)).toEqual([...new Set(old), 'two-papers']);
+    expect(PRESETS.map((p) => p.name)).toEqual([...new Set(old), 'two-papers', 'mnist-batch-size', 'mnist-batch-selection']);
   });
 
   for (const key of Object.keys(fixture)) {
