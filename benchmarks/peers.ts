@@ -6,6 +6,7 @@
  *   npm run bench:peers -- --readme           also write the `peers` section of benchmarks/README.md
  *   npm run bench:peers -- --quick            N = 1024 only, 1 rep, SogCLR at N = 10,000 (development)
  *   npm run bench:peers -- --only infonce     only the InfoNCE cases (also: sogclr)
+ *   npm run bench:peers -- --ns 1024,4096     the InfoNCE cases at these N only
  *
  * Case 1, the fused two-sided InfoNCE value and both gradients (THEORY 2.1) at N = 1024, 4096, 16384,
  * d = 128, τ = 0.1, f64 and f32, unit rows drawn once per N and written to a raw float64 file that
@@ -120,7 +121,7 @@ function runChild(c: InfonceChild | SogclrChild): unknown {
 
 // ------------------------------------------------------------------ the parent
 
-interface Args { quick: boolean; readme: boolean; only: string[] | null; child: string | undefined }
+interface Args { quick: boolean; readme: boolean; only: string[] | null; ns: number[] | null; child: string | undefined }
 
 function parseArgs(argv: string[]): Args {
   const get = (name: string) => {
@@ -129,7 +130,9 @@ function parseArgs(argv: string[]): Args {
   };
   const only = get('--only')?.split(',') ?? null;
   for (const k of only ?? []) if (k !== 'infonce' && k !== 'sogclr') throw new Error(`--only takes infonce, sogclr (comma separated), got ${k}`);
-  return { quick: argv.includes('--quick'), readme: argv.includes('--readme'), only, child: get('--child') };
+  const ns = get('--ns')?.split(',').map(Number) ?? null;
+  for (const n of ns ?? []) if (!Number.isInteger(n) || n < 2) throw new Error(`--ns takes sizes N >= 2 (comma separated), got ${n}`);
+  return { quick: argv.includes('--quick'), readme: argv.includes('--readme'), only, ns, child: get('--child') };
 }
 
 function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { ok: boolean; out: string; err: string } {
@@ -236,7 +239,7 @@ async function main(): Promise<void> {
   if (!hasNumpy) log(`numpy peer skipped: \`${NUMPY_PY} -c "import numpy"\` failed`);
   if (!hasTorch) log(`torch peer skipped: \`${TORCH_PY} -c "import torch"\` failed`);
   const want = (k: string) => !args.only || args.only.includes(k);
-  const Ns = args.quick ? [1024] : [1024, 4096, 16384];
+  const Ns = args.ns ?? (args.quick ? [1024] : [1024, 4096, 16384]);
   const repsFor = (N: number) => (args.quick ? 1 : N >= 16384 ? 3 : N >= 4096 ? 5 : 7);
   const dir = mkdtempSync(join(tmpdir(), 'contrastlab-peers-'));
   const seen: { numpy?: Timed; torch?: Timed; contrastlab: Map<string, unknown> } = { contrastlab: new Map() };
