@@ -118,7 +118,7 @@ describe('cpu backend threads: the same bits for any thread count', { timeout: 3
     }
   });
 
-  it('a disposed backend refuses calls; a threaded call after dispose runs nowhere', () => {
+  it('a disposed backend (whose workers had started) refuses calls', () => {
     const be = createCpuBackend({ threads: 2, minParallelWork: 0 });
     const U = gauss(Rng.fromSeed(1), 300, 8, 'f64', 0.3);
     be.kernels.pairLse(U, U, { tau: 0.5, positiveShift: 0, exclude: 'none' }, { row: true, col: true });

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { relaxedSimdAvailable } from '../../src/backend/cpu/wasm/module.ts';
 import { Rng } from '../../src/core/random.ts';
 import { unitRows } from '../helpers.ts';
 import { cli, tmp, writeMatrix } from './harness.ts';
@@ -54,6 +55,9 @@ describe('cli: CONTRASTLAB_THREADS and CONTRASTLAB_FMA', () => {
     const r = await cli(...evalArgs);
     expect(r.code).toBe(0);
     const fma = r.json().value as number;
+    // The CLI set V8's relaxed-SIMD flag, so this engine now builds the FMA module (Node 20 lacks it
+    // without the flag); a main() that forgot the flag fails here.
+    expect(relaxedSimdAvailable()).toBe(true);
     expect(Math.abs(fma - plain)).toBeLessThanOrEqual(16 * 2 ** -52 * (1 + 1 / 0.1) * Math.max(1, Math.abs(plain)));
   });
 });

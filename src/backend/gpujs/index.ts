@@ -312,7 +312,7 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
   lastOutput.set(probe, '1x1');
   const probeTex = probe(gpujs.input(new Float32Array([1]), [1, 1])) as GpuTexture;
   mode = kernelMode(probe);
-  probeTex.delete?.();
+  release(probeTex);
   if (requested !== 'auto' && mode !== requested) {
     gpu.destroy();
     throw new BackendUnavailableError(op, `asked for gpu.js mode '${requested}' but gpu.js compiled a '${mode}' kernel`);
