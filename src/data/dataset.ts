@@ -76,11 +76,15 @@ export function augment(X: Matrix64, rng: Rng, spec: AugmentSpec): Matrix64 {
   const out = zeros(B, p);
   const s = spec.noise / Math.sqrt(p);
   const q = spec.mask;
+  const z = new Float64Array(s > 0 ? p : 0);
   for (let i = 0; i < B; i++) {
     const src = X.offset + i * X.rowStride;
     const o = i * p;
     for (let j = 0; j < p; j++) out.data[o + j] = X.data[src + j * X.colStride]!;
-    if (s > 0) for (let j = 0; j < p; j++) out.data[o + j]! += s * rng.normal();
+    if (s > 0) {
+      rng.fillNormal(z); // the same draws as p calls of rng.normal()
+      for (let j = 0; j < p; j++) out.data[o + j]! += s * z[j]!;
+    }
     if (q > 0) for (let j = 0; j < p; j++) if (rng.uniform() < q) out.data[o + j] = 0;
   }
   return out;

@@ -79,23 +79,6 @@ export function validateImageAugment(op: string, a: ImageAugmentSpec, p: number)
   if (typeof a.noise !== 'number' || !Number.isFinite(a.noise) || a.noise < 0) bad(op, `augment.noise must be a finite number >= 0, got ${String(a.noise)}`);
 }
 
-/** Bilinear sample of img (H x W, at `o`) at real coordinates (y, x), edges repeated. */
-function bilinear(img: Float64Array, o: number, H: number, W: number, y: number, x: number): number {
-  const yc = Math.min(Math.max(y, 0), H - 1);
-  const xc = Math.min(Math.max(x, 0), W - 1);
-  const y0 = Math.floor(yc);
-  const x0 = Math.floor(xc);
-  const y1 = Math.min(y0 + 1, H - 1);
-  const x1 = Math.min(x0 + 1, W - 1);
-  const fy = yc - y0;
-  const fx = xc - x0;
-  const a = img[o + y0 * W + x0]!;
-  const b = img[o + y0 * W + x1]!;
-  const c = img[o + y1 * W + x0]!;
-  const d = img[o + y1 * W + x1]!;
-  return (1 - fy) * ((1 - fx) * a + fx * b) + fy * ((1 - fx) * c + fx * d);
-}
-
 /**
  * One random view of every row of X (B x H·W) by the pipeline of the module comment. Returns a new
  * contiguous B x p matrix; X is not modified.
@@ -109,9 +92,14 @@ export function imageAugment(X: Matrix64, rng: Rng, spec: ImageAugmentSpec): Mat
   const out = zeros(B, p);
   const a = new Float64Array(p);
   const b = new Float64Array(p);
+  const z = new Float64Array(spec.noise > 0 ? p : 0);
+  const xLo = new Int32Array(W);
+  const xHi = new Int32Array(W);
+  const xFr = new Float64Array(W);
+  const xd = X.data;
   for (let i = 0; i < B; i++) {
     const src = X.offset + i * X.rowStride;
-    for (let j = 0; j < p; j++) a[j] = X.data[src + j * X.colStride]!;
+    for (let j = 0; j < p; j++) a[j] = xd[src + j * X.colStride]!;
     // 1. crop and resize
     if (spec.crop) {
       const s = spec.crop.minScale + (1 - spec.crop.minScale) * rng.uniform();
@@ -122,9 +110,27 @@ export function imageAugment(X: Matrix64, rng: Rng, spec: ImageAugmentSpec): Mat
       const left = (W - cw) * rng.uniform();
       const sy = ch / H;
       const sx = cw / W;
+      // Bilinear sample at (top + (y + ½)·sy − ½, left + (x + ½)·sx − ½), edges repeated; the column
+      // weights are the same for every row, so they are computed once per view.
+      for (let x = 0; x < W; x++) {
+        const xc = Math.min(Math.max(left + (x + 0.5) * sx - 0.5, 0), W - 1);
+        const x0 = Math.floor(xc);
+        xLo[x] = x0;
+        xHi[x] = Math.min(x0 + 1, W - 1);
+        xFr[x] = xc - x0;
+      }
       for (let y = 0; y < H; y++) {
-        const yy = top + (y + 0.5) * sy - 0.5;
-        for (let x = 0; x < W; x++) b[y * W + x] = bilinear(a, 0, H, W, yy, left + (x + 0.5) * sx - 0.5);
+        const yc = Math.min(Math.max(top + (y + 0.5) * sy - 0.5, 0), H - 1);
+        const y0 = Math.floor(yc);
+        const r0 = y0 * W;
+        const r1 = Math.min(y0 + 1, H - 1) * W;
+        const fy = yc - y0;
+        for (let x = 0; x < W; x++) {
+          const fx = xFr[x]!;
+          const x0 = xLo[x]!;
+          const x1 = xHi[x]!;
+          b[y * W + x] = (1 - fy) * ((1 - fx) * a[r0 + x0]! + fx * a[r0 + x1]!) + fy * ((1 - fx) * a[r1 + x0]! + fx * a[r1 + x1]!);
+        }
       }
       a.set(b);
     }
@@ -156,7 +162,10 @@ export function imageAugment(X: Matrix64, rng: Rng, spec: ImageAugmentSpec): Mat
       }
     }
     // 4. pixel noise
-    if (spec.noise > 0) for (let j = 0; j < p; j++) a[j]! += spec.noise * rng.normal();
+    if (spec.noise > 0) {
+      rng.fillNormal(z); // the same draws as p calls of rng.normal()
+      for (let j = 0; j < p; j++) a[j]! += spec.noise * z[j]!;
+    }
     out.data.set(a, i * p);
   }
   return out;

@@ -423,7 +423,7 @@ export function train(spec: ExperimentSpec, seed: number, opts: TrainOptions = {
   const rng = Rng.fromState(st0.rng);
   // The run's own copies: updated in place below (a resumed state is not modified).
   let params: Params = opts.resume ? deepCopy(st0.params) : st0.params;
-  let optState = st0.opt;
+  let optState = opts.resume ? deepCopy(st0.opt) : st0.opt;
   let samplerState = st0.sampler;
   let estState = opts.resume && st0.estimator !== null ? estimator!.clone(st0.estimator) : st0.estimator;
   const trace = st0.trace.slice();
@@ -473,7 +473,8 @@ export function train(spec: ExperimentSpec, seed: number, opts: TrainOptions = {
 
   /** One update step with the optimizer (dense) or the row-sparse SGD update. */
   const update = (grads: Params) => {
-    const upd = opt.update(grads, optState, params);
+    // The loop owns optState (a resumed state is copied above; checkpoints copy it), so it donates it.
+    const upd = opt.update(grads, optState, params, { donateState: true });
     optState = upd.state;
     const next = applyUpdates(params, upd.updates);
     assertFiniteParams(place, step, next);

@@ -26,7 +26,7 @@
  */
 import type { Backend } from '../backend/types.ts';
 import { ConfigError, ShapeError } from '../core/errors.ts';
-import { gatherRows, type Matrix64, shapeStr, zeros } from '../core/matrix.ts';
+import { gatherRows, type Matrix64, rowRange, shapeStr, toContiguous, zeros } from '../core/matrix.ts';
 import type { Rng } from '../core/random.ts';
 import { assertPositiveInt } from '../core/validate.ts';
 import { type Dataset, evalViews, twoViews } from '../data/dataset.ts';
@@ -53,6 +53,13 @@ export interface EncoderOptions {
 /** A network z = f_θ(x) on rows: apply and its backward (parameter gradients, accumulated over calls). */
 interface Net {
   readonly name: string;
+  /**
+   * Training forward and backward on the two views stacked, [X̃¹; X̃²] (2B x p), in one pass: one
+   * GEMM per layer instead of two (the weights are packed once, and the weight gradient is one sum
+   * over 2B rows instead of two accumulated sums of B). The MLP does; the linear encoder keeps two
+   * passes, so its numbers are those of the golden fixtures.
+   */
+  readonly stackViews?: boolean;
   readonly shapes: Record<string, [number, number]>;
   init(rng: Rng): Params;
   apply(params: Params, X: Matrix64, be: Backend): { Z: Matrix64; cache: unknown };
@@ -72,6 +79,8 @@ interface EncoderCache {
   readonly clampedV: Uint8Array | null;
   readonly netU: unknown;
   readonly netV: unknown;
+  /** The stacked pass's cache (netU = netV = null then). */
+  readonly netUV: unknown;
 }
 
 function encoderModel(data: Dataset, d: number, net: Net, opts: EncoderOptions): Model {
@@ -80,13 +89,27 @@ function encoderModel(data: Dataset, d: number, net: Net, opts: EncoderOptions):
   if (views !== 'fixed' && views !== 'clean') throw new ConfigError(op, `evalViews must be 'fixed' or 'clean', got ${String(views)}`);
   const kind = `encoder:${net.name}`;
 
-  const embedPair = (params: Params, X1: Matrix64, X2: Matrix64, be: Backend, o: string): ModelOutput => {
-    const a = net.apply(params, X1, be);
-    const b = net.apply(params, X2, be);
-    const u = normalizeWithNorms(a.Z, o, 'U', NORMALIZE_EPS);
-    const v = normalizeWithNorms(b.Z, o, 'V', NORMALIZE_EPS);
+  const embedPair = (params: Params, X1: Matrix64, X2: Matrix64, be: Backend, o: string, stack = false): ModelOutput => {
+    const B = X1.rows;
+    let ZU: Matrix64;
+    let ZV: Matrix64;
+    let nets: { netU: unknown; netV: unknown; netUV: unknown };
+    if (stack) {
+      const ab = net.apply(params, vstack(X1, X2), be);
+      ZU = rowRange(ab.Z, 0, B);
+      ZV = rowRange(ab.Z, B, B);
+      nets = { netU: null, netV: null, netUV: ab.cache };
+    } else {
+      const a = net.apply(params, X1, be);
+      const b = net.apply(params, X2, be);
+      ZU = a.Z;
+      ZV = b.Z;
+      nets = { netU: a.cache, netV: b.cache, netUV: null };
+    }
+    const u = normalizeWithNorms(ZU, o, 'U', NORMALIZE_EPS);
+    const v = normalizeWithNorms(ZV, o, 'V', NORMALIZE_EPS);
     const cache: EncoderCache = {
-      kind, backend: be, rows: X1.rows, U: u.U, V: v.U, normsU: u.norms, normsV: v.norms, clampedU: u.clamped, clampedV: v.clamped, netU: a.cache, netV: b.cache,
+      kind, backend: be, rows: B, U: u.U, V: v.U, normsU: u.norms, normsV: v.norms, clampedU: u.clamped, clampedV: v.clamped, ...nets,
     };
     return { U: u.U, V: v.U, cache };
   };
@@ -104,10 +127,10 @@ function encoderModel(data: Dataset, d: number, net: Net, opts: EncoderOptions):
       assertIndex(o, index, data.n);
       if (opts.trainViews === 'fixed') {
         const all = views === 'clean' ? { X1: data.X, X2: data.X } : evalViews(data);
-        return embedPair(params, gatherRows(all.X1, index) as Matrix64, gatherRows(all.X2, index) as Matrix64, backend, o);
+        return embedPair(params, gatherRows(all.X1, index) as Matrix64, gatherRows(all.X2, index) as Matrix64, backend, o, net.stackViews === true);
       }
       const { X1, X2 } = twoViews(data.X, index, rng, data.augment);
-      return embedPair(params, X1, X2, backend, o);
+      return embedPair(params, X1, X2, backend, o, net.stackViews === true);
     },
 
     backward(params, cache, gradU, gradV) {
@@ -119,8 +142,14 @@ function encoderModel(data: Dataset, d: number, net: Net, opts: EncoderOptions):
         if (g.rows !== c.rows || g.cols !== d) throw new ShapeError(o, `${name} is ${shapeStr(g)} but the forward embedded ${c.rows}x${d}`);
       }
       const acc: Record<string, Matrix64> = {};
-      net.backward(params, c.netU, normalizeBackward(c.U, c.normsU, gradU, o, c.clampedU), c.backend, acc, true);
-      net.backward(params, c.netV, normalizeBackward(c.V, c.normsV, gradV, o, c.clampedV), c.backend, acc, false);
+      const gU = normalizeBackward(c.U, c.normsU, gradU, o, c.clampedU);
+      const gV = normalizeBackward(c.V, c.normsV, gradV, o, c.clampedV);
+      if (c.netUV !== null) {
+        net.backward(params, c.netUV, vstack(gU, gV), c.backend, acc, true);
+      } else {
+        net.backward(params, c.netU, gU, c.backend, acc, true);
+        net.backward(params, c.netV, gV, c.backend, acc, false);
+      }
       return acc;
     },
 
@@ -144,6 +173,14 @@ function encoderModel(data: Dataset, d: number, net: Net, opts: EncoderOptions):
       return paramsNorm(grads);
     },
   };
+}
+
+/** [A; B] as a new contiguous float64 matrix (A and B contiguous, the same width). */
+function vstack(A: Matrix64, B: Matrix64): Matrix64 {
+  const out = zeros(A.rows + B.rows, A.cols);
+  out.data.set(toContiguous(A, 'f64').data, 0);
+  out.data.set(toContiguous(B, 'f64').data, A.rows * A.cols);
+  return out;
 }
 
 function gaussianMatrix(rng: Rng, rows: number, cols: number, scale: number): Matrix64 {
@@ -188,17 +225,23 @@ export function mlpEncoder(data: Dataset, h: number, d: number, opts: EncoderOpt
   interface MlpCache { X: Matrix64; A: Matrix64; H: Matrix64 }
   const net: Net = {
     name: op,
+    stackViews: true,
     shapes: { W1: [h, p], b1: [1, h], W2: [d, h] },
     init: (rng) => ({ W1: gaussianMatrix(rng, h, p, Math.sqrt(2 / p)), b1: zeros(1, h), W2: gaussianMatrix(rng, d, h, 1 / Math.sqrt(h)) }),
     apply(params, X, be) {
       const A = matmulABt(be, X, params.W1!);
       const b = params.b1!;
+      const bias = new Float64Array(h);
+      for (let j = 0; j < h; j++) bias[j] = b.data[b.offset + j * b.colStride]!;
       const H = zeros(A.rows, h);
+      const ad = A.data as Float64Array;
+      const hd = H.data as Float64Array;
       for (let i = 0; i < A.rows; i++) {
+        const o = i * h;
         for (let j = 0; j < h; j++) {
-          const a = A.data[i * h + j]! + b.data[b.offset + j * b.colStride]!;
-          A.data[i * h + j] = a;
-          H.data[i * h + j] = a > 0 ? a : 0;
+          const a = ad[o + j]! + bias[j]!;
+          ad[o + j] = a;
+          hd[o + j] = a > 0 ? a : 0;
         }
       }
       const cache: MlpCache = { X, A, H };
@@ -207,7 +250,9 @@ export function mlpEncoder(data: Dataset, h: number, d: number, opts: EncoderOpt
     backward(params, cache, gZ, be, acc, first) {
       const { X, A, H } = cache as MlpCache;
       const gA = matmulAB(be, gZ, params.W2!);
-      for (let i = 0; i < gA.data.length; i++) if (!(A.data[i]! > 0)) gA.data[i] = 0;
+      const gd = gA.data as Float64Array;
+      const ad = A.data as Float64Array;
+      for (let i = 0; i < gd.length; i++) if (!(ad[i]! > 0)) gd[i] = 0;
       if (first) {
         acc.W1 = matmulAtB(be, gA, X);
         acc.b1 = zeros(1, h);
@@ -216,8 +261,8 @@ export function mlpEncoder(data: Dataset, h: number, d: number, opts: EncoderOpt
         matmulAtB(be, gA, X, 1, acc.W1!);
         matmulAtB(be, gZ, H, 1, acc.W2!);
       }
-      const gb = acc.b1!;
-      for (let i = 0; i < gA.rows; i++) for (let j = 0; j < h; j++) gb.data[j]! += gA.data[i * h + j]!;
+      const gb = acc.b1!.data as Float64Array;
+      for (let i = 0; i < gA.rows; i++) for (let j = 0; j < h; j++) gb[j]! += gd[i * h + j]!;
     },
   };
   return encoderModel(data, d, net, opts);

@@ -21,7 +21,7 @@
  */
 import { type Matrix64, shapeStr, toContiguous, zeros } from '../core/matrix.ts';
 import { ConfigError } from '../core/errors.ts';
-import type { GradientTransformation, Params, Schedule } from './types.ts';
+import type { GradientTransformation, Params, Schedule, UpdateOptions } from './types.ts';
 
 const asSchedule = (x: number | Schedule): Schedule => (typeof x === 'number' ? () => x : x);
 
@@ -33,6 +33,40 @@ function mapParams(p: Params, f: (m: Matrix64, key: string) => Matrix64): Record
 
 function like(m: Matrix64): Matrix64 {
   return zeros(m.rows, m.cols);
+}
+
+type Buffer = Float64Array | Float32Array;
+
+/**
+ * The buffers a donated update may overwrite: those that appear exactly once among the matrices it
+ * reads (the state's, the gradients', the parameters'). A buffer shared by two matrices is never
+ * reused, since writing one entry would change what the other reads.
+ */
+function donatable(donate: boolean, ...groups: (Params | undefined)[]): Set<Buffer> {
+  const out = new Set<Buffer>();
+  if (!donate) return out;
+  const seen = new Set<Buffer>();
+  for (const g of groups) {
+    for (const m of Object.values(g ?? {})) {
+      if (seen.has(m.data)) out.delete(m.data);
+      else { seen.add(m.data); out.add(m.data); }
+    }
+  }
+  return out;
+}
+
+/**
+ * A buffer for a new value of `old`'s shape: `old` itself when its buffer is in `free` (donated and
+ * not shared) and it is a contiguous float64 matrix at offset 0, else a fresh one. Safe for the
+ * element-wise updates below: entry i is read before it is written.
+ */
+function reuse(old: Matrix64, free: Set<Buffer>): Matrix64 {
+  const d = old.data;
+  if (free.has(d) && d instanceof Float64Array && old.offset === 0 && old.colStride === 1 && old.rowStride === old.cols && d.length === old.rows * old.cols) {
+    free.delete(d);
+    return old;
+  }
+  return like(old);
 }
 
 /**
@@ -116,19 +150,22 @@ export function momentum(lr: number | Schedule, mu = 0.9, nesterov = false): Gra
   const eta = asSchedule(lr);
   return {
     init: (params) => ({ count: 0, m: mapParams(params, like) }),
-    update(grads, state) {
+    update(grads, state, _params, opts?: UpdateOptions) {
       assertSameParams(op, 'grads', grads, 'state.m', state.m);
       const e = eta(state.count);
       const m: Record<string, Matrix64> = {};
+      const free = donatable(opts?.donateState === true, state.m, grads);
       const updates = mapParams(grads, (g, k) => {
         const gd = entries(g);
         const prev = entries(state.m[k]!);
-        const mk = like(g);
+        const mk = reuse(state.m[k]!, free);
         const u = like(g);
-        for (let i = 0; i < u.data.length; i++) {
+        const md = mk.data as Float64Array;
+        const ud = u.data as Float64Array;
+        for (let i = 0; i < ud.length; i++) {
           const mi = mu * prev[i]! + gd[i]!;
-          mk.data[i] = mi;
-          u.data[i] = -e * (nesterov ? gd[i]! + mu * mi : mi);
+          md[i] = mi;
+          ud[i] = -e * (nesterov ? gd[i]! + mu * mi : mi);
         }
         m[k] = mk;
         return u;
@@ -148,7 +185,10 @@ export interface AdamState { readonly count: number; readonly m: Params; readonl
 /**
  * AdamW (Loshchilov & Hutter 2019, Algorithm 2; optax `adamw`, PyTorch `AdamW`): with t = count + 1,
  *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  m̂ = m/(1−β1^t),  v̂ = v/(1−β2^t),
- *   u = −η_t·( m̂/(√v̂ + ε) + λ·w ).
+ *   u = −η_t·( m̂/(√v̂ + ε) + λ·w ),
+ * evaluated as PyTorch's AdamW does, with one division and one root per entry:
+ *   u = −(η_t/c1)·m / (√v·(1/√c2) + ε) − η_t·λ·w,   c1 = 1 − β1^t, c2 = 1 − β2^t
+ * (the same quantity; it differs from the literal form only in rounding).
  * The weight decay is decoupled from the moments and scaled by the learning rate η_t, as in optax
  * and PyTorch (the paper scales it by the schedule multiplier only; λ here is the paper's λ/α).
  * Every parameter is decayed (optax's default mask).
@@ -163,7 +203,7 @@ export function adamw(lr: number | Schedule, opts: { b1?: number; b2?: number; e
   const eta = asSchedule(lr);
   return {
     init: (params) => ({ count: 0, m: mapParams(params, like), v: mapParams(params, like) }),
-    update(grads, state, params) {
+    update(grads, state, params, opts?: UpdateOptions) {
       assertSameParams('adamw', 'grads', grads, 'state.m', state.m);
       assertSameParams('adamw', 'grads', grads, 'state.v', state.v);
       if (weightDecay !== 0) assertSameParams('adamw', 'grads', grads, 'params', params);
@@ -171,24 +211,32 @@ export function adamw(lr: number | Schedule, opts: { b1?: number; b2?: number; e
       const e = eta(state.count);
       const c1 = 1 - b1 ** t;
       const c2 = 1 - b2 ** t;
+      const stepSize = e / c1;
+      const invRootC2 = 1 / Math.sqrt(c2);
+      const decay = e * weightDecay;
       const m: Record<string, Matrix64> = {};
       const v: Record<string, Matrix64> = {};
+      const free = donatable(opts?.donateState === true, state.m, state.v, grads, params);
       const updates = mapParams(grads, (g, k) => {
         const gd = entries(g);
         const pm = entries(state.m[k]!);
         const pv = entries(state.v[k]!);
         const w = weightDecay !== 0 ? entries(params[k]!) : null;
-        const mk = like(g);
-        const vk = like(g);
+        const mk = reuse(state.m[k]!, free);
+        const vk = reuse(state.v[k]!, free);
         const u = like(g);
-        for (let i = 0; i < u.data.length; i++) {
+        // Locals for the hot loop (a typed array read through a matrix field is not hoisted).
+        const md = mk.data as Float64Array;
+        const vd = vk.data as Float64Array;
+        const ud = u.data as Float64Array;
+        for (let i = 0; i < ud.length; i++) {
           const gi = gd[i]!;
           const mi = b1 * pm[i]! + (1 - b1) * gi;
           const vi = b2 * pv[i]! + (1 - b2) * gi * gi;
-          mk.data[i] = mi;
-          vk.data[i] = vi;
-          const step = mi / c1 / (Math.sqrt(vi / c2) + eps);
-          u.data[i] = -e * (w ? step + weightDecay * w[i]! : step);
+          md[i] = mi;
+          vd[i] = vi;
+          const step = (stepSize * mi) / (Math.sqrt(vi) * invRootC2 + eps);
+          ud[i] = w ? -step - decay * w[i]! : -step;
         }
         m[k] = mk;
         v[k] = vk;
@@ -240,11 +288,12 @@ export function lars(lr: number | Schedule, opts: LarsOptions = {}): GradientTra
   const eta = asSchedule(lr);
   return {
     init: (params) => ({ count: 0, m: mapParams(params, like) }),
-    update(grads, state, params) {
+    update(grads, state, params, opts?: UpdateOptions) {
       assertSameParams('lars', 'grads', grads, 'state.m', state.m);
       assertSameParams('lars', 'grads', grads, 'params', params);
       const e = eta(state.count);
       const m: Record<string, Matrix64> = {};
+      const free = donatable(opts?.donateState === true, state.m, grads, params);
       const updates = mapParams(grads, (g, k) => {
         const wMat = params[k]!;
         const skip = exclude(k, wMat);
@@ -264,12 +313,14 @@ export function lars(lr: number | Schedule, opts: LarsOptions = {}): GradientTra
         // you2017: the learning rate enters the momentum buffer; sogclr: it multiplies the buffer.
         const inScale = variant === 'you2017' ? e * ratio : ratio;
         const outScale = variant === 'you2017' ? -1 : -e;
-        const mk = like(g);
+        const mk = reuse(state.m[k]!, free);
         const u = like(g);
-        for (let i = 0; i < u.data.length; i++) {
+        const md = mk.data as Float64Array;
+        const ud = u.data as Float64Array;
+        for (let i = 0; i < ud.length; i++) {
           const mi = mu * prev[i]! + inScale * d[i]!;
-          mk.data[i] = mi;
-          u.data[i] = outScale * mi;
+          md[i] = mi;
+          ud[i] = outScale * mi;
         }
         m[k] = mk;
         return u;
@@ -283,14 +334,14 @@ export function lars(lr: number | Schedule, opts: LarsOptions = {}): GradientTra
 export function chain(...links: GradientTransformation<unknown>[]): GradientTransformation<unknown[]> {
   return {
     init: (params) => links.map((l) => l.init(params)),
-    update(grads, state, params) {
+    update(grads, state, params, opts?: UpdateOptions) {
       if (!Array.isArray(state) || state.length !== links.length) {
         throw new ConfigError('chain', `state must be an array of ${links.length} link states, got ${Array.isArray(state) ? `${state.length}` : typeof state}`);
       }
       let g = grads;
       const next: unknown[] = [];
       links.forEach((l, i) => {
-        const r = l.update(g, state[i], params);
+        const r = l.update(g, state[i], params, opts);
         g = r.updates;
         next.push(r.state);
       });
@@ -312,7 +363,8 @@ export function applyUpdates(params: Params, updates: Params): Record<string, Ma
     const pd = entries(p);
     const ud = entries(u);
     const out = like(p);
-    for (let i = 0; i < out.data.length; i++) out.data[i] = pd[i]! + ud[i]!;
+    const od = out.data as Float64Array;
+    for (let i = 0; i < od.length; i++) od[i] = pd[i]! + ud[i]!;
     return out;
   });
 }

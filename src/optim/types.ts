@@ -12,9 +12,18 @@ export type Params = Readonly<Record<string, Matrix64>>;
 
 export type OptState = unknown;
 
+/**
+ * `donateState: true`: the caller gives up `state` (JAX's buffer donation), so the transform may
+ * write the new state into the old state's buffers instead of fresh ones. The numbers are the same
+ * bits either way; the old state object must not be read afterwards. The training loop donates the
+ * state it owns (it copies the state at checkpoints), which saves two allocations of the parameters'
+ * size per step for AdamW.
+ */
+export interface UpdateOptions { readonly donateState?: boolean }
+
 export interface GradientTransformation<S = OptState> {
   init(params: Params): S;
-  update(grads: Params, state: S, params: Params): { updates: Params; state: S };
+  update(grads: Params, state: S, params: Params, opts?: UpdateOptions): { updates: Params; state: S };
 }
 
 export type Schedule = (step: number) => number;

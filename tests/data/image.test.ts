@@ -15,6 +15,8 @@ function scripted(uniforms: number[], ints: number[] = [], normals: number[] = [
     uniform: () => { calls.push('u'); return uniforms.shift()!; },
     int: (n: number) => { calls.push(`i${n}`); return ints.shift()!; },
     normal: () => { calls.push('n'); return normals.shift()!; },
+    // fillNormal is documented as `out.length` calls of normal(), and recorded as such.
+    fillNormal: (out: Float64Array) => { for (let i = 0; i < out.length; i++) { calls.push('n'); out[i] = normals.shift()!; } return out; },
   } as unknown as Rng & { calls: string[] };
 }
 

@@ -303,6 +303,49 @@ describe('purity', () => {
   });
 });
 
+describe('state donation (donateState)', () => {
+  test.prop([problem], { seed: 515151, numRuns: 30 })('gives the same bits as a pure update, and writes the new moments into the donated buffers', (p) => {
+    for (const [name, make] of FACTORIES) {
+      const opt = make();
+      const params: Params = { W: p.W, b: p.b };
+      let pure = opt.init(params);
+      let donated = opt.init(params);
+      for (let k = 0; k < 3; k++) {
+        const grads = { W: p.gW[k]!, b: p.gb[k]! };
+        const r1 = opt.update(grads, pure, params);
+        const kept = structuredClone(donated);
+        const r2 = opt.update(grads, donated, params, { donateState: true });
+        expect(snapshot(r2), name).toBe(snapshot(r1));
+        // The inputs other than the state are untouched.
+        expect(snapshot(params), name).toBe(snapshot({ W: p.W, b: p.b }));
+        expect(snapshot(grads), name).toBe(snapshot({ W: p.gW[k]!, b: p.gb[k]! }));
+        // A pure update of a copy of the donated state agrees too (the donation did not read its own writes).
+        expect(snapshot(opt.update(grads, kept, params)), name).toBe(snapshot(r1));
+        pure = r1.state;
+        donated = r2.state;
+      }
+    }
+  });
+
+  it('reuses the state buffers of adamw, momentum and lars, and never hands one buffer to two parameters', () => {
+    const params = { W: M([[1, 2], [3, 4]]), b: M([[0.5, -1]]) };
+    const grads = { W: M([[0.1, -0.2], [0.3, 0.4]]), b: M([[1, 2]]) };
+    for (const opt of [adamw(0.1, { weightDecay: 0.01 }), momentum(0.1), lars(0.1, { weightDecay: 0.01 })] as Opt[]) {
+      const s0 = opt.init(params) as { m: Params };
+      const r = opt.update(grads, s0, params, { donateState: true }) as { state: { m: Params } };
+      expect(r.state.m.W!.data).toBe(s0.m.W!.data);
+      expect(r.state.m.b!.data).toBe(s0.m.b!.data);
+    }
+    // A state whose two parameters share one buffer: only the first may take it.
+    const shared = zeros(2, 2);
+    const st = { count: 0, m: { W: shared, b: shared }, v: { W: zeros(2, 2), b: zeros(2, 2) } };
+    const sq = { W: M([[1, 2], [3, 4]]), b: M([[5, 6], [7, 8]]) };
+    const out = adamw(0.1).update(sq, st, sq, { donateState: true });
+    const pure = adamw(0.1).update(sq, { count: 0, m: { W: zeros(2, 2), b: zeros(2, 2) }, v: { W: zeros(2, 2), b: zeros(2, 2) } }, sq);
+    expect(snapshot(out)).toBe(snapshot(pure));
+  });
+});
+
 describe('strided views', () => {
   test.prop([problem], { seed: 1357, numRuns: 30 })('a transposed view gives the same updates as its contiguous copy', (p) => {
     // Transpose the contiguous data of Wᵀ back: the view reads the same logical matrix as p.W.
