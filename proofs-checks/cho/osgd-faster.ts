@@ -161,7 +161,7 @@ export function runToThreshold(s: Setting, sampler: SamplerSpec, seed: number, b
   const spec = { ...s.base, name: sampler.kind, sampler, seeds: [seed] } as ExperimentSpec;
   if (s.criterion === 'first-log') {
     const r = runExperiment(spec, seed, { backend });
-    return { epochs: stepsToThreshold(r, s.metric, s.below)?.epoch ?? Infinity, final: r.final[s.metric]!, trapped: !r.stoppedEarly && hasCoincidentPair(r.U, r.V) };
+    return { epochs: stepsToThreshold(r, s.metric, s.below)?.epoch ?? Infinity, final: r.final[s.metric]!, trapped: !r.stoppedEarly && hasCoincidentPair(r.U!, r.V!) };
   }
   // epoch-max: every step is logged (logEvery 1); an epoch is N/B steps (2 on the rectangle, both samplers).
   const perEpoch = 2;

@@ -56,7 +56,7 @@ export const claim: Claim = {
         const seed = rng.nextU32();
         const r = runExperiment({ ...s.base, name: arm.label, sampler: arm.sampler, seeds: [seed] } as ExperimentSpec, seed, { backend: ctx.backend });
         epochs[arm.label]!.push(stepsToThreshold(r, s.metric, s.below)?.epoch ?? Infinity);
-        if (arm.label === 'OSGD' && !r.stoppedEarly && hasCoincidentPair(r.U, r.V)) frozen++;
+        if (arm.label === 'OSGD' && !r.stoppedEarly && hasCoincidentPair(r.U!, r.V!)) frozen++;
       }
     }
     const test = mannWhitneyLess(epochs.OSGD!, epochs.reshuffled!);

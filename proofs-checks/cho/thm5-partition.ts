@@ -110,8 +110,8 @@ export const claim: Claim = {
         const order = (finalState as RunState | null)?.sampler as { order?: readonly number[] } | undefined;
         if (!order?.order || !rec.partition) throw new Error('the fixed-partition run did not expose its partition');
         const batches = cutIntoBatches(order.order, B);
-        const U = rec.U;
-        const V = rec.V;
+        const U = rec.U!;
+        const V = rec.V!;
         let worstDistRatio = 0;
         let maxG = 0;
         let sumDelta2 = 0;

@@ -39,6 +39,16 @@ export interface TrainHooks {
   readonly resume?: RunState;
   readonly onLog?: (row: RunTraceRow, totalSteps: number) => void;
   readonly onCheckpoint?: (state: RunState) => void;
+  readonly recordEmbeddings?: boolean;
+}
+
+/**
+ * Whether a study's run file keeps the final embeddings: for free-embedding arms only (their
+ * parameters, which Gram figures show; the study checks that Gram arms are free). An encoder arm's
+ * would be 2·N·d numbers per run file.
+ */
+export function recordsEmbeddings(e: ExperimentSpec): boolean {
+  return e.model.kind === 'free';
 }
 
 export function trainRun(e: ExperimentSpec, seed: number, h: TrainHooks): RunRecord {
@@ -140,7 +150,7 @@ export function readRunFile(op: string, path: string, run: PlannedRun, studyHash
   const rc = checkHeader(c, f, studyHash, runConfig, '');
   c.obj(raw, 'content', ['version', 'studyHash', 'runConfig', 'index', 'record']);
   c.eq(f.index, 'index', run.index, 'its file name');
-  const record = checkRunRecord(run.e, run.seed, f.record, new StateChecker(op, `${label}'${path}'`, 'record'));
+  const record = checkRunRecord(run.e, run.seed, f.record, new StateChecker(op, `${label}'${path}'`, 'record'), recordsEmbeddings(run.e));
   return { record, runConfig: rc };
 }
 
@@ -176,6 +186,7 @@ export function executeRun(ctx: RunContext, run: PlannedRun, backend: Backend, o
   let last = 0;
   const record = trainRun(run.e, run.seed, {
     backend,
+    recordEmbeddings: recordsEmbeddings(run.e),
     ...(resume ? { resume } : {}),
     ...(onLog ? { onLog } : {}),
     onCheckpoint: (state) => {

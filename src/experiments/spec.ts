@@ -219,6 +219,8 @@ interface ArmInfo {
   /** Metrics its runs log (objectiveGap excepted: it depends on the study's gapReference). */
   readonly logs: ReadonlySet<MetricName>;
   readonly seeds: readonly number[];
+  /** Its model is free embeddings (the only runs whose records keep U and V). */
+  readonly free: boolean;
 }
 
 function logsOf(metrics: readonly MetricName[]): string {
@@ -405,7 +407,7 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
   const total = epochs !== undefined ? epochs * sampler.stepsPerEpoch(n) : steps!;
   if (!Number.isSafeInteger(total)) fail(`${path}.budget`, `gives ${total} update steps, more than ${Number.MAX_SAFE_INTEGER}`);
   built(`${path}.optimizer`, () => makeOptimizer(e.optimizer as OptimizerSpec, total));
-  return { name: armName, logs, seeds };
+  return { name: armName, logs, seeds, free: (e.model as { kind?: unknown }).kind === 'free' };
 }
 
 /** Validates one experiment spec parsed from JSON (keys, values, the combination, its memory); returns it typed. */
@@ -555,7 +557,9 @@ export function validateStudy(v: unknown): StudySpec {
       const o = obj(g, `study.gramFigures[${i}]`, ['name', 'title', 'arms']);
       outputName(o.name, `study.gramFigures[${i}].name`);
       str(o.title, `study.gramFigures[${i}].title`);
-      armList(o.arms, `study.gramFigures[${i}].arms`);
+      armList(o.arms, `study.gramFigures[${i}].arms`).forEach((a, k) => {
+        if (!a.free) fail(`study.gramFigures[${i}].arms[${k}]`, `'${a.name}' trains an encoder; a Gram figure shows the final embeddings, which only free-embedding runs record`);
+      });
     });
   }
   return (s.description === undefined ? { description: '', ...s } : s) as unknown as StudySpec;

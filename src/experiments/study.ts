@@ -419,7 +419,8 @@ export function summariseStudyDir(study: StudySpec, out: string, runConfig: RunC
       }
       for (const s of summariseTraces(recs, metrics)) summary.add({ arm: s.arm, step: s.step, epoch: s.epoch, metric: s.metric, ...s.stats });
       for (const { metric, log } of figureArms.get(e.name) ?? []) centres.set(centreKey(e.name, metric, log), traceCentres(recs, metric, log));
-      if (gramArms.has(e.name) && recs.length > 0) grams.set(e.name, { seed: recs[0]!.seed, gram: gram(recs[0]!.U, recs[0]!.V) });
+      // Gram arms are free-embedding arms (checked with the study), whose records keep U and V.
+      if (gramArms.has(e.name) && recs.length > 0) grams.set(e.name, { seed: recs[0]!.seed, gram: gram(recs[0]!.U!, recs[0]!.V!) });
       collectGarbage();
       const finals = byArm[a]!.map((k) => records[k]!);
       const final: Partial<Record<MetricName, Stats>> = {};

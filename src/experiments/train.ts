@@ -102,15 +102,22 @@ export interface RunRecord {
   readonly stoppedEarly: boolean;
   readonly trace: RunTraceRow[];
   readonly final: RunTraceRow;
-  /** The embeddings of every training example at the end (encoders: the fixed views). */
-  readonly U: Matrix64;
-  readonly V: Matrix64;
+  /**
+   * The embeddings of every training example at the end (encoders: of the fixed views), unless the
+   * caller asked for none (`TrainOptions.recordEmbeddings: false`). The study runner keeps them for
+   * free-embedding arms only (their parameters; Gram figures show them): an encoder arm's are a
+   * function of its weights and the data, 2·N·d numbers per run (22 MB of JSON for MNIST's 8000 x 128).
+   */
+  readonly U?: Matrix64;
+  readonly V?: Matrix64;
   /** Fixed-partition CHO runs: the end point's batch structure (CHO Thm 5, THEORY 3). */
   readonly partition?: PartitionCheck;
 }
 
 export interface TrainOptions {
   readonly backend?: Backend;
+  /** Put the final U and V into the record (default true; see RunRecord.U). */
+  readonly recordEmbeddings?: boolean;
   /** Continue from this state (from a checkpoint) instead of starting afresh. */
   readonly resume?: RunState;
   /** Called after every logged step. */
@@ -297,9 +304,10 @@ export function checkRunState(spec: ExperimentSpec, seed: number, v: unknown, c:
 }
 
 /** Checks a finished run's record (runs/NNNN.json) against `spec` and `seed`; returns it typed. */
-export function checkRunRecord(spec: ExperimentSpec, seed: number, v: unknown, c: StateChecker = new StateChecker('train', 'the run record')): RunRecord {
+/** `embeddings`: whether the record must carry U and V (it must not otherwise), as `recordEmbeddings`. */
+export function checkRunRecord(spec: ExperimentSpec, seed: number, v: unknown, c: StateChecker = new StateChecker('train', 'the run record'), embeddings = true): RunRecord {
   const r = c.root ?? 'record';
-  const o = c.obj(v, r, ['arm', 'seed', 'configHash', 'steps', 'epochs', 'stoppedEarly', 'trace', 'final', 'U', 'V'], ['partition']);
+  const o = c.obj(v, r, ['arm', 'seed', 'configHash', 'steps', 'epochs', 'stoppedEarly', 'trace', 'final', ...(embeddings ? ['U', 'V'] : [])], ['partition']);
   c.eq(o.arm, `${r}.arm`, spec.name, 'the spec');
   c.eq(o.seed, `${r}.seed`, seed, 'the spec');
   c.eq(o.configHash, `${r}.configHash`, configHash(spec), "the spec's configuration");
@@ -313,8 +321,10 @@ export function checkRunRecord(spec: ExperimentSpec, seed: number, v: unknown, c
   const trace = c.trace(o.trace, `${r}.trace`, steps, st.stepsPerEpoch, loggedMetrics(spec));
   if (trace.length === 0 || trace[trace.length - 1]!.step !== steps) c.fail(`${r}.trace`, `must end with the row of the last step ${steps}`);
   if (!sameJson(o.final, trace[trace.length - 1])) c.fail(`${r}.final`, 'must be the last row of record.trace');
-  c.matrix(o.U, `${r}.U`, st.n, st.d);
-  c.matrix(o.V, `${r}.V`, st.n, st.d);
+  if (embeddings) {
+    c.matrix(o.U, `${r}.U`, st.n, st.d);
+    c.matrix(o.V, `${r}.V`, st.n, st.d);
+  }
   if (hasPartitionCheck(spec, st.n)) {
     const p = c.obj(o.partition, `${r}.partition`, ['maxBatchEtfDistance', 'partitionLoss', 'partitionOptimum', 'fullGap']);
     for (const [k, x] of Object.entries(p)) if (typeof x !== 'number' || !Number.isFinite(x)) c.fail(`${r}.partition.${k}`, `must be a finite number, got ${JSON.stringify(x)}`);
@@ -570,12 +580,12 @@ export function train(spec: ExperimentSpec, seed: number, opts: TrainOptions = {
     if (step % ckEvery === 0 && step < total) opts.onCheckpoint?.(snapshot(false));
   }
   opts.onCheckpoint?.(snapshot(true));
-  const { U, V } = embedAll();
-  const partition = hasPartitionCheck(spec, n)
-    ? partitionCheck(U, V, samplerState as { order: number[] }, batchSizeOf(spec, n), (spec.estimator as { tau: number }).tau, backend) : undefined;
+  const end = opts.recordEmbeddings !== false || hasPartitionCheck(spec, n) ? embedAll() : null;
+  const partition = end && hasPartitionCheck(spec, n)
+    ? partitionCheck(end.U, end.V, samplerState as { order: number[] }, batchSizeOf(spec, n), (spec.estimator as { tau: number }).tau, backend) : undefined;
   return {
     arm: spec.name, seed, configHash: st0.configHash, steps: step, epochs: step / perEpoch, stoppedEarly,
-    trace, final: trace[trace.length - 1]!, U: clone(U) as Matrix64, V: clone(V) as Matrix64, ...(partition ? { partition } : {}),
+    trace, final: trace[trace.length - 1]!, ...(end && opts.recordEmbeddings !== false ? { U: clone(end.U) as Matrix64, V: clone(end.V) as Matrix64 } : {}), ...(partition ? { partition } : {}),
   };
 }
 

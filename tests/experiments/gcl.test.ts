@@ -47,7 +47,7 @@ describe('train (global-objective runs)', () => {
       })).toThrow(Interrupt);
       const resumed = runGclExperiment(spec, spec.seeds[0]!, { backend, resume: decodeState(JSON.parse(saved!)) as GclRunState });
       expect(resumed.trace).toEqual(full.trace);
-      expect(Array.from(resumed.U.data)).toEqual(Array.from(full.U.data));
+      expect(Array.from(resumed.U!.data)).toEqual(Array.from(full.U!.data));
     });
   }
 

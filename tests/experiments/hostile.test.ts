@@ -12,7 +12,7 @@ import { CapExceededError, ConfigError, ContrastlabError, DomainError, NonFinite
 import { assertFiniteParams, assertFiniteRow } from '../../src/experiments/guard.ts';
 import { PRESETS } from '../../src/experiments/presets/index.ts';
 import { expandStudy } from '../../src/experiments/studyLanguage.ts';
-import { initialState, train as runExperiment, train as runGclExperiment, type RunState } from '../../src/experiments/train.ts';
+import { checkRunRecord, initialState, train as runExperiment, train as runGclExperiment, type RunState } from '../../src/experiments/train.ts';
 import { configHash, type ExperimentSpec, type StudySpec, validateExperiment as validateGclExperiment, validateStudy } from '../../src/experiments/spec.ts';
 import { runStudy } from '../../src/experiments/study.ts';
 import { encodeState } from '../../src/io/codec.ts';
@@ -116,6 +116,8 @@ describe('the whole spec is checked before any run', () => {
     refused(study({ sweeps: [{ name: 'w', title: 't', metric: 'loss', xTitle: 'B', logX: true, series: { s: [{ arm: 'a', x: 0 }] } }] }), /x must be > 0 on a log x axis/);
     refused(study({ thresholds: [{ metric: 'angleError', below: 1 }] }), /thresholds\[0\]\.metric 'angleError' is not logged by any arm of the study/);
     refused(study({ gramFigures: [{ name: 'g', title: 't', arms: ['a', 'a'] }] }), /gramFigures\[0\]\.arms\[1\] repeats the arm 'a'/);
+    refused({ name: 's', experiments: [base, gclArm], gramFigures: [{ name: 'g', title: 't', arms: ['a', 'g'] }] },
+      /gramFigures\[0\]\.arms\[1\] 'g' trains an encoder; a Gram figure shows the final embeddings, which only free-embedding runs record/);
     refused(study({ gapReference: 'nope' }), /study\.gapReference names no arm of this study: 'nope'/);
     refused(study({ gapReference: 'a' }), /study\.gapReference 'a' does not log objective/);
     refused(edited(study(), (s) => { s.experiments[0].stopWhen = { metric: 'angleError', below: 1 }; }), /stopWhen\.metric 'angleError' is not logged by this experiment/);
@@ -299,6 +301,23 @@ describe('--resume checks the checkpoint and the run records against the spec an
     ['another spec', (o) => { o.studyHash = 'ffff'; }, /is for another spec/],
   ];
   for (const [label, f, msg] of recordCases) it(`runs/0000.json: ${label}`, () => resumeFails(R, f, msg));
+
+  it('a study keeps the embeddings in the run files of free arms only; a run file with the wrong choice is refused', () => {
+    const out = fresh();
+    runStudy({ name: 's', experiments: [base, gclArm] } as unknown as StudySpec, { out, backend });
+    const file = (i: number) => JSON.parse(readFileSync(join(out, 'runs', `000${i}.json`), 'utf8'));
+    const free = file(0);
+    const enc = file(2);
+    expect(free.record.arm === 'a' && 'U' in free.record && 'V' in free.record).toBe(true);
+    expect(enc.record.arm === 'g' && !('U' in enc.record) && !('V' in enc.record)).toBe(true);
+    // train() itself keeps them unless told not to.
+    const spec = gclArm as unknown as ExperimentSpec;
+    expect(runGclExperiment(spec, 0, { backend }).U!.rows).toBe(24);
+    const rec = runGclExperiment(spec, 0, { backend, recordEmbeddings: false });
+    expect('U' in rec || 'V' in rec).toBe(false);
+    expect(() => checkRunRecord(spec, 0, { ...rec, U: { rows: 24, cols: 4 } }, undefined, false)).toThrow(/record\.U is not a field of this state/);
+    expect(() => checkRunRecord(spec, 0, rec)).toThrow(/record\.U is missing/);
+  });
 
   it('train checks a state handed to it too (no hang at step 1e9, no wrong numbers at step -5)', () => {
     let st: RunState | null = null;

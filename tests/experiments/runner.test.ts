@@ -23,7 +23,7 @@ describe('train (CHO runs)', () => {
     const a = runExperiment(base, 0, { backend });
     const b = runExperiment(base, 0, { backend });
     expect(b.trace).toEqual(a.trace);
-    expect(Array.from(b.U.data)).toEqual(Array.from(a.U.data));
+    expect(Array.from(b.U!.data)).toEqual(Array.from(a.U!.data));
     expect(runExperiment(base, 1, { backend }).final.loss).not.toBe(a.final.loss);
   });
 
@@ -51,7 +51,7 @@ describe('train (CHO runs)', () => {
         // The exact codec restores every field of the matrices and typed arrays.
         const resumed = runExperiment(spec, 0, { backend, resume: st });
         expect(resumed.trace).toEqual(full.trace);
-        expect(Array.from(resumed.U.data)).toEqual(Array.from(full.U.data));
+        expect(Array.from(resumed.U!.data)).toEqual(Array.from(full.U!.data));
       }
     });
   }

@@ -28,9 +28,9 @@ describe('train reproduces the two old runners bit for bit', () => {
       const r = train(g.spec, g.seed, { backend });
       expect(r.steps).toBe(g.steps);
       expect(r.trace).toEqual(g.trace);
-      expect(Array.from(r.U.data.slice(0, 32))).toEqual(g.U);
-      expect(sha(r.U.data)).toBe(g.Usha);
-      expect(sha(r.V.data)).toBe(g.Vsha);
+      expect(Array.from(r.U!.data.slice(0, 32))).toEqual(g.U);
+      expect(sha(r.U!.data)).toBe(g.Usha);
+      expect(sha(r.V!.data)).toBe(g.Vsha);
     });
   }
 });
@@ -46,7 +46,7 @@ describe('train: state, checkpoints and resume', () => {
     const est = (mid.estimator as { s: Float64Array }).s.slice();
     const resumed = train(sog.spec, sog.seed, { backend, resume: mid });
     expect(resumed.trace).toEqual(full.trace);
-    expect(sha(resumed.U.data)).toBe(sha(full.U.data));
+    expect(sha(resumed.U!.data)).toBe(sha(full.U!.data));
     // the resumed state is not modified by the run that continues from it
     expect(JSON.stringify(mid.trace)).toBe(before);
     expect((mid.estimator as { s: Float64Array }).s).toEqual(est);
@@ -62,12 +62,12 @@ describe('train: state, checkpoints and resume', () => {
     const full = train(spec, 3, { backend, onCheckpoint: (s) => states.push(s) });
     expect(full.final.objective).toBeLessThan(full.trace[0]!.objective!);
     const resumed = train(spec, 3, { backend, resume: states[2]! });
-    expect(sha(resumed.U.data)).toBe(sha(full.U.data));
+    expect(sha(resumed.U!.data)).toBe(sha(full.U!.data));
     expect(resumed.trace).toEqual(full.trace);
     // every row stays a unit vector (projected)
     for (let i = 0; i < 40; i++) {
       let s = 0;
-      for (let j = 0; j < 6; j++) s += full.U.data[i * 6 + j]! ** 2;
+      for (let j = 0; j < 6; j++) s += full.U!.data[i * 6 + j]! ** 2;
       expect(Math.abs(s - 1)).toBeLessThan(1e-12);
     }
   });
@@ -107,7 +107,7 @@ describe('train: the papers combined', () => {
     const cho = { ...spec, estimator: { kind: 'minibatch-infonce', tau: 0.5 } } as ExperimentSpec;
     const a = train(spec, 0, { backend });
     const b = train(cho, 0, { backend });
-    expect(sha(a.U.data)).not.toBe(sha(b.U.data));
+    expect(sha(a.U!.data)).not.toBe(sha(b.U!.data));
   });
 });
 
