@@ -34,6 +34,10 @@ const DOC_FIGURES = [
   ['03-sogclr-batch-size/gap-vs-B.png', 'sog-gap-vs-B.png'],
   ['03-sogclr-batch-size/probe-vs-B.png', 'sog-probe-vs-B.png'],
   ['03-sogclr-batch-size/bias-vs-B.png', 'sog-bias-vs-B.png'],
+  ['05-mnist/probe-vs-B.png', 'mnist-probe-vs-B.png'],
+  ['05-mnist/F-vs-B.png', 'mnist-F-vs-B.png'],
+  ['05-mnist/selection-probe-SimCLR.png', 'mnist-selection-probe-SimCLR.png'],
+  ['05-mnist/selection-probe-SogCLR.png', 'mnist-selection-probe-SogCLR.png'],
 ];
 
 function fail(msg) {

@@ -19,8 +19,8 @@ const names = readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort();
 interface Cell { cell_type: string; id?: string; source: string[]; outputs?: unknown[]; execution_count?: number | null }
 
 describe('notebooks/', () => {
-  it('has the four notebooks', () => {
-    expect(names).toEqual(['01-cho-figure1.ipynb', '02-cho-grid.ipynb', '03-sogclr-batch-size.ipynb', '04-claims-report.ipynb']);
+  it('has the five notebooks', () => {
+    expect(names).toEqual(['01-cho-figure1.ipynb', '02-cho-grid.ipynb', '03-sogclr-batch-size.ipynb', '04-claims-report.ipynb', '05-mnist.ipynb']);
   });
 
   for (const name of names) {

@@ -11,13 +11,12 @@
  * square-root scaling of SOG's code, no schedule; reshuffled batches unless said otherwise.
  * Metrics: F, the last batch value, linear-probe and 5-NN accuracy on the held-out digits.
  *
- * Cost (measured on the 2-core development machine, shared with other jobs, f64 CPU backend,
- * `contrastlab run` with --workers 1 on one-arm specs): a run's set-up (data set, fixed views, the run
- * file) about 5.4 s; at each log point F at N = 8000 (16,000 views, one pass of the pair kernels over
- * 16,000² logits) about 2.3 s for the value (the gradient pass, needed only for `objectiveGradNorm`,
- * which is not logged here, would add twice that) and the probe + k-NN about 1.1 s; so a run that logs
- * twice costs about 14 s before its epochs. One epoch of 8000 digits: 4–6 s at B = 256, 5–15 s at
- * B = 1024, 12–20 s at B = 16 (the spread is the machine's other load). Each log point evaluates
+ * Cost (measured on the 2-core development machine, f64 CPU backend, one kernel thread): a run's
+ * set-up (data set, fixed views) about 1 s; at each log point F at N = 8000 (16,000 views, one pass
+ * of the pair kernels over 16,000² logits) about 2.3 s for the value (the gradient pass, needed only
+ * for `objectiveGradNorm`, which is not logged here, would add twice that) and the probe + k-NN about
+ * 1.1 s. One epoch of 8000 digits: about 5.7 s at B = 16, 3.4 s at B = 256, 4.6 s at B = 1024 (the
+ * per-step AdamW update over the MLP's 467k weights dominates at small B). Each log point evaluates
  * every metric, so the full sizes log only a few times per run (logEveryEpochs).
  */
 import type { CompactStudy } from '../studyLanguage.ts';
@@ -35,7 +34,7 @@ export const TAU = 0.1;
 export const lrAt = (B: number): number => LR_BASE * Math.sqrt(B / 256);
 
 export const MNIST_BATCH_SIZE_SIZES = {
-  full: { train: 8000, test: 2000, epochs: 2, logEveryEpochs: 2, seeds: 3, Bs: [16, 32, 64, 128, 256, 512, 1024] },
+  full: { train: 8000, test: 2000, epochs: 5, logEveryEpochs: 5, seeds: 3, Bs: [16, 32, 64, 128, 256, 512, 1024] },
   smoke: { train: 512, test: 256, epochs: 2, logEveryEpochs: 1, seeds: 2, Bs: [16, 64] },
 } as const;
 
@@ -105,12 +104,13 @@ function batchSize(size: 'full' | 'smoke'): CompactStudy {
       + 'and training sees fresh augmentations while F uses fixed views, so lower F is better but not the quantity any arm minimises exactly. '
       + 'F (about 2.3 s at N = 8000) and the probe and k-NN (about 1.1 s) are evaluated at every log point, hence the few log points. '
       + (size === 'full'
-        ? `Budget: ${z.epochs} epochs for every arm, logged at epochs 0 and ${z.epochs}, chosen so that the whole study (63 runs) fits in 30 minutes on 2 cores. `
-          + 'Estimate from timings on a shared 2-core machine: 63 runs × about 14 s (set-up and two log points) + 9 method-seed pairs × 2 epochs × 37 to 53 s '
-          + '(one epoch at each of the seven B, summed) ≈ 26 to 31 minutes on one worker, about 22 to 26 minutes with CONTRASTLAB_THREADS=1 and --workers 2 '
-          + '(measured: 1.2x the throughput of one worker with the kernels on both cores; --workers 2 with the default kernel threads gained nothing). '
-          + 'Other load on the machine can push it past 30 minutes. Two epochs are far from convergence and the accuracy-against-epochs figures have two points per curve: '
-          + 'this is the budget the 30-minute target allows, not a converged comparison; each extra epoch costs about 6 to 8 minutes on 2 cores (raise budget.epochs and logEveryEpochs).'
+        ? `Budget: ${z.epochs} epochs for every arm, logged at epochs 0 and ${z.epochs}, chosen so that the whole study (63 runs) fits in 30 minutes on 2 cores `
+          + '(contrastlab run --workers 2, one kernel thread per worker). Estimate from timings on the 2-core machine (f64, one thread): one epoch at B = 16, 32, ..., 1024 '
+          + 'takes about 5.7, 4.2, 3.3, 3.4, 3.4, 3.8 and 4.6 s (about 28 s for the seven), so 9 method-seed pairs × 5 epochs × 28 s ≈ 21 minutes of one core, '
+          + 'plus 63 runs × about 8 s (set-up and two log points) ≈ 8 minutes; two workers on two cores run at about 1.5x the time of one alone. '
+          + `${z.epochs} epochs are not convergence (the PyTorch peer's probe still rises between 2 and 5 epochs at B = 256), and equal epochs give small B many more steps `
+          + '(B = 16: 2500 steps; B = 1024: 40): that is the comparison SOG makes (the same epochs for every B), at a far smaller budget. '
+          + 'Each extra epoch costs about 3.5 minutes on 2 cores (raise budget.epochs and logEveryEpochs).'
         : 'Smoke size: a CI check that the study runs end to end, not a result.'),
   };
 }
