@@ -55,7 +55,7 @@ export {
 export { spectralBatches, spectralBatchesWithInfo, spectralAffinity, type SpectralOptions, type SpectralResult } from './samplers/spectral.ts';
 
 export { sgd, momentum, adamw, lars, chain, applyUpdates, constantSchedule, warmupCosine, sqrtBatchScaling } from './optim/transforms.ts';
-export type { GradientTransformation, Params, Schedule } from './optim/types.ts';
+export type { GradientTransformation, Params, Schedule, UpdateOptions } from './optim/types.ts';
 
 export {
   type ExperimentSpec, type StudySpec, type DataSpec, type ModelSpec, type ObjectiveSpec as ExperimentObjectiveSpec, type TrainEstimatorSpec, type OptimizerSpec, type FigureSpec, type MetricName,
