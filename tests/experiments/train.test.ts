@@ -51,6 +51,24 @@ describe('train: state, checkpoints and resume', () => {
     expect(JSON.stringify(mid.trace)).toBe(before);
     expect((mid.estimator as { s: Float64Array }).s).toEqual(est);
   });
+  it('the loop donates its optimizer state but never a checkpoint\'s: resuming twice from one AdamW checkpoint gives the same bits', () => {
+    const spec: ExperimentSpec = {
+      name: 'mlp adamw', data: { kind: 'synthetic-classes', n: 24, nTest: 8, p: 6, classes: 3, sigma: 0.5 },
+      model: { kind: 'mlp', hidden: 5, d: 4 }, objective: { tau: 0.2 }, estimator: { kind: 'sogclr', modality: 'unimodal', tau: 0.2, gamma: 0.9 },
+      sampler: { kind: 'reshuffle', B: 6 }, optimizer: { kind: 'adamw', lr: 0.05, weightDecay: 0.01 }, budget: { epochs: 3 }, seeds: [0], checkpointEvery: 3,
+    };
+    validateExperiment(spec);
+    const states: RunState[] = [];
+    const full = train(spec, 0, { backend, onCheckpoint: (s) => states.push(s) });
+    const mid = states[1]!;
+    const before = JSON.stringify(mid.opt, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
+    const a = train(spec, 0, { backend, resume: mid });
+    const b = train(spec, 0, { backend, resume: mid });
+    expect(JSON.stringify(mid.opt, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v))).toBe(before);
+    expect(sha(a.U!.data)).toBe(sha(full.U!.data));
+    expect(sha(b.U!.data)).toBe(sha(full.U!.data));
+    expect(b.trace).toEqual(full.trace);
+  });
   it('SogCLR on free embeddings with plain SGD takes the row-sparse path and resumes to the same bits', () => {
     const spec: ExperimentSpec = {
       name: 'sog free', data: { kind: 'random-sphere', n: 40, d: 6 }, model: { kind: 'free' }, objective: { tau: 0.2 },
