@@ -177,7 +177,10 @@ function main() {
   if (o.docs && failed.length === 0) {
     const docs = join(root, 'docs', 'figures');
     mkdirSync(docs, { recursive: true });
-    for (const [from, to] of DOC_FIGURES) {
+    // Only the figures of the notebooks this run executed: another notebook's file in outDir may be
+    // a stale one of another size.
+    const ran = new Set(results.map((r) => r.name));
+    for (const [from, to] of DOC_FIGURES.filter(([f]) => ran.has(f.split('/')[0]))) {
       const src = join(outDir, from);
       if (existsSync(src)) copyFileSync(src, join(docs, to));
       else process.stderr.write(`notebooks: --update-docs: ${src} was not written (notebook not run?)\n`);
