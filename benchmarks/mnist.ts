@@ -33,6 +33,7 @@ import { expandStudy } from '../src/experiments/studyLanguage.ts';
 import { train } from '../src/experiments/train.ts';
 import type { ExperimentSpec } from '../src/experiments/types.ts';
 import { writeReadmeSection } from './readme.ts';
+import { median } from './stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -105,10 +106,6 @@ function peer(args: string[], threads: number): PeerResult {
   return JSON.parse(sh(TORCH_PY, [PEER, ...args, '--threads', t], { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t })) as PeerResult;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const f4 = (x: number | undefined) => (x === undefined ? '—' : x.toFixed(4));
 
 function hasTorch(): boolean {

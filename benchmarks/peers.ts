@@ -35,6 +35,7 @@ import { type DType, type Matrix, matrix, zeros } from '../src/core/matrix.ts';
 import { Rng } from '../src/core/random.ts';
 import { infonceLossAndGrad } from '../src/objectives/infonce.ts';
 import { writeReadmeSection } from './readme.ts';
+import { median } from './stats.ts';
 import { runSogclrEpochs, sogclrData } from './sogclr.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -92,10 +93,6 @@ interface Timed {
   [k: string]: unknown;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** createCpuBackend options of a run: its thread count and whether the FMA (relaxed-SIMD) build runs. */
 function backendOptions(dtype: DType, threads: number, fma: boolean): CpuBackendOptions {

@@ -25,6 +25,7 @@ import type { Backend, PairSpec } from '../src/backend/types.ts';
 import { type DType, type Matrix, transpose, zeros } from '../src/core/matrix.ts';
 import { Rng } from '../src/core/random.ts';
 import { writeReadmeSection } from './readme.ts';
+import { median } from './stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -170,8 +171,8 @@ function runChild(c: Case): Result {
   const bench = new Benchmark(`${c.kind}`, fn, { ...opts, initCount: 1 });
   bench.run();
   if (bench.error) throw bench.error;
-  const sample = [...bench.stats.sample].sort((a, b) => a - b);
-  const medianS = sample.length % 2 ? sample[sample.length >> 1]! : (sample[sample.length / 2 - 1]! + sample[sample.length / 2]!) / 2;
+  const sample = bench.stats.sample;
+  const medianS = median(sample);
   return { medianS, samples: sample.length, rme: bench.stats.rme, maxRssMiB: process.resourceUsage().maxRSS / 1024, check: check() };
 }
 

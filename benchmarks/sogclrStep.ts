@@ -29,6 +29,7 @@ import { Rng } from '../src/core/random.ts';
 import { makeEstimator, type SogclrState } from '../src/estimators/index.ts';
 import { freeEmbeddings } from '../src/models/free.ts';
 import { writeReadmeSection } from './readme.ts';
+import { median } from './stats.ts';
 
 const NS = [10_000, 100_000, 1_000_000];
 const D = 128;
@@ -49,11 +50,6 @@ interface ChildResult {
   setupS: number;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 function child(n: number): void {

@@ -126,7 +126,8 @@ export class Rng {
 
   /**
    * Fills `out` with standard normals: the same numbers, bit for bit, as `out.length` calls of
-   * `normal()`, with the xoshiro state held in local int32 words (about 6x faster than the calls).
+   * `normal()`, with the xoshiro state held in local int32 words (about 4x faster than the calls:
+   * 3.0 s → 0.8 s for 25 million normals in a CPU profile of two MNIST epochs).
    */
   fillNormal<A extends Float64Array | Float32Array>(out: A): A {
     const n = out.length;

@@ -26,6 +26,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { decodeState, encodeState } from '../io/codec.ts';
 import { readJsonFile } from '../io/read.ts';
 import { StateChecker } from './checkpoint.ts';
+import { recordsEmbeddings } from './spec.ts';
 import { collectGarbage } from './summary.ts';
 import { checkRunRecord, checkRunState, type RunRecord, type RunState, type RunTraceRow, totalSteps, train } from './train.ts';
 import type { ExperimentSpec, StudySpec } from './types.ts';
@@ -42,14 +43,6 @@ export interface TrainHooks {
   readonly recordEmbeddings?: boolean;
 }
 
-/**
- * Whether a study's run file keeps the final embeddings: for free-embedding arms only (their
- * parameters, which Gram figures show; the study checks that Gram arms are free). An encoder arm's
- * would be 2·N·d numbers per run file.
- */
-export function recordsEmbeddings(e: ExperimentSpec): boolean {
-  return e.model.kind === 'free';
-}
 
 export function trainRun(e: ExperimentSpec, seed: number, h: TrainHooks): RunRecord {
   return train(e, seed, h);

@@ -219,12 +219,21 @@ interface ArmInfo {
   /** Metrics its runs log (objectiveGap excepted: it depends on the study's gapReference). */
   readonly logs: ReadonlySet<MetricName>;
   readonly seeds: readonly number[];
-  /** Its model is free embeddings (the only runs whose records keep U and V). */
-  readonly free: boolean;
+  /** Its study run files keep the final U and V (`recordsEmbeddings`). */
+  readonly recordsEmbeddings: boolean;
 }
 
 function logsOf(metrics: readonly MetricName[]): string {
   return metrics.length ? metrics.join(', ') : 'nothing';
+}
+
+/**
+ * Whether a study's run file keeps the final embeddings: for free-embedding arms only (their
+ * parameters, which Gram figures show; a Gram figure over another arm is refused). An encoder arm's
+ * would be 2·N·d numbers per run file.
+ */
+export function recordsEmbeddings(e: ExperimentSpec): boolean {
+  return e.model.kind === 'free';
 }
 
 function checkExperiment(v: unknown, path: string): ArmInfo {
@@ -407,7 +416,7 @@ function checkExperiment(v: unknown, path: string): ArmInfo {
   const total = epochs !== undefined ? epochs * sampler.stepsPerEpoch(n) : steps!;
   if (!Number.isSafeInteger(total)) fail(`${path}.budget`, `gives ${total} update steps, more than ${Number.MAX_SAFE_INTEGER}`);
   built(`${path}.optimizer`, () => makeOptimizer(e.optimizer as OptimizerSpec, total));
-  return { name: armName, logs, seeds, free: (e.model as { kind?: unknown }).kind === 'free' };
+  return { name: armName, logs, seeds, recordsEmbeddings: recordsEmbeddings(e as unknown as ExperimentSpec) };
 }
 
 /** Validates one experiment spec parsed from JSON (keys, values, the combination, its memory); returns it typed. */
@@ -558,7 +567,7 @@ export function validateStudy(v: unknown): StudySpec {
       outputName(o.name, `study.gramFigures[${i}].name`);
       str(o.title, `study.gramFigures[${i}].title`);
       armList(o.arms, `study.gramFigures[${i}].arms`).forEach((a, k) => {
-        if (!a.free) fail(`study.gramFigures[${i}].arms[${k}]`, `'${a.name}' trains an encoder; a Gram figure shows the final embeddings, which only free-embedding runs record`);
+        if (!a.recordsEmbeddings) fail(`study.gramFigures[${i}].arms[${k}]`, `'${a.name}' trains an encoder; a Gram figure shows the final embeddings, which only free-embedding runs record`);
       });
     });
   }

@@ -303,8 +303,10 @@ export function checkRunState(spec: ExperimentSpec, seed: number, v: unknown, c:
   return v as RunState;
 }
 
-/** Checks a finished run's record (runs/NNNN.json) against `spec` and `seed`; returns it typed. */
-/** `embeddings`: whether the record must carry U and V (it must not otherwise), as `recordEmbeddings`. */
+/**
+ * Checks a finished run's record (runs/NNNN.json) against `spec` and `seed`; returns it typed.
+ * `embeddings`: whether the record must carry U and V (it must not otherwise), as `recordEmbeddings`.
+ */
 export function checkRunRecord(spec: ExperimentSpec, seed: number, v: unknown, c: StateChecker = new StateChecker('train', 'the run record'), embeddings = true): RunRecord {
   const r = c.root ?? 'record';
   const o = c.obj(v, r, ['arm', 'seed', 'configHash', 'steps', 'epochs', 'stoppedEarly', 'trace', 'final', ...(embeddings ? ['U', 'V'] : [])], ['partition']);

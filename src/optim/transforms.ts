@@ -186,7 +186,8 @@ export interface AdamState { readonly count: number; readonly m: Params; readonl
  * AdamW (Loshchilov & Hutter 2019, Algorithm 2; optax `adamw`, PyTorch `AdamW`): with t = count + 1,
  *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  m̂ = m/(1−β1^t),  v̂ = v/(1−β2^t),
  *   u = −η_t·( m̂/(√v̂ + ε) + λ·w ),
- * evaluated as PyTorch's AdamW does, with one division and one root per entry:
+ * evaluated in PyTorch AdamW's arrangement (step size η_t/c1, denominator √v/√c2 + ε), with 1/√c2
+ * precomputed so that each entry takes one division and one root:
  *   u = −(η_t/c1)·m / (√v·(1/√c2) + ε) − η_t·λ·w,   c1 = 1 − β1^t, c2 = 1 − β2^t
  * (the same quantity; it differs from the literal form only in rounding).
  * The weight decay is decoupled from the moments and scaled by the learning rate η_t, as in optax

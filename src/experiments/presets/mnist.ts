@@ -15,8 +15,9 @@
  * set-up (data set, fixed views) about 1 s; at each log point F at N = 8000 (16,000 views, one pass
  * of the pair kernels over 16,000² logits) about 2.3 s for the value (the gradient pass, needed only
  * for `objectiveGradNorm`, which is not logged here, would add twice that) and the probe + k-NN about
- * 1.1 s. One epoch of 8000 digits: about 5.7 s at B = 16, 3.4 s at B = 256, 4.6 s at B = 1024 (the
- * per-step AdamW update over the MLP's 467k weights dominates at small B). Each log point evaluates
+ * 1.1 s. One epoch of 8000 digits: about 5.7 s at B = 16, 3.3 s at B = 64, 3.4 s at B = 256, 4.6 s
+ * at B = 1024 (at small B the per-step costs weigh most: 500 AdamW updates of the MLP's 467k weights
+ * and small GEMMs per epoch at B = 16). Each log point evaluates
  * every metric, so the full sizes log only a few times per run (logEveryEpochs).
  */
 import type { CompactStudy } from '../studyLanguage.ts';
@@ -104,13 +105,12 @@ function batchSize(size: 'full' | 'smoke'): CompactStudy {
       + 'and training sees fresh augmentations while F uses fixed views, so lower F is better but not the quantity any arm minimises exactly. '
       + 'F (about 2.3 s at N = 8000) and the probe and k-NN (about 1.1 s) are evaluated at every log point, hence the few log points. '
       + (size === 'full'
-        ? `Budget: ${z.epochs} epochs for every arm, logged at epochs 0 and ${z.epochs}, chosen so that the whole study (63 runs) fits in 30 minutes on 2 cores `
-          + '(contrastlab run --workers 2, one kernel thread per worker). Estimate from timings on the 2-core machine (f64, one thread): one epoch at B = 16, 32, ..., 1024 '
-          + 'takes about 5.7, 4.2, 3.3, 3.4, 3.4, 3.8 and 4.6 s (about 28 s for the seven), so 9 method-seed pairs × 5 epochs × 28 s ≈ 21 minutes of one core, '
-          + 'plus 63 runs × about 8 s (set-up and two log points) ≈ 8 minutes; two workers on two cores run at about 1.5x the time of one alone. '
+        ? `Budget: ${z.epochs} epochs for every arm, logged at epochs 0 and ${z.epochs}, chosen so that the whole study (63 runs) fits in 30 minutes on 2 cores: `
+          + 'measured 22 min 12 s with contrastlab run --workers 2 (one kernel thread per worker). One epoch (f64, one thread) takes about 5.7 s at B = 16, '
+          + '3.3 s at B = 64, 3.4 s at B = 256 and 4.6 s at B = 1024, and each run adds about 8 s of set-up and two log points. '
           + `${z.epochs} epochs are not convergence (the PyTorch peer's probe still rises between 2 and 5 epochs at B = 256), and equal epochs give small B many more steps `
           + '(B = 16: 2500 steps; B = 1024: 40): that is the comparison SOG makes (the same epochs for every B), at a far smaller budget. '
-          + 'Each extra epoch costs about 3.5 minutes on 2 cores (raise budget.epochs and logEveryEpochs).'
+          + 'Each extra epoch costs about 3.5 minutes on 2 cores (from the measured run; raise budget.epochs and logEveryEpochs).'
         : 'Smoke size: a CI check that the study runs end to end, not a result.'),
   };
 }
